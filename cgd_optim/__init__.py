@@ -1,0 +1,26 @@
+"""cgd_optim: competitive optimizers for two-player games, as torch.optim optimizers.
+
+``ACGD`` and ``CGD`` (competitive gradient descent, adaptive and plain), ``SimGD``
+(simultaneous / alternating gradient descent-ascent) and ``ProximalMinimax``
+(proximal training around two ordinary torch optimizers).  The linear algebra
+they stand on is public too: :mod:`cgd_optim.linalg` (conjugate gradient, GMRES)
+and :mod:`cgd_optim.autodiff` (flat views, mixed Hessian-vector products).
+"""
+
+from .competitive import ACGD, CGD, competitive_update
+from .linalg import conjugate_gradient, gmres
+from .proximal import ProximalMinimax
+from .simgd import SimGD
+from ._base import TwoPlayerOptimizer
+
+__all__ = [
+    "ACGD",
+    "CGD",
+    "SimGD",
+    "ProximalMinimax",
+    "TwoPlayerOptimizer",
+    "competitive_update",
+    "conjugate_gradient",
+    "gmres",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,174 @@
+"""What every two-player optimizer shares: the players' groups, input checks, closure handling, the commit rule."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from .autodiff import gradients, zeros_for_none
+
+_players_doc = """min_params: iterable of tensors of the min player (x, e.g. the generator); it descends f.
+        max_params: iterable of tensors of the max player (y, e.g. the discriminator); it ascends f.
+        lr: step size of both players unless ``lr_min`` / ``lr_max`` is given.
+        lr_min: step size of the min player (:math:`\\eta_x`), overriding ``lr``.
+        lr_max: step size of the max player (:math:`\\eta_y`), overriding ``lr``."""
+
+_solver_doc = """tol: relative tolerance: the linear solve stops once
+            :math:`\\|r\\|_2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2, \\mathrm{atol})` (norm, not squared norm).
+        atol: absolute tolerance on the residual norm.
+        max_iter: most Krylov iterations per step (each costs two mixed Hessian-vector products).
+        gmres_restart: (keyword-only) Krylov dimension of a GMRES cycle, used for general-sum games.
+        check_every: (keyword-only) the solver reads the device once every this many iterations.
+        warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
+            the current step sizes."""
+
+_closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
+    ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
+    ``backward``.  ``step`` also accepts the loss tensor (or pair) itself.  Gradients come from
+    ``torch.autograd.grad``; ``p.grad`` is never read or written."""
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if value is not None and not (isinstance(value, (int, float)) and value > 0.0):
+        raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _as_player(params: Iterable[Tensor], role: str) -> list[Tensor]:
+    if isinstance(params, Tensor):
+        raise TypeError(f"{role} should be an iterable of tensors, got a single tensor; wrap it in a list")
+    params = list(params)
+    if not params:
+        raise ValueError(f"{role} is empty: each player needs at least one parameter")
+    for p in params:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{role} must contain tensors, got {type(p).__name__}")
+        if not p.is_leaf:
+            raise ValueError(f"{role} contains a non-leaf tensor; optimize leaf parameters")
+    return params
+
+
+def _check_players(min_params: list[Tensor], max_params: list[Tensor]) -> None:
+    min_ids = {id(p) for p in min_params}
+    if len(min_ids) != len(min_params) or len({id(p) for p in max_params}) != len(max_params):
+        raise ValueError("a parameter appears twice in the same player")
+    if any(id(p) in min_ids for p in max_params):
+        raise ValueError("the same tensor is in both players (min_params and max_params must be disjoint)")
+    everything = min_params + max_params
+    devices = {p.device for p in everything}
+    if len(devices) > 1:
+        raise ValueError(f"all parameters must be on one device, got {sorted(map(str, devices))}")
+    dtypes = {p.dtype for p in everything}
+    if len(dtypes) > 1:
+        raise ValueError(f"all parameters must share one dtype, got {sorted(map(str, dtypes))}")
+    if not all(p.is_floating_point() for p in everything):
+        raise ValueError("parameters must be floating point tensors")
+
+
+class TwoPlayerOptimizer(Optimizer):
+    """Base class: a zero-sum or general-sum game between a min player and a max player.
+
+    Holds exactly two ``param_groups``, the min player's first, each with its own ``"lr"``
+    (so ``torch.optim.lr_scheduler`` schedulers scale both), and ``step_stats``: a dict of
+    0-dim tensors describing the last step.
+    """
+
+    def __init__(
+        self,
+        min_params: Iterable[Tensor],
+        max_params: Iterable[Tensor],
+        defaults: dict[str, Any],
+        lr_min: float | None,
+        lr_max: float | None,
+    ) -> None:
+        _check_positive("lr", defaults["lr"])
+        _check_positive("lr_min", lr_min)
+        _check_positive("lr_max", lr_max)
+        min_list = _as_player(min_params, "min_params")
+        max_list = _as_player(max_params, "max_params")
+        _check_players(min_list, max_list)
+        groups = [
+            {"params": min_list, "player": "min", "lr": defaults["lr"] if lr_min is None else lr_min},
+            {"params": max_list, "player": "max", "lr": defaults["lr"] if lr_max is None else lr_max},
+        ]
+        self._sealed = False
+        super().__init__(groups, defaults)
+        self._sealed = True
+        self._warned_max_iter = False
+        self.step_stats: dict[str, Tensor] = {}
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Only the constructor adds groups: a two-player optimizer has exactly two."""
+        if getattr(self, "_sealed", False):
+            raise RuntimeError(
+                f"{type(self).__name__} has exactly two param_groups (min player, max player); "
+                "pass all parameters of a player to the constructor instead"
+            )
+        super().add_param_group(param_group)
+
+    def _players(self) -> tuple[list[Tensor], list[Tensor]]:
+        """The trainable parameters of each player (those with requires_grad=False are skipped)."""
+        players = []
+        for group in self.param_groups:
+            trainable = [p for p in group["params"] if p.requires_grad]
+            if not trainable:
+                raise ValueError(f"the {group['player']} player has no parameter with requires_grad=True")
+            players.append(trainable)
+        return players[0], players[1]
+
+    @staticmethod
+    def _evaluate(closure: Callable[[], Any] | Tensor | tuple) -> tuple[Any, Tensor, Tensor, bool]:
+        """Call the closure once: (what it returned, f_min, f_max, zero_sum)."""
+        if callable(closure):
+            with torch.enable_grad():
+                returned = closure()
+        else:
+            returned = closure
+        if isinstance(returned, Tensor):
+            return returned, returned, returned, True
+        if isinstance(returned, (tuple, list)) and len(returned) == 2 and all(isinstance(t, Tensor) for t in returned):
+            return returned, returned[0], returned[1], False
+        raise TypeError(
+            "the closure must return a scalar tensor f or a pair of scalar tensors (f_min, f_max), "
+            f"got {type(returned).__name__}"
+        )
+
+    @staticmethod
+    def _game_gradients(f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool, create_graph: bool):
+        r"""(:math:`\nabla_x f_{min}`, :math:`\nabla_y f_{max}`, :math:`\nabla_x f_{max}`, :math:`\nabla_y f_{min}`).
+
+        Zero-sum: one backward pass over both players.  General-sum: one pass per objective.
+        The last two carry the graphs that mixed Hessian-vector products differentiate.
+        """
+        with torch.enable_grad():
+            if zero_sum:
+                both = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph), xs + ys)
+                grad_x, grad_y = both[: len(xs)], both[len(xs):]
+                return grad_x, grad_y, grad_x, grad_y
+            of_min = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph), xs + ys)
+            of_max = zeros_for_none(gradients(f_max, xs + ys, create_graph=create_graph), xs + ys)
+            return of_min[: len(xs)], of_max[len(xs):], of_max[: len(xs)], of_min[len(xs):]
+
+    @staticmethod
+    def _read_flags(*flags: Tensor) -> list[bool]:
+        """The one device read of a step: all flags fused into a single transfer."""
+        return [bool(v) for v in torch.stack([f.reshape(()) for f in flags]).tolist()]
+
+    def _raise_non_finite(self) -> None:
+        raise FloatingPointError(
+            f"{type(self).__name__}: the objective, a gradient or the update is not finite; "
+            "parameters and optimizer state are left unchanged"
+        )
+
+    def _warn_max_iter(self, solver: str, max_iter: int) -> None:
+        if not self._warned_max_iter:
+            self._warned_max_iter = True
+            warnings.warn(
+                f"{type(self).__name__}: {solver} reached max_iter={max_iter} before the tolerance; the step "
+                "used its last iterate (see step_stats['relative_residual']). This warning is shown once.",
+                RuntimeWarning,
+                stacklevel=3,
+            )

@@ -1,0 +1,78 @@
+r"""Flat views of parameter lists, players' gradients and mixed Hessian-vector products.
+
+Notation (ICR paper 002_25e0b42575a82ba3.txt, Sec. 5): :math:`x` are the min
+player's parameters, :math:`y` the max player's, :math:`D_{xy} f` the mixed
+Hessian :math:`\partial^2 f / \partial x \partial y` (rows indexed by x) and
+:math:`D_{yx} f = (D_{xy} f)^\top`.
+
+Mixed products come from reverse-over-reverse autograd: with :math:`g_y = \nabla_y f`
+built with ``create_graph=True``,
+
+.. math::
+    D_{xy} f\, v = \nabla_x \left( g_y^\top v \right),
+
+which ``torch.autograd.grad(g_y, x, grad_outputs=v)`` computes without forming
+the dot product.  A parameter with no path to ``f`` contributes a zero block.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+
+def flatten(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate tensors into one flat vector (a copy)."""
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def unflatten(flat: Tensor, like: Sequence[Tensor]) -> list[Tensor]:
+    """Views of ``flat`` shaped like each tensor of ``like``, in order (no copy)."""
+    pieces = torch.split(flat, [t.numel() for t in like])
+    return [piece.view_as(t) for piece, t in zip(pieces, like)]
+
+
+def zeros_for_none(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> list[Tensor]:
+    """Replace the ``None`` gradients of parameters that do not influence f by zeros."""
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+
+
+def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool) -> list[Tensor | None]:
+    """:math:`\\nabla_{params} f` in one backward pass; ``None`` where f does not depend on a parameter.
+
+    Raises:
+        ValueError: when ``f`` is not a one-element tensor or has no graph to any parameter.
+    """
+    if not isinstance(f, Tensor):
+        raise TypeError(f"the closure must return a tensor (or a pair of tensors), got {type(f).__name__}")
+    if f.numel() != 1:
+        raise ValueError(f"the objective must be a scalar, got a tensor of shape {tuple(f.shape)}")
+    if not f.requires_grad:
+        raise ValueError("the objective has no autograd graph to the parameters (does the closure run under no_grad?)")
+    grads = torch.autograd.grad(f.reshape(()), list(params), create_graph=create_graph, allow_unused=True)
+    if all(g is None for g in grads):
+        raise ValueError("the objective has no autograd graph to the parameters of either player")
+    return list(grads)
+
+
+def mixed_hvp(grads_other: Sequence[Tensor], wrt: Sequence[Tensor], vector: Tensor) -> Tensor:
+    r"""Mixed Hessian-vector product :math:`D_{ab} f\, v = \nabla_a (\nabla_b f^\top v)`, flat.
+
+    Args:
+        grads_other: :math:`\nabla_b f`, one tensor per parameter of player b, built
+            with ``create_graph=True`` (zeros where f does not depend on a parameter).
+        wrt: the parameters :math:`a` to differentiate with respect to.
+        vector: flat :math:`v` in player b's space.
+
+    Returns:
+        The flat product in player a's space; zero blocks where there is no path.
+    """
+    pieces = unflatten(vector, grads_other)
+    outputs = [g for g in grads_other if g.requires_grad]
+    seeds = [v for g, v in zip(grads_other, pieces) if g.requires_grad]
+    if not outputs:
+        return vector.new_zeros(sum(p.numel() for p in wrt))
+    products = torch.autograd.grad(outputs, list(wrt), grad_outputs=seeds, retain_graph=True, allow_unused=True)
+    return flatten(zeros_for_none(products, wrt))

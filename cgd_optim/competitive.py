@@ -1,0 +1,301 @@
+r"""Competitive gradient descent (CGD) and its adaptive variant ACGD.
+
+The update of both is the Nash equilibrium of the local game of the ICR paper
+(002_25e0b42575a82ba3.txt, Sec. 5 and App. A.5), with diagonal step sizes
+:math:`\eta_x, \eta_y` (constants for CGD, RMSProp-type for ACGD):
+
+.. math::
+    \min_{\Delta x}\ \Delta x^\top \nabla_x f_{min} + \Delta x^\top D_{xy} f_{min}\, \Delta y
+        + \tfrac12 \Delta x^\top \eta_x^{-1} \Delta x,\qquad
+    \max_{\Delta y}\ \Delta y^\top \nabla_y f_{max} + \Delta y^\top D_{yx} f_{max}\, \Delta x
+        - \tfrac12 \Delta y^\top \eta_y^{-1} \Delta y,
+
+whose first-order conditions give, with :math:`A = \eta_x^{1/2}` (Algorithm 1's
+symmetric rearrangement),
+
+.. math::
+    \Delta x &= -A \left(I + A D_{xy} f_{min}\, \eta_y\, D_{yx} f_{max} A\right)^{-1}
+                A \left(\nabla_x f_{min} + D_{xy} f_{min}\, \eta_y \nabla_y f_{max}\right), \\
+    \Delta y &= \eta_y \left(\nabla_y f_{max} + D_{yx} f_{max}\, \Delta x\right).
+
+In a zero-sum game (:math:`f_{min} = f_{max} = f`) the matrix is
+:math:`I + K K^\top` with :math:`K = A D_{xy} f\, \eta_y^{1/2}`: symmetric positive
+definite, solved by conjugate gradient.  Otherwise it is solved by restarted GMRES.
+Algorithm 1 solves a second system for :math:`\Delta y`; its solution equals the
+expression above, which costs one Hessian-vector product instead of a solve.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, Iterable
+
+import torch
+from torch import Tensor
+
+from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc
+from .autodiff import flatten, mixed_hvp, unflatten
+from .linalg import conjugate_gradient, gmres
+
+HVP = Callable[[Tensor], Tensor]
+
+
+def competitive_update(
+    hvp_xy: HVP,
+    hvp_yx: HVP,
+    grad_x: Tensor,
+    grad_y: Tensor,
+    eta_x: Tensor,
+    eta_y: Tensor,
+    solve: Callable[..., tuple[Tensor, dict]],
+    x0: Tensor | None = None,
+) -> tuple[Tensor, Tensor, Tensor, dict]:
+    r"""The local-game Nash equilibrium :math:`(\Delta x, \Delta y)` of the module docstring.
+
+    Args:
+        hvp_xy: :math:`v \mapsto D_{xy} f_{min}\, v` (y-space to x-space).
+        hvp_yx: :math:`u \mapsto D_{yx} f_{max}\, u` (x-space to y-space).
+        grad_x: :math:`\nabla_x f_{min}`, flat.
+        grad_y: :math:`\nabla_y f_{max}`, flat.
+        eta_x, eta_y: positive step sizes, flat vectors or 0-dim tensors (broadcast).
+        solve: ``solve(matvec, b, x0) -> (s, info)`` for the system in :math:`s = A^{-1}(-\Delta x)`.
+        x0: warm start for ``s``.
+
+    Returns:
+        ``(dx, dy, s, info)``; ``info["hvp_count"]`` counts the mixed products made.
+    """
+    root_eta_x = eta_x.sqrt()
+
+    def matvec(v: Tensor) -> Tensor:
+        return v + root_eta_x * hvp_xy(eta_y * hvp_yx(root_eta_x * v))
+
+    rhs = root_eta_x * (grad_x + hvp_xy(eta_y * grad_y))
+    s, info = solve(matvec, rhs, x0)
+    dx = -root_eta_x * s
+    dy = eta_y * (grad_y + hvp_yx(dx))
+    info["hvp_count"] = 2 * info["matvecs"] + 2
+    return dx, dy, s, info
+
+
+class _CompetitiveOptimizer(TwoPlayerOptimizer):
+    """Shared step of CGD and ACGD.
+
+    Subclasses define ``_step_sizes(grad_x, grad_y, xs, ys) -> (eta_x, eta_y, new_state)``,
+    which must not touch ``self.state``: ``new_state`` maps parameters to entries that
+    ``step`` writes only once the update is known to be finite.
+    """
+
+    def __init__(self, min_params, max_params, defaults, lr_min, lr_max):
+        if not defaults["tol"] >= 0.0:
+            raise ValueError(f"Invalid tol value: {defaults['tol']}")
+        if not defaults["atol"] >= 0.0:
+            raise ValueError(f"Invalid atol value: {defaults['atol']}")
+        for key in ("max_iter", "gmres_restart", "check_every"):
+            if not (isinstance(defaults[key], int) and defaults[key] >= 1):
+                raise ValueError(f"Invalid {key} value: {defaults[key]}")
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+
+    def _warm_start(self, xs: list[Tensor], root_eta_x: Tensor) -> Tensor | None:
+        """Previous solution rescaled to today's step sizes: s0 = sqrt(eta_x) * (s_prev / sqrt(eta_x_prev))."""
+        if not self.param_groups[0]["warm_start"]:
+            return None
+        stored = [self.state[p].get("cg_solution") for p in xs]
+        if all(u is None for u in stored):
+            return None
+        return root_eta_x * flatten([torch.zeros_like(p) if u is None else u for u, p in zip(stored, xs)])
+
+    @torch.no_grad()
+    def step(self, closure):
+        """Take one competitive step; returns exactly what the closure returned."""
+        returned, f_min, f_max, zero_sum = self._evaluate(closure)
+        xs, ys = self._players()
+        grad_x, grad_y, cross_x, cross_y = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
+        flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
+        eta_x, eta_y, new_state = self._step_sizes(flat_gx, flat_gy, xs, ys)
+        group = self.param_groups[0]
+        options = dict(tol=group["tol"], atol=group["atol"], max_iter=group["max_iter"], check_every=group["check_every"])
+        if zero_sum:
+            solver, solve = "conjugate gradient", functools.partial(conjugate_gradient, **options)
+        else:
+            solver, solve = "GMRES", functools.partial(gmres, restart=group["gmres_restart"], **options)
+        root_eta_x = eta_x.sqrt()
+        with torch.enable_grad():
+            dx, dy, s, info = competitive_update(
+                lambda v: mixed_hvp(cross_y, xs, v),  # D_xy f_min v: differentiate grad_y f_min by x
+                lambda u: mixed_hvp(cross_x, ys, u),  # D_yx f_max u: differentiate grad_x f_max by y
+                flat_gx, flat_gy, eta_x, eta_y, solve, self._warm_start(xs, root_eta_x),
+            )
+        finite = torch.isfinite(torch.stack([f_min.detach().reshape(()), f_max.detach().reshape(())])).all()
+        finite = finite & torch.isfinite(dx).all() & torch.isfinite(dy).all()
+        finite = finite & torch.isfinite(flat_gx).all() & torch.isfinite(flat_gy).all()
+        is_finite, converged = self._read_flags(finite, info["converged"])
+        if not is_finite:
+            self._raise_non_finite()
+        # Commit: nothing above changed a parameter or the state.
+        torch._foreach_add_(xs, unflatten(dx, xs))
+        torch._foreach_add_(ys, unflatten(dy, ys))
+        for p, piece in zip(xs, unflatten(s / root_eta_x, xs)):
+            self.state[p]["cg_solution"] = piece.clone()
+        for p, entries in new_state.items():
+            self.state[p].update(entries)
+        self.step_stats = {
+            "iterations": info["iterations"],
+            "relative_residual": info["relative_residual"],
+            "hvp_count": torch.tensor(info["hvp_count"]),
+            "converged": info["converged"],
+        }
+        if not converged:
+            self._warn_max_iter(solver, group["max_iter"])
+        return returned
+
+
+def _flat_lr(lr: float, like: Tensor) -> Tensor:
+    return torch.tensor(lr, dtype=like.dtype, device=like.device)
+
+
+class CGD(_CompetitiveOptimizer):
+    __doc__ = r"""Competitive gradient descent (Schaefer & Anandkumar 2019; ICR paper Sec. 5).
+
+    Each step plays the Nash equilibrium of the local bilinear-quadratic game
+
+    .. math::
+        \Delta x = -\eta_x \left(I + \eta_x \eta_y D_{xy} f\, D_{yx} f\right)^{-1}
+                    \left(\nabla_x f + \eta_y D_{xy} f \nabla_y f\right),\qquad
+        \Delta y = \eta_y \left(\nabla_y f + D_{yx} f\, \Delta x\right),
+
+    with constant step sizes :math:`\eta_x` = ``lr_min``, :math:`\eta_y` = ``lr_max``,
+    solved in the symmetric form of :mod:`cgd_optim.competitive` by conjugate gradient
+    on autograd mixed Hessian-vector products (GMRES for general-sum games).
+
+    Args:
+        {_players_doc}
+        {_solver_doc}
+
+    {_closure_doc}
+
+    ``step_stats`` after each step: ``iterations``, ``relative_residual``, ``hvp_count``,
+    ``converged`` (0-dim tensors).
+
+    Raises:
+        ValueError: invalid hyperparameters, overlapping or empty players, mixed devices
+            or dtypes, a closure returning a non-scalar or a tensor without graph.
+        FloatingPointError: non-finite objective, gradient or update; nothing is changed.
+    """
+
+    def __init__(
+        self,
+        min_params: Iterable[Tensor],
+        max_params: Iterable[Tensor],
+        lr: float = 1e-3,
+        lr_min: float | None = None,
+        lr_max: float | None = None,
+        tol: float = 1e-6,
+        atol: float = 0.0,
+        max_iter: int = 50,
+        *,
+        gmres_restart: int = 20,
+        check_every: int = 4,
+        warm_start: bool = True,
+    ) -> None:
+        defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
+                        check_every=check_every, warm_start=warm_start)
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+
+    def _step_sizes(self, grad_x, grad_y, xs, ys):
+        return (_flat_lr(self.param_groups[0]["lr"], grad_x), _flat_lr(self.param_groups[1]["lr"], grad_y), {})
+
+
+class ACGD(_CompetitiveOptimizer):
+    __doc__ = r"""Adaptive competitive gradient descent: Algorithm 1 of the ICR paper (App. A.5).
+
+    CGD whose diagonal step sizes follow RMSProp. With :math:`g_t` a player's gradient,
+
+    .. math::
+        v_t = \beta v_{t-1} + (1 - \beta) g_t^2,\qquad
+        \hat v_t = \frac{v_t}{1 - \beta^t},\qquad
+        \eta_t = \frac{\alpha}{\sqrt{\hat v_t} + \epsilon},
+
+    elementwise for each player (:math:`\alpha` = ``lr_min`` or ``lr_max``,
+    :math:`\beta` = ``beta`` (the paper's :math:`\beta_2`), :math:`\epsilon` = ``eps``),
+    then :math:`A_{x} = \mathrm{diag}(\eta_{x,t})`, :math:`A_{y} = \mathrm{diag}(\eta_{y,t})` and
+
+    .. math::
+        \Delta x_t = -A_x^{1/2} \left(I + A_x^{1/2} D_{xy} f A_y D_{yx} f A_x^{1/2}\right)^{-1}
+                     A_x^{1/2} \left(\nabla_x f + D_{xy} f A_y \nabla_y f\right),\qquad
+        \Delta y_t = A_y \left(\nabla_y f + D_{yx} f\, \Delta x_t\right).
+
+    The stored state is :math:`v_t` (``state[p]["sq_avg"]``); :math:`\hat v_t` is a
+    temporary (Algorithm 1 overwrites the symbol v with it, but storing it would
+    compound the correction).  :math:`\Delta y_t` is Algorithm 1's second solve written
+    as one Hessian-vector product (the two are equal).  For a general-sum closure
+    ``(f_min, f_max)`` the second moments come from :math:`\nabla_x f_{min}` and
+    :math:`\nabla_y f_{max}`.  With ``beta = 0`` the step sizes are ``lr / (|g| + eps)``.
+    The paper's experiments use ``lr = 1e-4``; ``1e-3`` is the ``cgds`` default.
+
+    Args:
+        {_players_doc}
+        beta: decay of the second-moment average, in [0, 1).
+        eps: added to :math:`\sqrt{\hat v}` for stability, > 0.
+        {_solver_doc}
+
+    {_closure_doc}
+
+    Raises:
+        ValueError: invalid hyperparameters, overlapping or empty players, mixed devices
+            or dtypes, a closure returning a non-scalar or a tensor without graph.
+        FloatingPointError: non-finite objective, gradient or update; nothing is changed.
+    """
+
+    def __init__(
+        self,
+        min_params: Iterable[Tensor],
+        max_params: Iterable[Tensor],
+        lr: float = 1e-3,
+        lr_min: float | None = None,
+        lr_max: float | None = None,
+        beta: float = 0.99,
+        eps: float = 1e-5,
+        tol: float = 1e-6,
+        atol: float = 0.0,
+        max_iter: int = 50,
+        *,
+        gmres_restart: int = 20,
+        check_every: int = 4,
+        warm_start: bool = True,
+    ) -> None:
+        if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
+            raise ValueError(f"Invalid beta value: {beta}")
+        if not (isinstance(eps, (int, float)) and eps > 0.0):
+            raise ValueError(f"Invalid eps value: {eps}")
+        defaults = dict(lr=lr, beta=beta, eps=eps, tol=tol, atol=atol, max_iter=max_iter,
+                        gmres_restart=gmres_restart, check_every=check_every, warm_start=warm_start)
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+
+    def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
+        beta, eps = group["beta"], group["eps"]
+        previous = [self.state[p].get("sq_avg") for p in params]
+        sq_avg = flatten([torch.zeros_like(p) if v is None else v for v, p in zip(previous, params)])
+        sq_avg = sq_avg.mul_(beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t
+        steps = [self.state[p].get("step", 0) + 1 for p in params]
+        if len(set(steps)) == 1:
+            correction = torch.tensor(1.0 - beta ** steps[0], dtype=grad.dtype, device=grad.device)
+        else:  # parameters unfrozen at different times have their own t
+            correction = torch.cat([p.new_full((p.numel(),), 1.0 - beta**t) for p, t in zip(params, steps)])
+        eta = group["lr"] / ((sq_avg / correction).sqrt_().add_(eps))
+        for p, piece, t in zip(params, unflatten(sq_avg, params), steps):
+            new_state[p] = {"sq_avg": piece, "step": t}
+        return eta
+
+    def _step_sizes(self, grad_x, grad_y, xs, ys):
+        new_state: dict = {}
+        eta_x = self._player_step_sizes(self.param_groups[0], grad_x, xs, new_state)
+        eta_y = self._player_step_sizes(self.param_groups[1], grad_y, ys, new_state)
+        return eta_x, eta_y, new_state
+
+
+for _cls in (CGD, ACGD):
+    _cls.__doc__ = (
+        _cls.__doc__.replace("{_players_doc}", _players_doc)
+        .replace("{_solver_doc}", _solver_doc)
+        .replace("{_closure_doc}", _closure_doc)
+    )

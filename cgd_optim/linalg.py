@@ -1,0 +1,232 @@
+r"""Matrix-free Krylov solvers on flat tensors.
+
+Both solvers take the operator as a callable ``matvec(v) -> A v`` on a flat
+tensor, never form a matrix, and run every arithmetic step on ``b``'s device.
+They read the device (``bool(tensor)``) only at their convergence checks, once
+every ``check_every`` iterations (GMRES also once per restart cycle), so a GPU
+queue is never drained between iterations.  Iterations after convergence
+inside a check window are masked to no-ops rather than detected one by one.
+
+Convergence is declared when the residual norm satisfies
+
+.. math::
+    \|b - A x\|_2 \le \max(\mathrm{tol}\,\|b\|_2,\ \mathrm{atol}),
+
+on the norm itself (the ICR authors' ``cgds`` squares both sides).
+
+Neither solver warns or prints: they return ``(x, info)`` where ``info`` holds
+0-dim tensors ``iterations``, ``residual_norm``, ``relative_residual`` and
+``converged`` plus the Python int ``matvecs`` (operator applications made,
+including masked ones), and the caller decides what to report.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+MatVec = Callable[[Tensor], Tensor]
+
+
+def _check_solver_args(tol: float, atol: float, max_iter: int, check_every: int) -> None:
+    if not tol >= 0.0:
+        raise ValueError(f"Invalid tol value: {tol}")
+    if not atol >= 0.0:
+        raise ValueError(f"Invalid atol value: {atol}")
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise ValueError(f"Invalid max_iter value: {max_iter}")
+    if not (isinstance(check_every, int) and check_every >= 1):
+        raise ValueError(f"Invalid check_every value: {check_every}")
+
+
+def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: Tensor, matvecs: int) -> dict:
+    relative = torch.where(b_norm > 0, residual_norm / torch.where(b_norm > 0, b_norm, 1.0), 0.0)
+    return {
+        "iterations": iterations,
+        "residual_norm": residual_norm,
+        "relative_residual": relative,
+        "converged": converged,
+        "matvecs": matvecs,
+    }
+
+
+def _initial_guess(matvec: MatVec, b: Tensor, x0: Tensor | None, b_nonzero: Tensor) -> tuple[Tensor, Tensor, int]:
+    """x0 (zero when b = 0, whose solution is exactly zero) and its residual b - A x0."""
+    if x0 is None:
+        return torch.zeros_like(b), b.clone(), 0
+    if x0.shape != b.shape:
+        raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {tuple(b.shape)}")
+    x = x0 * b_nonzero
+    return x, b - matvec(x), 1
+
+
+def conjugate_gradient(
+    matvec: MatVec,
+    b: Tensor,
+    x0: Tensor | None = None,
+    *,
+    tol: float = 1e-6,
+    atol: float = 0.0,
+    max_iter: int = 50,
+    check_every: int = 4,
+) -> tuple[Tensor, dict]:
+    r"""Solve :math:`A x = b` for symmetric positive definite :math:`A` by conjugate gradient.
+
+    The classical recurrence (Hestenes and Stiefel 1952):
+
+    .. math::
+        \alpha_k = \frac{r_k^\top r_k}{p_k^\top A p_k},\quad
+        x_{k+1} = x_k + \alpha_k p_k,\quad
+        r_{k+1} = r_k - \alpha_k A p_k,\quad
+        p_{k+1} = r_{k+1} + \frac{r_{k+1}^\top r_{k+1}}{r_k^\top r_k} p_k .
+
+    Args:
+        matvec: callable returning :math:`A v` for a flat tensor ``v``.
+        b: flat right-hand side.
+        x0: warm start (flat, like ``b``); zero when omitted. Costs one extra ``matvec``.
+        tol: relative tolerance on the residual norm.
+        atol: absolute tolerance on the residual norm.
+        max_iter: most iterations (each one ``matvec``).
+        check_every: read the device to test convergence once every this many iterations.
+
+    Returns:
+        ``(x, info)``; ``info["iterations"]`` counts the iterations until the
+        residual first met the tolerance (or ``max_iter``), and ``info["converged"]``
+        is a bool tensor, false also when the iterates became non-finite.
+    """
+    _check_solver_args(tol, atol, max_iter, check_every)
+    b_norm = torch.linalg.vector_norm(b)
+    threshold = torch.clamp(b_norm * tol, min=atol)
+    x, r, matvecs = _initial_guess(matvec, b, x0, b_norm > 0)
+    rs = torch.dot(r, r)
+    p = r.clone()
+    done = rs.sqrt() <= threshold
+    iterations = torch.zeros((), dtype=torch.int64, device=b.device)
+    for k in range(max_iter):
+        if k > 0 and k % check_every == 0 and bool(done):
+            break
+        ap = matvec(p)
+        matvecs += 1
+        # Once done, alpha and beta are masked to zero so further iterations change nothing
+        # (and a 0/0 from an exactly solved system never reaches x).
+        alpha = torch.where(done, 0.0, rs / torch.dot(p, ap))
+        x.add_(p * alpha)
+        r.sub_(ap * alpha)
+        rs_new = torch.dot(r, r)
+        beta = torch.where(done, 0.0, rs_new / rs)
+        p = torch.where(done, p, r + p * beta)
+        iterations += (~done).to(iterations.dtype)
+        rs = torch.where(done, rs, rs_new)
+        done = done | (rs.sqrt() <= threshold) | ~torch.isfinite(rs)
+    residual_norm = rs.sqrt()
+    converged = (residual_norm <= threshold) & torch.isfinite(residual_norm)
+    return x, _info(iterations, residual_norm, b_norm, converged, matvecs)
+
+
+def gmres(
+    matvec: MatVec,
+    b: Tensor,
+    x0: Tensor | None = None,
+    *,
+    restart: int = 20,
+    tol: float = 1e-6,
+    atol: float = 0.0,
+    max_iter: int = 50,
+    check_every: int = 4,
+) -> tuple[Tensor, dict]:
+    r"""Solve :math:`A x = b` for a general square operator by restarted GMRES(m).
+
+    Each cycle builds an orthonormal Krylov basis :math:`V` of
+    :math:`\mathcal K_m(A, r_0)` by Arnoldi with classical Gram-Schmidt applied twice
+    (one matrix product per pass), reduces the Hessenberg matrix :math:`H` to
+    triangular form with Givens rotations accumulated in a small dense matrix
+    :math:`Q`, and takes :math:`x = x_0 + V y` with
+    :math:`y = \arg\min_y \|\beta e_1 - H y\|` (Saad and Schultz 1986). The
+    residual estimate :math:`\beta |Q_{k+1, 0}|` is tested every ``check_every``
+    iterations; a cycle that ends unconverged restarts from the true residual.
+    Memory is :math:`O(m)` flat vectors.
+
+    Args:
+        matvec: callable returning :math:`A v` for a flat tensor ``v``.
+        b: flat right-hand side.
+        x0: warm start; zero when omitted.
+        restart: Krylov dimension m of one cycle.
+        tol, atol: residual-norm tolerances as in :func:`conjugate_gradient`.
+        max_iter: most Arnoldi iterations in total, over all cycles.
+        check_every: read the device once every this many iterations.
+
+    Returns:
+        ``(x, info)`` with the same keys as :func:`conjugate_gradient`.
+    """
+    _check_solver_args(tol, atol, max_iter, check_every)
+    if not (isinstance(restart, int) and restart >= 1):
+        raise ValueError(f"Invalid gmres_restart value: {restart}")
+    b_norm = torch.linalg.vector_norm(b)
+    threshold = torch.clamp(b_norm * tol, min=atol)
+    x, r, matvecs = _initial_guess(matvec, b, x0, b_norm > 0)
+    iterations = torch.zeros((), dtype=torch.int64, device=b.device)
+    remaining = max_iter
+    while True:
+        m = min(restart, remaining)
+        x, residual_estimate, done, steps, counted = _gmres_cycle(matvec, x, r, threshold, m, check_every)
+        matvecs += steps
+        iterations += counted
+        remaining -= steps
+        if remaining == 0 or bool(done):
+            break
+        r = b - matvec(x)
+        matvecs += 1
+    converged = (residual_estimate <= threshold) & torch.isfinite(residual_estimate)
+    return x, _info(iterations, residual_estimate, b_norm, converged, matvecs)
+
+
+def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, threshold: Tensor, m: int, check_every: int):
+    """One GMRES(m) cycle from residual ``r``: (x, residual estimate, done, steps, counted iterations)."""
+    n = r.numel()
+    beta = torch.linalg.vector_norm(r)
+    basis = r.new_zeros(m + 1, n)
+    basis[0] = r / torch.where(beta > 0, beta, 1.0)
+    hessenberg_r = r.new_zeros(m, m)  # upper triangle after rotations
+    rotations = torch.eye(m + 1, dtype=r.dtype, device=r.device)  # Q: product of Givens rotations
+    done = ~(beta > threshold)
+    counted = torch.zeros((), dtype=torch.int64, device=r.device)
+    estimate = beta
+    steps = 0
+    for j in range(m):
+        if j > 0 and j % check_every == 0 and bool(done):
+            break
+        w = matvec(basis[j])
+        steps += 1
+        active = basis[: j + 1]
+        h = active @ w
+        w = w - h @ active
+        correction = active @ w  # second Gram-Schmidt pass restores orthogonality
+        w = w - correction @ active
+        h = h + correction
+        h_next = torch.linalg.vector_norm(w)
+        # a zero h_next is a lucky breakdown: the next basis vector is zero and adds nothing
+        basis[j + 1] = w / torch.where(h_next > 0, h_next, 1.0)
+        column = rotations[: j + 2, : j + 1] @ h
+        below = rotations[: j + 2, j + 1] * h_next
+        column = column + below
+        a, c = column[j], column[j + 1]
+        radius = torch.hypot(a, c)
+        cos = torch.where(radius > 0, a / torch.where(radius > 0, radius, 1.0), 1.0)
+        sin = torch.where(radius > 0, c / torch.where(radius > 0, radius, 1.0), 0.0)
+        column[j] = radius
+        hessenberg_r[: j + 1, j] = column[: j + 1]
+        row_j = rotations[j].clone()
+        rotations[j] = cos * row_j + sin * rotations[j + 1]
+        rotations[j + 1] = -sin * row_j + cos * rotations[j + 1]
+        counted += (~done).to(counted.dtype)
+        estimate = torch.where(done, estimate, beta * rotations[j + 1, 0].abs())
+        done = done | (estimate <= threshold) | ~torch.isfinite(estimate)
+    upper = hessenberg_r[:steps, :steps]
+    diagonal = torch.diagonal(upper)
+    # Columns after a breakdown are zero; a unit diagonal there gives y_j = 0.
+    upper = upper + torch.diag(torch.where(diagonal == 0, 1.0, 0.0).to(upper.dtype))
+    rhs = (beta * rotations[:steps, 0]).unsqueeze(1)
+    y = torch.linalg.solve_triangular(upper, rhs, upper=True).squeeze(1)
+    return x + y @ basis[:steps], estimate, done, steps, counted
