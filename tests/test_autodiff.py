@@ -1,0 +1,46 @@
+"""Mixed Hessian-vector products against dense Hessians from torch.func."""
+
+import torch
+from torch.func import hessian
+
+from cgd_optim.autodiff import flatten, gradients, mixed_hvp, unflatten, zeros_for_none
+
+
+def objective(x1, x2, y):
+    return torch.tanh(x1 @ y[:3]) * x2.sum() + (x1**2).sum() * torch.sin(y).sum() + x2[0] * y[3] ** 3
+
+
+def test_mixed_hvp_matches_the_dense_mixed_hessian():
+    g = torch.Generator().manual_seed(0)
+    x1, x2, y = (torch.randn(n, generator=g, dtype=torch.float64, requires_grad=True) for n in (3, 2, 4))
+    f = objective(x1, x2, y)
+    grads = zeros_for_none(gradients(f, [x1, x2, y], create_graph=True), [x1, x2, y])
+    joint = lambda z: objective(z[:3], z[3:5], z[5:])  # noqa: E731
+    full = hessian(joint)(torch.cat([x1, x2, y]).detach())
+    d_xy, d_yx = full[:5, 5:], full[5:, :5]
+    v_y = torch.randn(4, generator=g, dtype=torch.float64)
+    v_x = torch.randn(5, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(mixed_hvp(grads[2:], [x1, x2], v_y), d_xy @ v_y)
+    torch.testing.assert_close(mixed_hvp(grads[:2], [y], v_x), d_yx @ v_x)
+
+
+def test_parameters_without_a_path_give_zero_blocks():
+    x = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    unused = torch.randn(2, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(3, dtype=torch.float64, requires_grad=True)
+    f = (x * y).sum()  # bilinear: grad_y f = x has no y-dependence
+    grads = zeros_for_none(gradients(f, [x, unused, y], create_graph=True), [x, unused, y])
+    assert torch.count_nonzero(grads[1]) == 0
+    v = torch.arange(3.0, dtype=torch.float64)
+    torch.testing.assert_close(mixed_hvp(grads[2:], [x, unused], v), torch.cat([v, torch.zeros(2, dtype=torch.float64)]))
+    # f is linear in `unused`: its gradient has no graph, so it contributes nothing
+    torch.testing.assert_close(mixed_hvp(grads[:2], [y], torch.ones(5, dtype=torch.float64)), torch.ones(3, dtype=torch.float64))
+
+
+def test_flat_views_round_trip():
+    tensors = [torch.randn(2, 3), torch.randn(()), torch.randn(4)]
+    flat = flatten(tensors)
+    assert flat.shape == (11,)
+    for original, view in zip(tensors, unflatten(flat, tensors)):
+        torch.testing.assert_close(view, original)
+        assert view.data_ptr() >= flat.data_ptr()  # views into the flat buffer, not copies

@@ -1,0 +1,121 @@
+"""conjugate_gradient and gmres alone, against torch.linalg.solve."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cgd_optim.linalg import conjugate_gradient, gmres
+from device_reads import DeviceReads
+
+
+def spd_matrix(seed: int, n: int, spread: float) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
+    eigenvalues = torch.logspace(0, math.log10(spread), n, dtype=torch.float64)
+    return q @ torch.diag(eigenvalues) @ q.T
+
+
+def rhs(seed: int, n: int) -> torch.Tensor:
+    return torch.randn(n, generator=torch.Generator().manual_seed(seed + 1), dtype=torch.float64)
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 30), spread=st.floats(1.0, 100.0))
+def test_cg_matches_dense_solve(seed, n, spread):
+    a, b = spd_matrix(seed, n, spread), rhs(seed, n)
+    x, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-12, max_iter=10 * n + 10)
+    assert bool(info["converged"])
+    torch.testing.assert_close(x, torch.linalg.solve(a, b), rtol=1e-8, atol=1e-9)
+    assert float(torch.linalg.vector_norm(b - a @ x)) <= 1e-12 * float(b.norm()) * 10
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 20), tol=st.floats(1e-8, 1e-2))
+def test_cg_stops_on_residual_norm_not_its_square(seed, n, tol):
+    a, b = spd_matrix(seed, n, 50.0), rhs(seed, n)
+    x, info = conjugate_gradient(lambda v: a @ v, b, tol=tol, max_iter=200, check_every=1)
+    residual = torch.linalg.vector_norm(b - a @ x)
+    assert float(residual) <= tol * float(b.norm()) * (1 + 1e-6)
+    torch.testing.assert_close(info["relative_residual"], residual / b.norm(), rtol=1e-6, atol=1e-12)
+
+
+def test_cg_warm_start_at_solution_takes_no_iteration():
+    a, b = spd_matrix(0, 10, 10.0), rhs(0, 10)
+    exact = torch.linalg.solve(a, b)
+    x, info = conjugate_gradient(lambda v: a @ v, b, x0=exact, tol=1e-8)
+    assert int(info["iterations"]) == 0
+    torch.testing.assert_close(x, exact)
+
+
+def test_cg_zero_rhs_gives_zero_even_from_a_warm_start():
+    a = spd_matrix(1, 5, 10.0)
+    x, info = conjugate_gradient(lambda v: a @ v, torch.zeros(5, dtype=torch.float64), x0=torch.ones(5, dtype=torch.float64))
+    assert torch.count_nonzero(x) == 0 and bool(info["converged"])
+
+
+def test_cg_reports_non_convergence_without_nan():
+    a, b = spd_matrix(2, 40, 1e4), rhs(2, 40)
+    x, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-12, max_iter=3)
+    assert not bool(info["converged"]) and int(info["iterations"]) == 3
+    assert bool(torch.isfinite(x).all()) and info["matvecs"] == 3
+
+
+@pytest.mark.parametrize("check_every", [1, 3, 4, 7])
+def test_cg_reads_the_device_once_per_check(check_every):
+    a, b = spd_matrix(3, 30, 1e3), rhs(3, 30)
+    with DeviceReads() as reads:
+        _, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-10, max_iter=60, check_every=check_every)
+    iterations = int(info["iterations"])
+    assert reads.count <= math.ceil(iterations / check_every) + 1
+    assert info["matvecs"] < iterations + check_every + 1  # masked iterations stay within one window
+
+
+def test_cg_masked_iterations_do_not_move_the_solution():
+    a, b = spd_matrix(4, 3, 2.0), rhs(4, 3)
+    x_tight, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-10, check_every=50, max_iter=50)
+    assert int(info["iterations"]) <= 4 and info["matvecs"] == 50
+    torch.testing.assert_close(x_tight, torch.linalg.solve(a, b), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [dict(tol=-1.0), dict(atol=-1e-3), dict(max_iter=0), dict(check_every=0)])
+def test_solver_arguments_are_checked(bad):
+    options = dict(tol=1e-6, atol=0.0, max_iter=10, check_every=4) | bad
+    with pytest.raises(ValueError, match="Invalid"):
+        conjugate_gradient(lambda v: v, torch.ones(3), **options)
+    with pytest.raises(ValueError, match="Invalid"):
+        gmres(lambda v: v, torch.ones(3), **options)
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 25), restart=st.integers(1, 30), skew=st.floats(0.0, 3.0))
+def test_gmres_matches_dense_solve_for_nonsymmetric_systems(seed, n, restart, skew):
+    g = torch.Generator().manual_seed(seed)
+    s = torch.randn(n, n, generator=g, dtype=torch.float64)
+    a = spd_matrix(seed, n, 10.0) + skew * (s - s.T) / math.sqrt(n)  # positive real part: restarts converge
+    b = rhs(seed, n)
+    x, info = gmres(lambda v: a @ v, b, restart=restart, tol=1e-11, max_iter=2000)
+    assert bool(info["converged"])
+    torch.testing.assert_close(x, torch.linalg.solve(a, b), rtol=1e-7, atol=1e-8)
+
+
+def test_gmres_lucky_breakdown_is_exact():
+    b = rhs(5, 8)
+    x, info = gmres(lambda v: 3.0 * v, b, tol=1e-14, restart=20, max_iter=20)
+    torch.testing.assert_close(x, b / 3.0)
+    assert int(info["iterations"]) == 1 and bool(info["converged"])
+
+
+def test_gmres_warm_start_and_zero_rhs():
+    a, b = spd_matrix(6, 6, 5.0), rhs(6, 6)
+    exact = torch.linalg.solve(a, b)
+    _, info = gmres(lambda v: a @ v, b, x0=exact, tol=1e-8)
+    assert int(info["iterations"]) == 0
+    x, _ = gmres(lambda v: a @ v, torch.zeros(6, dtype=torch.float64), x0=torch.ones(6, dtype=torch.float64))
+    assert torch.count_nonzero(x) == 0
+
+
+def test_gmres_max_iter_counts_inner_iterations_over_restarts():
+    a, b = spd_matrix(7, 50, 1e4), rhs(7, 50)
+    _, info = gmres(lambda v: a @ v, b, restart=5, tol=1e-14, max_iter=12)
+    assert not bool(info["converged"]) and int(info["iterations"]) == 12
+    assert info["matvecs"] == 12 + 2  # plus the true residuals at two restarts

@@ -1,0 +1,325 @@
+"""torch.optim conventions and bad-input handling, written once for every two-player optimizer."""
+
+import copy
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from cgd_optim import ACGD, CGD, SimGD
+from device_reads import DeviceReads
+
+OPTIMIZERS = {
+    "SimGD": lambda mins, maxs, **kw: SimGD(mins, maxs, lr=0.05, **kw),
+    "SimGD-alternating": lambda mins, maxs, **kw: SimGD(mins, maxs, lr=0.05, alternating=True, **kw),
+    "CGD": lambda mins, maxs, **kw: CGD(mins, maxs, lr=0.05, **kw),
+    "ACGD": lambda mins, maxs, **kw: ACGD(mins, maxs, lr=0.01, **kw),
+}
+names = pytest.mark.parametrize("name", list(OPTIMIZERS))
+
+
+class Game(nn.Module):
+    """A small GAN-shaped game: generator and discriminator MLPs on fixed data, OGAN loss."""
+
+    def __init__(self, dtype=torch.float64, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.G = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)).to(dtype)
+        self.D = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1)).to(dtype)
+        self.z = torch.randn(16, 2, dtype=dtype)
+        self.real = torch.randn(16, 2, dtype=dtype) + 1.0
+
+    def loss(self):
+        fake = self.G(self.z)
+        return nn.functional.softplus(-self.D(self.real)).mean() + nn.functional.softplus(self.D(fake)).mean() * -1.0
+
+
+def make(name, game, **kw):
+    return OPTIMIZERS[name](list(game.G.parameters()), list(game.D.parameters()), **kw)
+
+
+def params_of(game):
+    return [p.detach().clone() for p in game.parameters()]
+
+
+@names
+def test_two_param_groups_with_their_own_lr(name):
+    game = Game()
+    optimizer = make(name, game)
+    assert [g["player"] for g in optimizer.param_groups] == ["min", "max"]
+    assert optimizer.param_groups[0]["params"] == list(game.G.parameters())
+    cls = type(optimizer)
+    overridden = cls(game.G.parameters(), game.D.parameters(), lr=0.1, lr_min=0.2)
+    assert [g["lr"] for g in overridden.param_groups] == [0.2, 0.1]
+    with pytest.raises(RuntimeError, match="exactly two param_groups"):
+        optimizer.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
+
+
+@names
+def test_step_returns_the_closure_value_and_calls_it_as_documented(name):
+    game = Game()
+    optimizer = make(name, game)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        return game.loss()
+
+    before = params_of(game)
+    returned = optimizer.step(closure)
+    assert isinstance(returned, torch.Tensor) and returned.requires_grad
+    assert len(calls) == (2 if name == "SimGD-alternating" else 1)
+    assert any(not torch.equal(a, b) for a, b in zip(before, params_of(game)))
+    pair = (game.loss(), game.loss())
+    if name != "SimGD-alternating":
+        assert optimizer.step(pair) is pair
+
+
+@names
+def test_result_ignores_grad_attributes_and_leaves_them_alone(name):
+    reference, other = Game(), Game()
+    make(name, reference).step(reference.loss)
+    for p in other.parameters():
+        p.grad = torch.full_like(p, 123.0)
+    make(name, other).step(other.loss)
+    for a, b in zip(reference.parameters(), other.parameters()):
+        assert torch.equal(a, b)
+        assert torch.equal(b.grad, torch.full_like(b, 123.0))
+
+
+@names
+def test_state_dict_round_trip_continues_bit_identically(name):
+    game = Game()
+    optimizer = make(name, game)
+    for _ in range(3):
+        optimizer.step(game.loss)
+    saved_state, saved_params = copy.deepcopy(optimizer.state_dict()), params_of(game)
+    for _ in range(3):
+        optimizer.step(game.loss)
+    resumed = Game()
+    with torch.no_grad():
+        for p, v in zip(resumed.parameters(), saved_params):
+            p.copy_(v)
+    other = make(name, resumed)
+    other.load_state_dict(saved_state)
+    for _ in range(3):
+        other.step(resumed.loss)
+    for a, b in zip(game.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+@names
+def test_scheduler_scales_both_players(name):
+    game = Game()
+    optimizer = make(name, game)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    optimizer.step(game.loss)
+    scheduler.step()
+    assert [g["lr"] for g in optimizer.param_groups] == [lr * 0.5 for lr in lrs]
+
+
+def test_scheduled_lr_is_the_lr_used():
+    # SimGD's update is -lr * grad: after halving lr the step is exactly half the gradient step
+    x = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    optimizer = SimGD([x], [y], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+    optimizer.step(lambda: (x * y).sum())  # x = 1 - 0.2 = 0.8, y = 2 + 0.1 = 2.1
+    scheduler.step()
+    optimizer.step(lambda: (x * y).sum())
+    assert x.item() == pytest.approx(0.8 - 0.05 * 2.1) and y.item() == pytest.approx(2.1 + 0.05 * 0.8)
+
+
+@pytest.mark.parametrize("name", ["CGD", "ACGD"])
+def test_warm_start_is_the_stored_solution_rescaled_to_the_new_step_sizes(name):
+    game = Game()
+    optimizer = make(name, game, tol=1e-10)
+    optimizer.step(game.loss)
+    generator = list(game.G.parameters())
+    stored = torch.cat([optimizer.state[p]["cg_solution"].reshape(-1) for p in generator])
+    root_eta = torch.rand(stored.numel(), dtype=torch.float64) + 0.5
+    torch.testing.assert_close(optimizer._warm_start(generator, root_eta), stored * root_eta)
+
+
+def test_warm_start_at_the_same_point_needs_no_iteration():
+    game = Game()
+    point = params_of(game)
+    cold, warm = make("CGD", game, tol=1e-9, warm_start=False), make("CGD", game, tol=1e-9)
+    for optimizer in (cold, warm, warm):  # warm solves the same system twice
+        with torch.no_grad():
+            for p, v in zip(game.parameters(), point):
+                p.copy_(v)
+        optimizer.step(game.loss)
+    assert int(cold.step_stats["iterations"]) > 0
+    assert int(warm.step_stats["iterations"]) == 0
+
+
+@names
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_float32_and_float64_move_towards_lower_min_player_loss(name, dtype):
+    # one small step of the min player's descent direction lowers f with the max player fixed
+    game = Game(dtype=dtype)
+    optimizer = make(name, game)
+    optimizer.step(game.loss)
+    assert all(p.dtype == dtype and bool(torch.isfinite(p).all()) for p in game.parameters())
+    assert set(optimizer.step_stats) == {"iterations", "relative_residual", "hvp_count", "converged"}
+    assert all(v.dim() == 0 for v in optimizer.step_stats.values())
+
+
+@names
+def test_a_nan_closure_leaves_parameters_and_state_untouched(name):
+    game = Game()
+    optimizer = make(name, game)
+    optimizer.step(game.loss)
+    state, params = copy.deepcopy(optimizer.state_dict()), params_of(game)
+    with pytest.raises(FloatingPointError, match="not finite"):
+        optimizer.step(lambda: game.loss() * float("nan"))
+    assert all(torch.equal(a, b) for a, b in zip(params, params_of(game)))
+    after = optimizer.state_dict()
+    for key, entries in state["state"].items():
+        for field, value in entries.items():
+            assert torch.equal(torch.as_tensor(after["state"][key][field]), torch.as_tensor(value))
+
+
+def test_a_nan_in_the_second_alternating_evaluation_restores_the_max_player():
+    game = Game()
+    optimizer = make("SimGD-alternating", game)
+    params, calls = params_of(game), []
+
+    def closure():
+        calls.append(1)
+        return game.loss() * (float("nan") if len(calls) == 2 else 1.0)
+
+    with pytest.raises(FloatingPointError):
+        optimizer.step(closure)
+    assert all(torch.equal(a, b) for a, b in zip(params, params_of(game)))
+
+
+def test_alternating_simgd_steps_the_max_player_first():
+    x = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    SimGD([x], [y], lr=0.1, alternating=True).step(lambda: (x * y).sum())
+    # y <- 2 + 0.1 * 1 = 2.1, then x <- 1 - 0.1 * 2.1 = 0.79
+    assert y.item() == pytest.approx(2.1) and x.item() == pytest.approx(0.79)
+    with pytest.raises(ValueError, match="needs a closure"):
+        SimGD([x], [y], alternating=True).step((x * y).sum())
+
+
+@pytest.mark.parametrize("name", ["CGD", "ACGD"])
+def test_max_iter_warns_once_and_reports_it(name):
+    game = Game()
+    optimizer = make(name, game, tol=1e-14, max_iter=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            optimizer.step(game.loss)
+    assert len([w for w in caught if "max_iter" in str(w.message)]) == 1
+    assert not bool(optimizer.step_stats["converged"])
+    assert all(bool(torch.isfinite(p).all()) for p in game.parameters())
+
+
+@pytest.mark.parametrize("name", ["CGD", "ACGD"])
+def test_one_fused_read_per_step_besides_solver_checks(name):
+    game = Game()
+    optimizer = make(name, game, tol=1e-8, check_every=4)
+    optimizer.step(game.loss)
+    with DeviceReads() as reads:
+        optimizer.step(game.loss)
+    iterations = int(optimizer.step_stats["iterations"])
+    assert reads.count <= 1 + -(-iterations // 4)
+
+
+@names
+def test_unused_frozen_and_zero_dim_parameters(name):
+    x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)  # a player of one 0-dim tensor
+    unused = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    frozen = torch.ones(2, dtype=torch.float64, requires_grad=False)
+    y = torch.tensor(-0.3, dtype=torch.float64, requires_grad=True)
+    optimizer = OPTIMIZERS[name]([x, unused], [y, frozen])
+    optimizer.step(lambda: x * y + x**2 - y**2 + frozen.sum())
+    assert x.item() != 0.5 and y.item() != -0.3
+    assert torch.equal(unused, torch.ones(3, dtype=torch.float64)) and torch.equal(frozen, torch.ones(2, dtype=torch.float64))
+    assert frozen not in optimizer.state
+
+
+@names
+def test_zero_gradient_is_a_no_op(name):
+    x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    y = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    optimizer = OPTIMIZERS[name]([x], [y])
+    for _ in range(2):
+        optimizer.step(lambda: (x * y).sum() + (x**2).sum() - (y**2).sum())
+    assert torch.count_nonzero(x) == 0 and torch.count_nonzero(y) == 0
+
+
+CLASSES = {"SimGD": SimGD, "CGD": CGD, "ACGD": ACGD}
+
+
+@pytest.mark.parametrize("cls", list(CLASSES.values()), ids=list(CLASSES))
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(lr=0.0), "Invalid lr value"),
+        (dict(lr=-1.0), "Invalid lr value"),
+        (dict(lr_min=0.0), "Invalid lr_min value"),
+        (dict(lr_max=-0.1), "Invalid lr_max value"),
+    ],
+)
+def test_invalid_step_sizes(cls, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cls([torch.zeros(1, requires_grad=True)], [torch.zeros(1, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(eps=0.0), "Invalid eps value"),
+        (dict(eps=-1e-8), "Invalid eps value"),
+        (dict(beta=1.0), "Invalid beta value"),
+        (dict(beta=-0.1), "Invalid beta value"),
+        (dict(tol=-1.0), "Invalid tol value"),
+        (dict(atol=-1.0), "Invalid atol value"),
+        (dict(max_iter=0), "Invalid max_iter value"),
+        (dict(gmres_restart=0), "Invalid gmres_restart value"),
+    ],
+)
+def test_invalid_acgd_hyperparameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ACGD([torch.zeros(1, requires_grad=True)], [torch.zeros(1, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("cls", list(CLASSES.values()), ids=list(CLASSES))
+def test_invalid_players(cls):
+    a = torch.zeros(2, requires_grad=True)
+    b = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="same tensor is in both players"):
+        cls([a], [b, a])
+    with pytest.raises(ValueError, match="min_params is empty"):
+        cls([], [b])
+    with pytest.raises(ValueError, match="max_params is empty"):
+        cls([a], iter([]))
+    with pytest.raises(ValueError, match="one dtype"):
+        cls([a], [torch.zeros(2, dtype=torch.float64, requires_grad=True)])
+    with pytest.raises(ValueError, match="one device"):
+        cls([a], [torch.zeros(2, device="meta", requires_grad=True)])
+    with pytest.raises(TypeError, match="single tensor"):
+        cls(a, [b])
+
+
+@names
+def test_invalid_closures_raise_before_anything_changes(name):
+    game = Game()
+    optimizer = make(name, game)
+    params = params_of(game)
+    with pytest.raises(ValueError, match="must be a scalar"):
+        optimizer.step(lambda: game.G(game.z).sum(dim=0))
+    with pytest.raises(ValueError, match="no autograd graph"):
+        optimizer.step(lambda: game.loss().detach())
+    with pytest.raises(ValueError, match="no autograd graph"):
+        optimizer.step(lambda: (torch.ones((), dtype=torch.float64, requires_grad=True) * 2.0))
+    with pytest.raises(TypeError, match="scalar tensor f or a pair"):
+        optimizer.step(lambda: 1.0)
+    assert all(torch.equal(a, b) for a, b in zip(params, params_of(game)))
+    assert len(optimizer.state) == 0
