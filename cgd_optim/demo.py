@@ -40,9 +40,9 @@ RUNS = {
         ("ACGD  lr=(0.03, 0.03)", ACGD, dict(lr=0.03)),
     ],
     "bilinear": [
-        ("SimGD lr=(0.3, 0.3)  ", SimGD, dict(lr=0.3)),
-        ("CGD   lr=(0.3, 0.3)  ", CGD, dict(lr=0.3)),
-        ("ACGD  lr=(0.3, 0.3)  ", ACGD, dict(lr=0.3)),
+        ("SimGD lr=(0.3, 0.3)", SimGD, dict(lr=0.3)),
+        ("CGD   lr=(0.3, 0.3)", CGD, dict(lr=0.3)),
+        ("ACGD  lr=(0.3, 0.3)", ACGD, dict(lr=0.3)),
     ],
 }
 
@@ -64,21 +64,28 @@ def _fmt(v: torch.Tensor) -> str:
     return "[" + ", ".join(f"{value:+.3e}" for value in v.tolist()) + "]"
 
 
-def main(argv: list[str] | None = None) -> list[str]:
-    parser = argparse.ArgumentParser(prog="python -m cgd_optim.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=2000, help="steps per run (default 2000)")
-    args = parser.parse_args(argv)
-    lines = []
+def results(steps: int) -> list[dict]:
+    """Every (game, optimizer) run: its label, final x and y, and distance to the origin."""
+    rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for game in GAMES:
             for name, make, options in RUNS[game]:
-                x, y = run(game, make, options, args.steps)
-                distance = torch.cat([x, y]).norm().item()
-                lines.append(f"{game:9s}  {name}  x={_fmt(x)}  y={_fmt(y)}  |(x, y)|={distance:.3g}")
+                x, y = run(game, make, options, steps)
+                rows.append(dict(game=game, optimizer=name.strip(), x=x, y=y, distance=torch.cat([x, y]).norm().item()))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(prog="python -m cgd_optim.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=2000, help="steps per run (default 2000)")
+    args = parser.parse_args(argv)
+    rows = results(args.steps)
     print(f"Where each optimizer ends after {args.steps} steps (the equilibrium is the origin):")
-    print("\n".join(lines))
-    return lines
+    for row in rows:
+        print(f"{row['game']:9s}  {row['optimizer']:22s}  x={_fmt(row['x'])}  y={_fmt(row['y'])}"
+              f"  |(x, y)|={row['distance']:.3g}")
+    return rows
 
 
 if __name__ == "__main__":
