@@ -100,6 +100,12 @@ class TwoPlayerOptimizer(Optimizer):
         self._warned_max_iter = False
         self.step_stats: dict[str, Tensor] = {}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("_warned_max_iter", False)
+        self.__dict__.setdefault("step_stats", {})
+        self._sealed = True
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Only the constructor adds groups: a two-player optimizer has exactly two."""
         if getattr(self, "_sealed", False):

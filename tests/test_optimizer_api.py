@@ -348,3 +348,16 @@ def test_step_accepts_the_loss_tensor_itself(name):
     loss = twin.loss()
     assert make(name, twin).step(loss) is loss
     assert all(torch.equal(a, b) for a, b in zip(game.parameters(), twin.parameters()))
+
+
+@names
+def test_pickled_optimizer_keeps_working(name):
+    import pickle
+
+    game = Game()
+    optimizer = make(name, game)
+    optimizer.step(game.loss)
+    clone = pickle.loads(pickle.dumps(optimizer))
+    assert len(clone.param_groups) == 2 and clone.step_stats == {}
+    with pytest.raises(RuntimeError, match="exactly two param_groups"):
+        clone.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
