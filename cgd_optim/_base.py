@@ -24,7 +24,10 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
         gmres_restart: (keyword-only) Krylov dimension of a GMRES cycle, used for general-sum games.
         check_every: (keyword-only) the solver reads the device once every this many iterations.
         warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
-            the current step sizes."""
+            the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) while it pays,
+            i.e. while it saves at least the one operator application (two Hessian-vector products)
+            that its initial residual costs; after a step where it did not, it is skipped for 10
+            steps and then tried again."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
@@ -159,9 +162,9 @@ class TwoPlayerOptimizer(Optimizer):
             return of_min[: len(xs)], of_max[len(xs):], of_max[: len(xs)], of_min[len(xs):]
 
     @staticmethod
-    def _read_flags(*flags: Tensor) -> list[bool]:
-        """The one device read of a step: all flags fused into a single transfer."""
-        return [bool(v) for v in torch.stack([f.reshape(()) for f in flags]).tolist()]
+    def _read_values(*values: Tensor) -> list[float]:
+        """The one device read of a step: flags and statistics fused into a single transfer."""
+        return torch.stack([v.reshape(()).to(torch.float64) for v in values]).tolist()
 
     def _raise_non_finite(self) -> None:
         raise FloatingPointError(

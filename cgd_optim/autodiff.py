@@ -17,7 +17,7 @@ the dot product.  A parameter with no path to ``f`` contributes a zero block.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -57,6 +57,30 @@ def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool) -> lis
     return list(grads)
 
 
+def mixed_hvp_operator(grads_other: Sequence[Tensor], wrt: Sequence[Tensor]) -> Callable[[Tensor], Tensor]:
+    r"""The map :math:`v \mapsto D_{ab} f\, v` of :func:`mixed_hvp`, with its bookkeeping done once.
+
+    The solver applies the same mixed Hessian many times per step; this precomputes which
+    gradient pieces carry a graph, their shapes and the zero blocks, so that each product is
+    one ``torch.autograd.grad`` call and one concatenation.
+    """
+    sizes = [g.numel() for g in grads_other]
+    carrying = [i for i, g in enumerate(grads_other) if g.requires_grad]
+    outputs = [grads_other[i] for i in carrying]
+    wrt = list(wrt)
+    total = sum(p.numel() for p in wrt)
+
+    def product(vector: Tensor) -> Tensor:
+        if not outputs:
+            return vector.new_zeros(total)
+        pieces = torch.split(vector, sizes)
+        seeds = [pieces[i].view_as(grads_other[i]) for i in carrying]
+        products = torch.autograd.grad(outputs, wrt, grad_outputs=seeds, retain_graph=True, allow_unused=True)
+        return torch.cat([p.new_zeros(p.numel()) if g is None else g.reshape(-1) for g, p in zip(products, wrt)])
+
+    return product
+
+
 def mixed_hvp(grads_other: Sequence[Tensor], wrt: Sequence[Tensor], vector: Tensor) -> Tensor:
     r"""Mixed Hessian-vector product :math:`D_{ab} f\, v = \nabla_a (\nabla_b f^\top v)`, flat.
 
@@ -69,10 +93,4 @@ def mixed_hvp(grads_other: Sequence[Tensor], wrt: Sequence[Tensor], vector: Tens
     Returns:
         The flat product in player a's space; zero blocks where there is no path.
     """
-    pieces = unflatten(vector, grads_other)
-    outputs = [g for g in grads_other if g.requires_grad]
-    seeds = [v for g, v in zip(grads_other, pieces) if g.requires_grad]
-    if not outputs:
-        return vector.new_zeros(sum(p.numel() for p in wrt))
-    products = torch.autograd.grad(outputs, list(wrt), grad_outputs=seeds, retain_graph=True, allow_unused=True)
-    return flatten(zeros_for_none(products, wrt))
+    return mixed_hvp_operator(grads_other, wrt)(vector)

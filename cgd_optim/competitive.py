@@ -28,13 +28,14 @@ expression above, which costs one Hessian-vector product instead of a solve.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable, Iterable
 
 import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc
-from .autodiff import flatten, mixed_hvp, unflatten
+from .autodiff import flatten, mixed_hvp_operator, unflatten
 from .linalg import conjugate_gradient, gmres
 
 HVP = Callable[[Tensor], Tensor]
@@ -58,7 +59,11 @@ def competitive_update(
         grad_x: :math:`\nabla_x f_{min}`, flat.
         grad_y: :math:`\nabla_y f_{max}`, flat.
         eta_x, eta_y: positive step sizes, flat vectors or 0-dim tensors (broadcast).
-        solve: ``solve(matvec, b, x0) -> (s, info)`` for the system in :math:`s = A^{-1}(-\Delta x)`.
+        solve: ``solve(matvec, b, x0, side_output=True) -> (s, info)`` for the system in
+            :math:`s = -A^{-1}\Delta x` (:func:`~cgd_optim.linalg.conjugate_gradient` or
+            :func:`~cgd_optim.linalg.gmres` with their options bound); the side output
+            :math:`L s = D_{yx} f_{max} A s` it accumulates from the products of the solve gives
+            :math:`\Delta y` without another Hessian-vector product.
         x0: warm start for ``s``.
 
     Returns:
@@ -66,14 +71,15 @@ def competitive_update(
     """
     root_eta_x = eta_x.sqrt()
 
-    def matvec(v: Tensor) -> Tensor:
-        return v + root_eta_x * hvp_xy(eta_y * hvp_yx(root_eta_x * v))
+    def matvec(v: Tensor) -> tuple[Tensor, Tensor]:
+        cross = hvp_yx(root_eta_x * v)  # L v = D_yx f_max A v, kept: L s gives Delta y for free
+        return torch.addcmul(v, root_eta_x, hvp_xy(eta_y * cross)), cross
 
     rhs = root_eta_x * (grad_x + hvp_xy(eta_y * grad_y))
-    s, info = solve(matvec, rhs, x0)
+    s, info = solve(matvec, rhs, x0, side_output=True)
     dx = -root_eta_x * s
-    dy = eta_y * (grad_y + hvp_yx(dx))
-    info["hvp_count"] = 2 * info["matvecs"] + 2
+    dy = eta_y * (grad_y - info["side_output"])  # D_yx f_max dx = -L s
+    info["hvp_count"] = 2 * info["matvecs"] + 1
     return dx, dy, s, info
 
 
@@ -93,16 +99,33 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         for key in ("max_iter", "gmres_restart", "check_every"):
             if not (isinstance(defaults[key], int) and defaults[key] >= 1):
                 raise ValueError(f"Invalid {key} value: {defaults[key]}")
+        if defaults["warm_start"] not in WARM_START_MODES:
+            raise ValueError(f"Invalid warm_start value: {defaults['warm_start']!r}; expected True, False or 'auto'")
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+
+    def _solver_state(self) -> dict:
+        """Global solver state (under the key "solver" of ``self.state``, so state_dict holds it)."""
+        return self.state["solver"]
 
     def _warm_start(self, xs: list[Tensor], root_eta_x: Tensor) -> Tensor | None:
         """Previous solution rescaled to today's step sizes: s0 = sqrt(eta_x) * (s_prev / sqrt(eta_x_prev))."""
-        if not self.param_groups[0]["warm_start"]:
+        mode = self.param_groups[0]["warm_start"]
+        if mode is False or (mode == "auto" and self._solver_state().get("skip_warm_start", 0) > 0):
             return None
         stored = [self.state[p].get("cg_solution") for p in xs]
         if all(u is None for u in stored):
             return None
         return root_eta_x * flatten([torch.zeros_like(p) if u is None else u for u, p in zip(stored, xs)])
+
+    def _after_solve(self, warm_started: bool, iterations: int, initial: float, final: float) -> None:
+        """Remember where the solve converged (the next first check) and whether the warm start paid."""
+        solver = self._solver_state()
+        solver["recent_iterations"] = (solver.get("recent_iterations", []) + [iterations])[-RECENT_SOLVES:]
+        skip = solver.get("skip_warm_start", 0)
+        if not warm_started:
+            solver["skip_warm_start"] = max(0, skip - 1)
+        else:
+            solver["skip_warm_start"] = 0 if warm_start_paid(iterations, initial, final) else WARM_START_PROBE_EVERY
 
     @torch.no_grad()
     def step(self, closure):
@@ -113,22 +136,29 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
         eta_x, eta_y, new_state = self._step_sizes(flat_gx, flat_gy, xs, ys)
         group = self.param_groups[0]
-        options = dict(tol=group["tol"], atol=group["atol"], max_iter=group["max_iter"], check_every=group["check_every"])
+        # The first convergence check goes where the recent, similar systems converged: a check
+        # that comes too early costs up to check_every - 1 masked iterations, one too late fewer.
+        recent = self._solver_state().get("recent_iterations")
+        first_check = max(1, max(recent)) if recent else group["check_every"]
+        options = dict(tol=group["tol"], atol=group["atol"], max_iter=group["max_iter"],
+                       check_every=group["check_every"], first_check=first_check)
         if zero_sum:
             solver, solve = "conjugate gradient", functools.partial(conjugate_gradient, **options)
         else:
             solver, solve = "GMRES", functools.partial(gmres, restart=group["gmres_restart"], **options)
         root_eta_x = eta_x.sqrt()
+        warm = self._warm_start(xs, root_eta_x)
         with torch.enable_grad():
             dx, dy, s, info = competitive_update(
-                lambda v: mixed_hvp(cross_y, xs, v),  # D_xy f_min v: differentiate grad_y f_min by x
-                lambda u: mixed_hvp(cross_x, ys, u),  # D_yx f_max u: differentiate grad_x f_max by y
-                flat_gx, flat_gy, eta_x, eta_y, solve, self._warm_start(xs, root_eta_x),
+                mixed_hvp_operator(cross_y, xs),  # D_xy f_min v: differentiate grad_y f_min by x
+                mixed_hvp_operator(cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
+                flat_gx, flat_gy, eta_x, eta_y, solve, warm,
             )
         finite = torch.isfinite(torch.stack([f_min.detach().reshape(()), f_max.detach().reshape(())])).all()
         finite = finite & torch.isfinite(dx).all() & torch.isfinite(dy).all()
         finite = finite & torch.isfinite(flat_gx).all() & torch.isfinite(flat_gy).all()
-        is_finite, converged = self._read_flags(finite, info["converged"])
+        is_finite, converged, iterations, initial, final = self._read_values(
+            finite, info["converged"], info["iterations"], info["initial_relative_residual"], info["relative_residual"])
         if not is_finite:
             self._raise_non_finite()
         # Commit: nothing above changed a parameter or the state.
@@ -138,6 +168,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             self.state[p]["cg_solution"] = piece.clone()
         for p, entries in new_state.items():
             self.state[p].update(entries)
+        self._after_solve(warm is not None, int(iterations), initial, final)
         self.step_stats = {
             "iterations": info["iterations"],
             "relative_residual": info["relative_residual"],
@@ -147,6 +178,26 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         if not converged:
             self._warn_max_iter(solver, group["max_iter"])
         return returned
+
+
+WARM_START_MODES = (True, False, "auto")
+WARM_START_PROBE_EVERY = 10  # with warm_start="auto", steps without warm start after one that did not pay
+RECENT_SOLVES = 3  # the first convergence check of a solve comes at the most iterations of the last 3
+
+
+def warm_start_paid(iterations: int, initial: float, final: float) -> bool:
+    r"""Whether a warm start saved at least the one operator application it cost.
+
+    Starting at relative residual :math:`\rho_0 = \|b - M x_0\| / \|b\|` instead of 1 saves
+    :math:`\log \rho_0 / \log c` iterations, where :math:`c = (\rho_k / \rho_0)^{1/k}` is the
+    contraction per iteration this solve achieved (:math:`\rho_k` its final relative residual).
+    """
+    if iterations == 0 or initial <= 0.0:
+        return True
+    if initial >= 1.0:
+        return False
+    rate = (max(final, 1e-300) / initial) ** (1.0 / iterations)
+    return rate < 1.0 and math.log(initial) / math.log(rate) >= 1.0
 
 
 def _flat_lr(lr: float, like: Tensor) -> Tensor:
@@ -195,7 +246,7 @@ class CGD(_CompetitiveOptimizer):
         *,
         gmres_restart: int = 20,
         check_every: int = 4,
-        warm_start: bool = True,
+        warm_start: bool | str = "auto",
     ) -> None:
         defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
                         check_every=check_every, warm_start=warm_start)
@@ -261,7 +312,7 @@ class ACGD(_CompetitiveOptimizer):
         *,
         gmres_restart: int = 20,
         check_every: int = 4,
-        warm_start: bool = True,
+        warm_start: bool | str = "auto",
     ) -> None:
         if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
             raise ValueError(f"Invalid beta value: {beta}")

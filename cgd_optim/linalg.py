@@ -14,10 +14,16 @@ Convergence is declared when the residual norm satisfies
 
 on the norm itself (the ICR authors' ``cgds`` squares both sides).
 
-Neither solver warns or prints: they return ``(x, info)`` where ``info`` holds
-0-dim tensors ``iterations``, ``residual_norm``, ``relative_residual`` and
-``converged`` plus the Python int ``matvecs`` (operator applications made,
-including masked ones), and the caller decides what to report.
+The first check can be placed by the caller (``first_check``, e.g. at the iteration count
+that solved the previous, similar system), the following ones come every ``check_every``
+iterations.  A ``matvec`` may also return a pair ``(A v, L v)`` for a second linear map L
+(``side_output=True``); the solver then returns :math:`L x` in ``info["side_output"]``,
+accumulated from the products it already made, at no extra application of L.
+
+Neither solver warns or prints: they return ``(x, info)`` where ``info`` holds the
+0-dim tensors ``iterations``, ``residual_norm``, ``relative_residual``, ``converged`` and
+``initial_relative_residual`` (of the starting guess), plus the Python int ``matvecs``
+(operator applications made, including masked ones); the caller decides what to report.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from torch import Tensor
 MatVec = Callable[[Tensor], Tensor]
 
 
-def _check_solver_args(tol: float, atol: float, max_iter: int, check_every: int) -> None:
+def _check_solver_args(tol: float, atol: float, max_iter: int, check_every: int, first_check: int | None = None) -> None:
     if not tol >= 0.0:
         raise ValueError(f"Invalid tol value: {tol}")
     if not atol >= 0.0:
@@ -39,27 +45,66 @@ def _check_solver_args(tol: float, atol: float, max_iter: int, check_every: int)
         raise ValueError(f"Invalid max_iter value: {max_iter}")
     if not (isinstance(check_every, int) and check_every >= 1):
         raise ValueError(f"Invalid check_every value: {check_every}")
+    if first_check is not None and not (isinstance(first_check, int) and first_check >= 1):
+        raise ValueError(f"Invalid first_check value: {first_check}")
 
 
-def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: Tensor, matvecs: int) -> dict:
-    relative = torch.where(b_norm > 0, residual_norm / torch.where(b_norm > 0, b_norm, 1.0), 0.0)
-    return {
+def _is_check(k: int, first_check: int, check_every: int) -> bool:
+    """Whether the solver reads its convergence flag before iteration k (after k iterations)."""
+    return k >= first_check and (k - first_check) % check_every == 0
+
+
+def _apply(matvec: MatVec, v: Tensor, side_output: bool) -> tuple[Tensor, Tensor | None]:
+    out = matvec(v)
+    if side_output:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise TypeError("with side_output=True, matvec must return a pair (A v, L v)")
+        return out
+    return out, None
+
+
+def _relative(norm: Tensor, b_norm: Tensor) -> Tensor:
+    return torch.where(b_norm > 0, norm / torch.where(b_norm > 0, b_norm, 1.0), 0.0)
+
+
+def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: Tensor, matvecs: int,
+          side: Tensor | None, initial_norm: Tensor) -> dict:
+    info = {
         "iterations": iterations,
         "residual_norm": residual_norm,
-        "relative_residual": relative,
+        "relative_residual": _relative(residual_norm, b_norm),
+        "initial_relative_residual": _relative(initial_norm, b_norm),
         "converged": converged,
         "matvecs": matvecs,
     }
+    if side is not None:
+        info["side_output"] = side
+    return info
 
 
-def _initial_guess(matvec: MatVec, b: Tensor, x0: Tensor | None, b_nonzero: Tensor) -> tuple[Tensor, Tensor, int]:
-    """x0 (zero when b = 0, whose solution is exactly zero) and its residual b - A x0."""
+def _normalise(b: Tensor, x0: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
+    """(b / |b|, x0 / |b|, |b|, scale): Krylov iterations are scale-invariant, and solving for a unit
+    right-hand side keeps their dot products away from underflow and overflow (tiny gradients)."""
+    b_norm = torch.linalg.vector_norm(b)
+    scale = torch.where(b_norm > 0, b_norm, 1.0)
+    return b / scale, (None if x0 is None else x0 / scale), b_norm, scale
+
+
+def _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm):
+    """Undo :func:`_normalise` on the solution, its residual norms and the side output."""
+    side = None if side is None else side * scale
+    return x * scale, _info(iterations, residual_norm * scale, b_norm, converged, matvecs, side, initial_norm * scale)
+
+
+def _initial_guess(matvec: MatVec, b: Tensor, x0: Tensor | None, b_nonzero: Tensor, side_output: bool):
+    """x0 (zero when b = 0, whose solution is exactly zero), its residual b - A x0, L x0 (or None), matvecs."""
     if x0 is None:
-        return torch.zeros_like(b), b.clone(), 0
+        return torch.zeros_like(b), b.clone(), None, 0
     if x0.shape != b.shape:
         raise ValueError(f"x0 has shape {tuple(x0.shape)}, expected {tuple(b.shape)}")
     x = x0 * b_nonzero
-    return x, b - matvec(x), 1
+    ax, side = _apply(matvec, x, side_output)
+    return x, b - ax, side, 1
 
 
 def conjugate_gradient(
@@ -71,6 +116,8 @@ def conjugate_gradient(
     atol: float = 0.0,
     max_iter: int = 50,
     check_every: int = 4,
+    first_check: int | None = None,
+    side_output: bool = False,
 ) -> tuple[Tensor, dict]:
     r"""Solve :math:`A x = b` for symmetric positive definite :math:`A` by conjugate gradient.
 
@@ -90,39 +137,46 @@ def conjugate_gradient(
         atol: absolute tolerance on the residual norm.
         max_iter: most iterations (each one ``matvec``).
         check_every: read the device to test convergence once every this many iterations.
+        first_check: iteration of the first read (default ``check_every``).
+        side_output: ``matvec`` returns ``(A v, L v)``; ``info["side_output"]`` is then :math:`L x`.
 
     Returns:
         ``(x, info)``; ``info["iterations"]`` counts the iterations until the
         residual first met the tolerance (or ``max_iter``), and ``info["converged"]``
         is a bool tensor, false also when the iterates became non-finite.
     """
-    _check_solver_args(tol, atol, max_iter, check_every)
-    b_norm = torch.linalg.vector_norm(b)
-    threshold = torch.clamp(b_norm * tol, min=atol)
-    x, r, matvecs = _initial_guess(matvec, b, x0, b_norm > 0)
+    _check_solver_args(tol, atol, max_iter, check_every, first_check)
+    first_check = check_every if first_check is None else first_check
+    b, x0, b_norm, scale = _normalise(b, x0)
+    threshold = torch.clamp(b_norm * tol, min=atol) / scale
+    x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
     rs = torch.dot(r, r)
+    initial_norm = rs.sqrt()
+    threshold_sq = threshold * threshold
     p = r.clone()
-    done = rs.sqrt() <= threshold
+    done = ~(rs > threshold_sq)
     iterations = torch.zeros((), dtype=torch.int64, device=b.device)
     for k in range(max_iter):
-        if k > 0 and k % check_every == 0 and bool(done):
+        if _is_check(k, first_check, check_every) and bool(done):
             break
-        ap = matvec(p)
+        ap, side_p = _apply(matvec, p, side_output)
         matvecs += 1
         # Once done, alpha and beta are masked to zero so further iterations change nothing
         # (and a 0/0 from an exactly solved system never reaches x).
         alpha = torch.where(done, 0.0, rs / torch.dot(p, ap))
-        x.add_(p * alpha)
-        r.sub_(ap * alpha)
+        x.addcmul_(p, alpha)
+        if side_output:  # L x = L x0 + sum_k alpha_k L p_k
+            side = side_p * alpha if side is None else side.addcmul_(side_p, alpha)
+        r.addcmul_(ap, alpha, value=-1.0)
         rs_new = torch.dot(r, r)
         beta = torch.where(done, 0.0, rs_new / rs)
-        p = torch.where(done, p, r + p * beta)
-        iterations += (~done).to(iterations.dtype)
+        p = torch.addcmul(r, p, beta)
+        iterations.add_(~done)
         rs = torch.where(done, rs, rs_new)
-        done = done | (rs.sqrt() <= threshold) | ~torch.isfinite(rs)
+        done = done | ~(rs > threshold_sq)  # also true for a NaN residual: stop, report unconverged
     residual_norm = rs.sqrt()
     converged = (residual_norm <= threshold) & torch.isfinite(residual_norm)
-    return x, _info(iterations, residual_norm, b_norm, converged, matvecs)
+    return _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm)
 
 
 def gmres(
@@ -135,6 +189,8 @@ def gmres(
     atol: float = 0.0,
     max_iter: int = 50,
     check_every: int = 4,
+    first_check: int | None = None,
+    side_output: bool = False,
 ) -> tuple[Tensor, dict]:
     r"""Solve :math:`A x = b` for a general square operator by restarted GMRES(m).
 
@@ -156,34 +212,43 @@ def gmres(
         tol, atol: residual-norm tolerances as in :func:`conjugate_gradient`.
         max_iter: most Arnoldi iterations in total, over all cycles.
         check_every: read the device once every this many iterations.
+        first_check: iteration of the first read in the first cycle (default ``check_every``).
+        side_output: ``matvec`` returns ``(A v, L v)``; ``info["side_output"]`` is then :math:`L x`
+            (costs one stored L v per Krylov vector).
 
     Returns:
         ``(x, info)`` with the same keys as :func:`conjugate_gradient`.
     """
-    _check_solver_args(tol, atol, max_iter, check_every)
+    _check_solver_args(tol, atol, max_iter, check_every, first_check)
     if not (isinstance(restart, int) and restart >= 1):
         raise ValueError(f"Invalid gmres_restart value: {restart}")
-    b_norm = torch.linalg.vector_norm(b)
-    threshold = torch.clamp(b_norm * tol, min=atol)
-    x, r, matvecs = _initial_guess(matvec, b, x0, b_norm > 0)
+    b, x0, b_norm, scale = _normalise(b, x0)
+    threshold = torch.clamp(b_norm * tol, min=atol) / scale
+    x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
+    initial_norm = torch.linalg.vector_norm(r)
     iterations = torch.zeros((), dtype=torch.int64, device=b.device)
     remaining = max_iter
+    first = check_every if first_check is None else first_check
     while True:
         m = min(restart, remaining)
-        x, residual_estimate, done, steps, counted = _gmres_cycle(matvec, x, r, threshold, m, check_every)
+        x, side, residual_estimate, done, steps, counted = _gmres_cycle(
+            matvec, x, r, side, threshold, m, first, check_every, side_output)
         matvecs += steps
         iterations += counted
         remaining -= steps
         if remaining == 0 or bool(done):
             break
-        r = b - matvec(x)
+        ax, side = _apply(matvec, x, side_output)
+        r = b - ax
         matvecs += 1
+        first = check_every
     converged = (residual_estimate <= threshold) & torch.isfinite(residual_estimate)
-    return x, _info(iterations, residual_estimate, b_norm, converged, matvecs)
+    return _rescaled(x, scale, iterations, residual_estimate, b_norm, converged, matvecs, side, initial_norm)
 
 
-def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, threshold: Tensor, m: int, check_every: int):
-    """One GMRES(m) cycle from residual ``r``: (x, residual estimate, done, steps, counted iterations)."""
+def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, side: Tensor | None, threshold: Tensor, m: int,
+                 first_check: int, check_every: int, side_output: bool):
+    """One GMRES(m) cycle from residual ``r``: (x, L x, residual estimate, done, steps, counted iterations)."""
     n = r.numel()
     beta = torch.linalg.vector_norm(r)
     basis = r.new_zeros(m + 1, n)
@@ -194,10 +259,12 @@ def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, threshold: Tensor, m: int
     counted = torch.zeros((), dtype=torch.int64, device=r.device)
     estimate = beta
     steps = 0
+    side_basis = []  # L v_j, for L x = L x0 + sum_j y_j L v_j
     for j in range(m):
-        if j > 0 and j % check_every == 0 and bool(done):
+        if _is_check(j, first_check, check_every) and bool(done):
             break
-        w = matvec(basis[j])
+        w, side_v = _apply(matvec, basis[j], side_output)
+        side_basis.append(side_v)
         steps += 1
         active = basis[: j + 1]
         h = active @ w
@@ -229,4 +296,7 @@ def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, threshold: Tensor, m: int
     upper = upper + torch.diag(torch.where(diagonal == 0, 1.0, 0.0).to(upper.dtype))
     rhs = (beta * rotations[:steps, 0]).unsqueeze(1)
     y = torch.linalg.solve_triangular(upper, rhs, upper=True).squeeze(1)
-    return x + y @ basis[:steps], estimate, done, steps, counted
+    if side_output:
+        combined = y @ torch.stack(side_basis)
+        side = combined if side is None else side + combined
+    return x + y @ basis[:steps], side, estimate, done, steps, counted

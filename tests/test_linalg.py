@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cgd_optim.linalg import conjugate_gradient, gmres
-from device_reads import DeviceReads
+from benchmarks.device_reads import DeviceReads
 
 
 def spd_matrix(seed: int, n: int, spread: float) -> torch.Tensor:
@@ -119,3 +119,38 @@ def test_gmres_max_iter_counts_inner_iterations_over_restarts():
     _, info = gmres(lambda v: a @ v, b, restart=5, tol=1e-14, max_iter=12)
     assert not bool(info["converged"]) and int(info["iterations"]) == 12
     assert info["matvecs"] == 12 + 2  # plus the true residuals at two restarts
+
+
+@pytest.mark.parametrize("solver", ["cg", "gmres"])
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 20), m=st.integers(1, 7), warm=st.booleans())
+def test_side_output_is_the_second_map_applied_to_the_solution(solver, seed, n, m, warm):
+    a, b = spd_matrix(seed, n, 20.0), rhs(seed, n)
+    second = torch.randn(m, n, generator=torch.Generator().manual_seed(seed + 2), dtype=torch.float64)
+    x0 = rhs(seed + 3, n) if warm else None
+    options = dict(tol=1e-11, max_iter=300, side_output=True)
+    if solver == "cg":
+        x, info = conjugate_gradient(lambda v: (a @ v, second @ v), b, x0, **options)
+    else:
+        x, info = gmres(lambda v: (a @ v, second @ v), b, x0, restart=max(1, n // 3), **options)
+    torch.testing.assert_close(info["side_output"], second @ x, rtol=1e-9, atol=1e-9)
+
+
+def test_first_check_reads_once_where_the_solve_converges():
+    a, b = spd_matrix(8, 30, 1e3), rhs(8, 30)
+    _, reference = conjugate_gradient(lambda v: a @ v, b, tol=1e-8, max_iter=100, check_every=1)
+    needed = int(reference["iterations"])
+    with DeviceReads() as reads:
+        _, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-8, max_iter=100, check_every=4, first_check=needed)
+    assert reads.count == 1 and info["matvecs"] == needed == int(info["iterations"])
+    with pytest.raises(ValueError, match="Invalid first_check"):
+        conjugate_gradient(lambda v: a @ v, b, first_check=0)
+
+
+@pytest.mark.parametrize("solver", [conjugate_gradient, gmres])
+def test_solvers_are_scale_invariant_down_to_tiny_right_hand_sides(solver):
+    # dot products of vectors of size 1e-160 underflow in float64; the solvers work on b / |b|
+    a, b = spd_matrix(9, 12, 30.0), rhs(9, 12)
+    x, info = solver(lambda v: a @ v, b, tol=1e-10, max_iter=200)
+    tiny, tiny_info = solver(lambda v: a @ v, b * 1e-160, tol=1e-10, max_iter=200)
+    torch.testing.assert_close(tiny * 1e160, x, rtol=1e-8, atol=0.0)
+    assert bool(tiny_info["converged"]) and int(tiny_info["iterations"]) == int(info["iterations"])

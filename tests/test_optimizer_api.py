@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cgd_optim import ACGD, CGD, SimGD
-from device_reads import DeviceReads
+from benchmarks.device_reads import DeviceReads
 
 OPTIMIZERS = {
     "SimGD": lambda mins, maxs, **kw: SimGD(mins, maxs, lr=0.05, **kw),
@@ -361,3 +361,56 @@ def test_pickled_optimizer_keeps_working(name):
     assert len(clone.param_groups) == 2 and clone.step_stats == {}
     with pytest.raises(RuntimeError, match="exactly two param_groups"):
         clone.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
+
+
+def test_warm_start_paid_counts_saved_iterations():
+    from cgd_optim.competitive import warm_start_paid
+
+    # 5 iterations from relative residual 0.5 to 1e-6: contraction 0.0725 per iteration, the warm
+    # start saved log(0.5) / log(0.0725) = 0.26 iterations, less than the one it cost
+    assert not warm_start_paid(5, 0.5, 1e-6)
+    # from 1e-3 to 1e-6 in 5 iterations: contraction 0.25, saved log(1e-3) / log(0.25) = 4.98
+    assert warm_start_paid(5, 1e-3, 1e-6)
+    assert warm_start_paid(0, 0.3, 0.3) and not warm_start_paid(3, 1.2, 1e-7)
+
+
+def test_auto_warm_start_is_dropped_for_ten_steps_after_it_did_not_pay():
+    game = Game()
+    optimizer = make("CGD", game, tol=1e-8)
+    generator = list(game.G.parameters())
+    root_eta = torch.ones((), dtype=torch.float64)
+    optimizer.step(game.loss)  # first step: nothing stored, cold start
+    assert optimizer._warm_start(generator, root_eta) is not None
+    optimizer._after_solve(True, 5, 0.5, 1e-6)  # a warm start that saved 0.26 iterations
+    assert optimizer.state["solver"]["skip_warm_start"] == 10
+    for _ in range(10):
+        assert optimizer._warm_start(generator, root_eta) is None
+        optimizer._after_solve(False, 5, 1.0, 1e-6)
+    assert optimizer._warm_start(generator, root_eta) is not None  # probed again
+    always = make("CGD", game, tol=1e-8, warm_start=True)
+    always.step(game.loss)
+    always._after_solve(True, 5, 0.5, 1e-6)
+    assert always._warm_start(generator, root_eta) is not None
+    never = make("CGD", game, tol=1e-8, warm_start=False)
+    never.step(game.loss)
+    assert never._warm_start(generator, root_eta) is None
+    with pytest.raises(ValueError, match="Invalid warm_start"):
+        make("ACGD", game, warm_start="sometimes")
+
+
+def test_a_warm_start_costs_one_operator_application():
+    game = Game()
+    point = params_of(game)
+    optimizer = make("CGD", game, tol=1e-9, warm_start=True)
+    counts = []
+    for _ in range(2):
+        with torch.no_grad():
+            for p, v in zip(game.parameters(), point):
+                p.copy_(v)
+        optimizer.step(game.loss)
+        counts.append((int(optimizer.step_stats["hvp_count"]), int(optimizer.step_stats["iterations"])))
+    (cold_hvps, cold_iterations), (warm_hvps, warm_iterations) = counts
+    # right-hand side + 2 per iteration (the first check comes after check_every = 4); Delta y is free
+    assert cold_hvps == 2 * max(cold_iterations, 4) + 1
+    # the same system again: x0 is the solution, and the first check comes where the last solve stopped
+    assert warm_iterations == 0 and warm_hvps == 2 * 1 + 2 * cold_iterations + 1

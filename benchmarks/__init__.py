@@ -1,0 +1,1 @@
+"""Speed and memory measurements, side by side in one process (``python -m benchmarks.acgd_vs_cgds``)."""
