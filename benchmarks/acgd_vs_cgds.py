@@ -22,6 +22,8 @@ import argparse
 import contextlib
 import json
 import platform
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from cgd_optim.autodiff import flatten, gradients, mixed_hvp, zeros_for_none
 
 from . import forward_hvp, problems
 from .device_reads import DeviceReads
-from .measure import median, peak_memory, timed
+from .measure import median, peak_memory, timed, tune_malloc
 
 PAPER = dict(lr=1e-4, beta=0.99, eps=1e-5)
 
@@ -118,15 +120,20 @@ def flat_params(instance) -> torch.Tensor:
     return flatten([p.detach() for p in instance.min_params + instance.max_params])
 
 
-def equal_iterates(name: str, steps: int = 3, device: str = "cpu", **build) -> dict:
-    """Max over steps of |ours - cgds| / |ours - start| in float64 with eps 1e-14 and tol 1e-10."""
+def equal_iterates(name: str, steps: int = 3, device: str = "cpu", eps: float = 1e-14, **build) -> dict:
+    """Max over steps of |ours - cgds| / |ours - start| in float64 with eps 1e-14 and tol 1e-10.
+
+    The remaining difference is where eps sits (inside the bias correction in Algorithm 1,
+    outside in cgds): it scales like eps / |g| on the smallest gradients, ~1e-5 at eps 1e-14
+    on the MLP GAN and ~1e-11 at eps 1e-20.
+    """
     builder = problems.PROBLEMS.get(name) or getattr(problems, name)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)  # cgds allocates its CG vectors in the default dtype
     try:
         ours_instance = builder(torch.float64, 0, device=device, **build)
         theirs_instance = builder(torch.float64, 0, device=device, **build)
-        options = dict(lr=PAPER["lr"], beta=0.99, eps=1e-14, tol=1e-10, atol=0.0)
+        options = dict(lr=PAPER["lr"], beta=0.99, eps=eps, tol=1e-10, atol=0.0)
         ours = Ours(ours_instance, max_iter=10_000, **options)
         theirs = Theirs(theirs_instance, CountingHvp(), **options)
         start = flat_params(ours_instance)
@@ -146,9 +153,14 @@ def equal_iterates(name: str, steps: int = 3, device: str = "cpu", **build) -> d
 
 
 def hvp_floor(instance, batch, device: torch.device, repeats: int = 7) -> dict:
-    """Median time of one create_graph gradient (forward included) and of one mixed HVP."""
+    """Median times of one create_graph gradient (forward included) and of each kind of mixed HVP.
+
+    ``hvp_xy_s`` is D_xy f v (differentiating the max player's gradient by the min player's
+    parameters), ``hvp_yx_s`` the other; the two cost differently on GANs, and a solve with m
+    operator applications makes m + 1 of the first kind and m of the second.
+    """
     xs, ys = instance.min_params, instance.max_params
-    grad_times, hvp_times = [], []
+    grad_times, xy_times, yx_times = [], [], []
     for _ in range(repeats):
         seconds, grads = timed(lambda: zeros_for_none(
             gradients(instance.value(batch), xs + ys, create_graph=True), xs + ys), device)
@@ -157,65 +169,105 @@ def hvp_floor(instance, batch, device: torch.device, repeats: int = 7) -> dict:
     v_y = torch.randn(sum(p.numel() for p in ys), dtype=ys[0].dtype, device=device)
     v_x = torch.randn(sum(p.numel() for p in xs), dtype=xs[0].dtype, device=device)
     for _ in range(repeats):
-        hvp_times.append(timed(lambda: mixed_hvp(grad_y, xs, v_y), device)[0])
-        hvp_times.append(timed(lambda: mixed_hvp(grad_x, ys, v_x), device)[0])
-    return {"gradient_s": median(grad_times), "hvp_s": median(hvp_times)}
+        xy_times.append(timed(lambda: mixed_hvp(grad_y, xs, v_y), device)[0])
+        yx_times.append(timed(lambda: mixed_hvp(grad_x, ys, v_x), device)[0])
+    xy, yx = median(xy_times), median(yx_times)
+    return {"gradient_s": median(grad_times), "hvp_xy_s": xy, "hvp_yx_s": yx, "hvp_s": (xy + yx) / 2}
 
 
-def time_problem(name: str, steps: int, warmup: int, device: torch.device, cold: bool) -> dict:
+def _make_runners(name: str, device: torch.device, cold: bool) -> list:
     builder = problems.PROBLEMS[name]
-    counter = CountingHvp()
     tolerance = dict(tol=1e-6, atol=1e-10)
     runners = [
         Ours(builder(torch.float32, 0, device=device), **PAPER, **tolerance),
-        Theirs(builder(torch.float32, 0, device=device), counter, **PAPER, **tolerance),
+        Theirs(builder(torch.float32, 0, device=device), CountingHvp(), **PAPER, **tolerance),
         SimultaneousAdam(builder(torch.float32, 0, device=device), lr=PAPER["lr"]),
     ]
     if cold:
         cold_runner = Ours(builder(torch.float32, 0, device=device), **PAPER, **tolerance, warm_start=False)
         cold_runner.label = "cgd_optim.ACGD (no warm start)"
         runners.append(cold_runner)
+    return runners
+
+
+def _run_steps(runners: list, first: int, count: int, device: torch.device, record: bool) -> dict:
+    """Steps ``first .. first + count - 1`` of every runner on the same batches, alternating the order."""
     records = {runner.label: {"seconds": [], "iterations": [], "hvps": []} for runner in runners}
     batch_of = runners[0].instance.batch
-    for step in range(warmup + steps):
+    for step in range(first, first + count):
         batch = batch_of(step)
-        order = runners if step % 2 == 0 else runners[::-1]
-        for runner in order:
+        for runner in runners if step % 2 == 0 else runners[::-1]:
             seconds, _ = timed(lambda: runner.step(batch), device)
-            if step >= warmup:
+            if record:
                 iterations, hvps = runner.counts()
-                record = records[runner.label]
-                record["seconds"].append(seconds)
-                record["iterations"].append(iterations)
-                record["hvps"].append(hvps)
+                for key, value in (("seconds", seconds), ("iterations", iterations), ("hvps", hvps)):
+                    records[runner.label][key].append(value)
+    return records
+
+
+def _phase_summary(records: dict, floor: dict) -> dict:
     summary = {label: {"median_step_s": median(r["seconds"]),
                        "mean_cg_iterations": sum(r["iterations"]) / len(r["iterations"]),
                        "mean_hvps_per_step": sum(r["hvps"]) / len(r["hvps"]), **r}
                for label, r in records.items()}
     ours, theirs = summary["cgd_optim.ACGD"], summary["cgds.ACGD"]
-    floor = hvp_floor(runners[0].instance, batch_of(0), device)
-    floor_s = floor["gradient_s"] + ours["mean_hvps_per_step"] * floor["hvp_s"]
-    memory = {}
-    for runner in runners[:2]:
-        batch = batch_of(warmup + steps)
-        with peak_memory(device) as report:
-            runner.step(batch)
-        memory[runner.label] = report
+    adam = summary["Adam (simultaneous)"]["median_step_s"]
+    # our products: (h - 1) / 2 operator applications, each one of each kind, plus one D_xy for b
+    applications = (ours["mean_hvps_per_step"] - 1) / 2
+    floor_s = floor["gradient_s"] + (applications + 1) * floor["hvp_xy_s"] + applications * floor["hvp_yx_s"]
     return {
         "runners": summary,
         "ratio_ours_over_cgds": ours["median_step_s"] / theirs["median_step_s"],
-        "ours_over_adam": ours["median_step_s"] / summary["Adam (simultaneous)"]["median_step_s"],
-        "cgds_over_adam": theirs["median_step_s"] / summary["Adam (simultaneous)"]["median_step_s"],
-        "floor": {**floor, "floor_s": floor_s, "overhead": ours["median_step_s"] / floor_s - 1.0},
-        "peak_memory": memory,
+        "ours_over_adam": ours["median_step_s"] / adam,
+        "cgds_over_adam": theirs["median_step_s"] / adam,
+        "floor_s": floor_s,
+        "overhead": ours["median_step_s"] / floor_s - 1.0,
     }
+
+
+def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: torch.device, cold: bool) -> dict:
+    """Two timed phases: early training (after ``warmup`` steps) and after ``steady_after`` steps.
+
+    Early on, Algorithm 1's eps (inside the bias correction) and cgds's (outside it) give
+    different step sizes to coordinates with small gradients, so the two solve different
+    systems; once 1 - beta^t is near 1 they solve the same ones.
+    """
+    runners = _make_runners(name, device, cold)
+    instance = runners[0].instance
+    _run_steps(runners, 0, warmup, device, record=False)
+    starts = [warmup] + ([steady_after] if steady_after > warmup + steps else [])
+    phases, done = {}, warmup
+    for start in starts:
+        _run_steps(runners, done, start - done, device, record=False)
+        records = _run_steps(runners, start, steps, device, record=True)
+        done = start + steps
+        # the floor is measured right after the phase, at its weights: the machine's speed drifts
+        floor = hvp_floor(instance, instance.batch(start), device)
+        phases[f"steps {start}-{start + steps - 1}"] = {**_phase_summary(records, floor), "floor": floor}
+    return {"phases": phases, "peak_memory": peak_step_memory(name, runners, device)}
+
+
+def peak_step_memory(name: str, runners: list, device: torch.device) -> dict:
+    """CUDA: max_memory_allocated over one step in this process. CPU: a fresh process per optimizer."""
+    memory = {}
+    for runner, which in zip(runners[:2], ("ours", "cgds")):
+        if device.type == "cuda":
+            with peak_memory(device) as report:
+                runner.step(runner.instance.batch(10_000))
+        else:
+            command = [sys.executable, "-m", "benchmarks.memory_probe", name, which]
+            report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        memory[runner.label] = report
+    return memory
 
 
 def device_reads_bilinear(steps: int = 3) -> dict:
     """Host reads per step on f = x'By (50 x 50) with our CG run into 30 iterations, and cgds's."""
     result = {}
     instance = problems.bilinear()
-    ours = Ours(instance, lr=0.5, beta=0.99, eps=1e-5, tol=0.0, atol=0.0, max_iter=30)
+    # check_every=4 is the accelerator default, where a read stalls the device; on the CPU the
+    # default checks every iteration because a read costs nothing there
+    ours = Ours(instance, lr=0.5, beta=0.99, eps=1e-5, tol=0.0, atol=0.0, max_iter=30, check_every=4)
     theirs_instance = problems.bilinear()
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -258,17 +310,18 @@ def _print_tables(report: dict) -> None:
     for name, check in report["equal_iterates"].items():
         print(f"  {name:14s} {check['max_relative_difference']:.2e}")
     print("\n== step time, float32, paper settings (median seconds)")
-    header = f"  {'problem':14s} {'runner':32s} {'median s':>9s} {'CG it':>6s} {'HVPs':>6s}"
-    print(header)
+    print(f"  {'problem':14s} {'phase':14s} {'runner':32s} {'median s':>9s} {'CG it':>6s} {'HVPs':>6s}")
     for name, result in report["timing"].items():
-        for label, row in result["runners"].items():
-            print(f"  {name:14s} {label:32s} {row['median_step_s']:9.4f} {row['mean_cg_iterations']:6.1f} "
-                  f"{row['mean_hvps_per_step']:6.1f}")
-        floor = result["floor"]
-        print(f"  {name:14s} ours / cgds = {result['ratio_ours_over_cgds']:.3f}; ours / Adam = "
-              f"{result['ours_over_adam']:.1f}; cgds / Adam = {result['cgds_over_adam']:.1f}; gradient "
-              f"{floor['gradient_s']:.4f} s, HVP {floor['hvp_s']:.4f} s, floor {floor['floor_s']:.4f} s, "
-              f"overhead {100 * floor['overhead']:+.1f} %")
+        for phase, summary in result["phases"].items():
+            floor = summary["floor"]
+            for label, row in summary["runners"].items():
+                print(f"  {name:14s} {phase:14s} {label:32s} {row['median_step_s']:9.4f} "
+                      f"{row['mean_cg_iterations']:6.1f} {row['mean_hvps_per_step']:6.1f}")
+            print(f"  {name:14s} {phase:14s} ours / cgds = {summary['ratio_ours_over_cgds']:.3f}; ours / Adam = "
+                  f"{summary['ours_over_adam']:.1f}; cgds / Adam = {summary['cgds_over_adam']:.1f}; "
+                  f"floor {summary['floor_s']:.4f} s, overhead {100 * summary['overhead']:+.1f} %")
+            print(f"  {name:14s} {phase:14s} gradient {floor['gradient_s']:.4f} s, HVP D_xy "
+                  f"{floor['hvp_xy_s']:.4f} s, D_yx {floor['hvp_yx_s']:.4f} s")
         memory = ", ".join(f"{label} {m['peak_bytes'] / 2**20:.1f} MiB" for label, m in result["peak_memory"].items())
         print(f"  {name:14s} peak memory of one step above baseline: {memory}")
     if "device_reads" in report:
@@ -290,6 +343,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.acgd_vs_cgds", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=10, help="timed steps per runner (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
+    parser.add_argument("--steady-after", type=int, default=150,
+                        help="time a second phase from this step on, once bias corrections are near 1 (default 150; 0: skip)")
+    parser.add_argument("--tune-malloc", action="store_true",
+                        help="keep freed memory in glibc's heap (mallopt) instead of returning it to the kernel")
     parser.add_argument("--problems", nargs="+", default=list(problems.PROBLEMS), choices=list(problems.PROBLEMS),
                         help="which games to time")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -297,16 +354,21 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="skip the tolerance sweep, the read count and the HVP backends")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    if args.tune_malloc:
+        tune_malloc()
     report = {
+        "settings": {"steps": args.steps, "warmup": args.warmup, "steady_after": args.steady_after,
+                     "tune_malloc": args.tune_malloc},
         "machine": {"python": platform.python_version(), "torch": torch.__version__, "device": str(device),
                     "threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine()},
         "equal_iterates": {name: equal_iterates(name, device=device) for name in args.problems},
-        "timing": {name: time_problem(name, args.steps, args.warmup, device, cold=name != "quadratic_1e4")
+        "timing": {name: time_problem(name, args.steps, args.warmup, args.steady_after, device,
+                                      cold=name != "quadratic_1e4")
                    for name in args.problems},
     }
     if not args.quick:
         report["device_reads"] = device_reads_bilinear()
-        report["tolerance_sweep"] = tolerance_sweep(device, steps=max(3, args.steps // 2), warmup=args.warmup)
+        report["tolerance_sweep"] = tolerance_sweep(device, steps=args.steps, warmup=args.warmup)
         report["forward_over_reverse"] = forward_hvp.compare(device)
     _print_tables(report)
     out = Path(args.out)

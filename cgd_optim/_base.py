@@ -22,12 +22,13 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
         atol: absolute tolerance on the residual norm.
         max_iter: most Krylov iterations per step (each costs two mixed Hessian-vector products).
         gmres_restart: (keyword-only) Krylov dimension of a GMRES cycle, used for general-sum games.
-        check_every: (keyword-only) the solver reads the device once every this many iterations.
+        check_every: (keyword-only) the solver reads its convergence flag once every this many
+            iterations; the first read comes where the last 3 solves converged. Default ``None``:
+            1 on the CPU (a read costs no synchronisation there), 4 on accelerators.
         warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
-            the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) while it pays,
-            i.e. while it saves at least the one operator application (two Hessian-vector products)
-            that its initial residual costs; after a step where it did not, it is skipped for 10
-            steps and then tried again."""
+            the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) whichever
+            of warm and cold starts has cost fewer operator applications on recent solves (a warm
+            start costs one for its initial residual), re-measuring the other every 10 steps."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call

@@ -28,7 +28,6 @@ expression above, which costs one Hessian-vector product instead of a solve.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Callable, Iterable
 
 import torch
@@ -97,6 +96,8 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         if not defaults["atol"] >= 0.0:
             raise ValueError(f"Invalid atol value: {defaults['atol']}")
         for key in ("max_iter", "gmres_restart", "check_every"):
+            if key == "check_every" and defaults[key] is None:
+                continue
             if not (isinstance(defaults[key], int) and defaults[key] >= 1):
                 raise ValueError(f"Invalid {key} value: {defaults[key]}")
         if defaults["warm_start"] not in WARM_START_MODES:
@@ -109,23 +110,54 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
 
     def _warm_start(self, xs: list[Tensor], root_eta_x: Tensor) -> Tensor | None:
         """Previous solution rescaled to today's step sizes: s0 = sqrt(eta_x) * (s_prev / sqrt(eta_x_prev))."""
-        mode = self.param_groups[0]["warm_start"]
-        if mode is False or (mode == "auto" and self._solver_state().get("skip_warm_start", 0) > 0):
+        if not self._use_warm_start():
             return None
         stored = [self.state[p].get("cg_solution") for p in xs]
         if all(u is None for u in stored):
             return None
         return root_eta_x * flatten([torch.zeros_like(p) if u is None else u for u, p in zip(stored, xs)])
 
-    def _after_solve(self, warm_started: bool, iterations: int, initial: float, final: float) -> None:
-        """Remember where the solve converged (the next first check) and whether the warm start paid."""
+    def _use_warm_start(self) -> bool:
+        """``warm_start="auto"``: the cheaper of warm and cold starts as measured on recent solves.
+
+        Each kind's cost is a running average of the operator applications its solves took (a
+        warm start pays one for its initial residual); the other kind is re-measured every
+        ``WARM_START_PROBE_EVERY`` steps, so the choice follows the problem as training moves.
+        """
+        mode = self.param_groups[0]["warm_start"]
+        if mode != "auto":
+            return mode
+        solver = self._solver_state()
+        warm, cold = solver.get("warm_cost"), solver.get("cold_cost")
+        if warm is None or cold is None:
+            return warm is None  # measure each kind once: the first step is cold, the next warm
+        preferred = warm <= cold
+        return (not preferred) if solver.get("since_probe", 0) >= WARM_START_PROBE_EVERY else preferred
+
+    def _check_schedule(self, device: torch.device) -> tuple[int, int]:
+        """(check_every, first_check) for this step's solve.
+
+        Reading a flag from CPU memory costs no synchronisation, so on the CPU the default
+        checks after every iteration and no iteration is wasted.  On an accelerator the default
+        is every 4, and the first check goes where the recent, similar systems converged: a check
+        that comes too early costs up to check_every - 1 masked iterations, one too late fewer.
+        """
+        check_every = self.param_groups[0]["check_every"]
+        if check_every is None:
+            check_every = 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
+        recent = self._solver_state().get("recent_iterations")
+        return check_every, (max(1, max(recent)) if recent and check_every > 1 else check_every)
+
+    def _after_solve(self, warm_started: bool, iterations: int) -> None:
+        """Remember where the solve converged (the next first check) and what its start cost."""
         solver = self._solver_state()
         solver["recent_iterations"] = (solver.get("recent_iterations", []) + [iterations])[-RECENT_SOLVES:]
-        skip = solver.get("skip_warm_start", 0)
-        if not warm_started:
-            solver["skip_warm_start"] = max(0, skip - 1)
-        else:
-            solver["skip_warm_start"] = 0 if warm_start_paid(iterations, initial, final) else WARM_START_PROBE_EVERY
+        key = "warm_cost" if warm_started else "cold_cost"
+        cost = iterations + (1 if warm_started else 0)
+        previous = solver.get(key)
+        solver[key] = float(cost) if previous is None else (1 - COST_AVERAGING) * previous + COST_AVERAGING * cost
+        preferred_warm = solver.get("warm_cost", float("inf")) <= solver.get("cold_cost", float("inf"))
+        solver["since_probe"] = 0 if warm_started != preferred_warm else solver.get("since_probe", 0) + 1
 
     @torch.no_grad()
     def step(self, closure):
@@ -136,12 +168,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
         eta_x, eta_y, new_state = self._step_sizes(flat_gx, flat_gy, xs, ys)
         group = self.param_groups[0]
-        # The first convergence check goes where the recent, similar systems converged: a check
-        # that comes too early costs up to check_every - 1 masked iterations, one too late fewer.
-        recent = self._solver_state().get("recent_iterations")
-        first_check = max(1, max(recent)) if recent else group["check_every"]
+        check_every, first_check = self._check_schedule(flat_gx.device)
         options = dict(tol=group["tol"], atol=group["atol"], max_iter=group["max_iter"],
-                       check_every=group["check_every"], first_check=first_check)
+                       check_every=check_every, first_check=first_check)
         if zero_sum:
             solver, solve = "conjugate gradient", functools.partial(conjugate_gradient, **options)
         else:
@@ -157,8 +186,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         finite = torch.isfinite(torch.stack([f_min.detach().reshape(()), f_max.detach().reshape(())])).all()
         finite = finite & torch.isfinite(dx).all() & torch.isfinite(dy).all()
         finite = finite & torch.isfinite(flat_gx).all() & torch.isfinite(flat_gy).all()
-        is_finite, converged, iterations, initial, final = self._read_values(
-            finite, info["converged"], info["iterations"], info["initial_relative_residual"], info["relative_residual"])
+        is_finite, converged, iterations = self._read_values(finite, info["converged"], info["iterations"])
         if not is_finite:
             self._raise_non_finite()
         # Commit: nothing above changed a parameter or the state.
@@ -168,7 +196,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             self.state[p]["cg_solution"] = piece.clone()
         for p, entries in new_state.items():
             self.state[p].update(entries)
-        self._after_solve(warm is not None, int(iterations), initial, final)
+        self._after_solve(warm is not None, int(iterations))
         self.step_stats = {
             "iterations": info["iterations"],
             "relative_residual": info["relative_residual"],
@@ -181,23 +209,10 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
 
 
 WARM_START_MODES = (True, False, "auto")
-WARM_START_PROBE_EVERY = 10  # with warm_start="auto", steps without warm start after one that did not pay
+WARM_START_PROBE_EVERY = 10  # warm_start="auto": steps between re-measurements of the kind not in use
+COST_AVERAGING = 0.3  # weight of the newest solve in the running cost of its kind of start
+ACCELERATOR_CHECK_EVERY = 4  # default check_every off the CPU
 RECENT_SOLVES = 3  # the first convergence check of a solve comes at the most iterations of the last 3
-
-
-def warm_start_paid(iterations: int, initial: float, final: float) -> bool:
-    r"""Whether a warm start saved at least the one operator application it cost.
-
-    Starting at relative residual :math:`\rho_0 = \|b - M x_0\| / \|b\|` instead of 1 saves
-    :math:`\log \rho_0 / \log c` iterations, where :math:`c = (\rho_k / \rho_0)^{1/k}` is the
-    contraction per iteration this solve achieved (:math:`\rho_k` its final relative residual).
-    """
-    if iterations == 0 or initial <= 0.0:
-        return True
-    if initial >= 1.0:
-        return False
-    rate = (max(final, 1e-300) / initial) ** (1.0 / iterations)
-    return rate < 1.0 and math.log(initial) / math.log(rate) >= 1.0
 
 
 def _flat_lr(lr: float, like: Tensor) -> Tensor:
@@ -245,7 +260,7 @@ class CGD(_CompetitiveOptimizer):
         max_iter: int = 50,
         *,
         gmres_restart: int = 20,
-        check_every: int = 4,
+        check_every: int | None = None,
         warm_start: bool | str = "auto",
     ) -> None:
         defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
@@ -311,7 +326,7 @@ class ACGD(_CompetitiveOptimizer):
         max_iter: int = 50,
         *,
         gmres_restart: int = 20,
-        check_every: int = 4,
+        check_every: int | None = None,
         warm_start: bool | str = "auto",
     ) -> None:
         if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):

@@ -363,33 +363,29 @@ def test_pickled_optimizer_keeps_working(name):
         clone.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
 
 
-def test_warm_start_paid_counts_saved_iterations():
-    from cgd_optim.competitive import warm_start_paid
-
-    # 5 iterations from relative residual 0.5 to 1e-6: contraction 0.0725 per iteration, the warm
-    # start saved log(0.5) / log(0.0725) = 0.26 iterations, less than the one it cost
-    assert not warm_start_paid(5, 0.5, 1e-6)
-    # from 1e-3 to 1e-6 in 5 iterations: contraction 0.25, saved log(1e-3) / log(0.25) = 4.98
-    assert warm_start_paid(5, 1e-3, 1e-6)
-    assert warm_start_paid(0, 0.3, 0.3) and not warm_start_paid(3, 1.2, 1e-7)
-
-
-def test_auto_warm_start_is_dropped_for_ten_steps_after_it_did_not_pay():
+def test_auto_warm_start_uses_the_cheaper_start_and_re_measures_the_other():
     game = Game()
     optimizer = make("CGD", game, tol=1e-8)
     generator = list(game.G.parameters())
     root_eta = torch.ones((), dtype=torch.float64)
-    optimizer.step(game.loss)  # first step: nothing stored, cold start
-    assert optimizer._warm_start(generator, root_eta) is not None
-    optimizer._after_solve(True, 5, 0.5, 1e-6)  # a warm start that saved 0.26 iterations
-    assert optimizer.state["solver"]["skip_warm_start"] == 10
-    for _ in range(10):
+    optimizer.step(game.loss)  # first step: nothing stored, cold start measured
+    solver = optimizer.state["solver"]
+    assert solver["cold_cost"] == solver["recent_iterations"][-1]
+    assert optimizer._warm_start(generator, root_eta) is not None  # the warm start is measured next
+    optimizer._after_solve(True, 5)  # it took 5 iterations + 1 for its residual: 6 > cold
+    assert solver["warm_cost"] == 6.0
+    solver["cold_cost"] = 3.0  # as if cold solves took 3 iterations
+    for _ in range(10):  # cold is cheaper: used for 10 steps, then warm is re-measured
         assert optimizer._warm_start(generator, root_eta) is None
-        optimizer._after_solve(False, 5, 1.0, 1e-6)
-    assert optimizer._warm_start(generator, root_eta) is not None  # probed again
+        optimizer._after_solve(False, 3)
+    assert optimizer._warm_start(generator, root_eta) is not None
+    optimizer._after_solve(True, 0)  # a warm start that solved at once: 0.7 * 6 + 0.3 * 1 = 4.5
+    assert solver["warm_cost"] == pytest.approx(4.5) and solver["since_probe"] == 0
+    optimizer._after_solve(True, 0)  # 0.7 * 4.5 + 0.3 = 3.45: still dearer than cold, cold again
+    assert optimizer._warm_start(generator, root_eta) is None
     always = make("CGD", game, tol=1e-8, warm_start=True)
     always.step(game.loss)
-    always._after_solve(True, 5, 0.5, 1e-6)
+    always._after_solve(True, 50)
     assert always._warm_start(generator, root_eta) is not None
     never = make("CGD", game, tol=1e-8, warm_start=False)
     never.step(game.loss)
@@ -398,10 +394,11 @@ def test_auto_warm_start_is_dropped_for_ten_steps_after_it_did_not_pay():
         make("ACGD", game, warm_start="sometimes")
 
 
-def test_a_warm_start_costs_one_operator_application():
+@pytest.mark.parametrize("check_every", [None, 4])
+def test_a_warm_start_costs_one_operator_application(check_every):
     game = Game()
     point = params_of(game)
-    optimizer = make("CGD", game, tol=1e-9, warm_start=True)
+    optimizer = make("CGD", game, tol=1e-9, warm_start=True, check_every=check_every)
     counts = []
     for _ in range(2):
         with torch.no_grad():
@@ -410,7 +407,10 @@ def test_a_warm_start_costs_one_operator_application():
         optimizer.step(game.loss)
         counts.append((int(optimizer.step_stats["hvp_count"]), int(optimizer.step_stats["iterations"])))
     (cold_hvps, cold_iterations), (warm_hvps, warm_iterations) = counts
-    # right-hand side + 2 per iteration (the first check comes after check_every = 4); Delta y is free
-    assert cold_hvps == 2 * max(cold_iterations, 4) + 1
-    # the same system again: x0 is the solution, and the first check comes where the last solve stopped
-    assert warm_iterations == 0 and warm_hvps == 2 * 1 + 2 * cold_iterations + 1
+    assert warm_iterations == 0
+    if check_every is None:  # CPU default: a check after every iteration, nothing masked
+        assert cold_hvps == 2 * cold_iterations + 1  # right-hand side + 2 per iteration; Delta y is free
+        assert warm_hvps == 2 * 1 + 2 * 1 + 1  # residual of x0, one masked iteration before the first check
+    else:  # the accelerator schedule: first check after 4, then where the last solve converged
+        assert cold_hvps == 2 * max(cold_iterations, 4) + 1
+        assert warm_hvps == 2 * 1 + 2 * cold_iterations + 1
