@@ -130,7 +130,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         solver = self._solver_state()
         warm, cold = solver.get("warm_cost"), solver.get("cold_cost")
         if warm is None or cold is None:
-            return warm is None  # measure each kind once: the first step is cold, the next warm
+            return warm is None  # after the first step, measure a warm start, then a cold one
         preferred = warm <= cold
         return (not preferred) if solver.get("since_probe", 0) >= WARM_START_PROBE_EVERY else preferred
 
@@ -151,13 +151,17 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
     def _after_solve(self, warm_started: bool, iterations: int) -> None:
         """Remember where the solve converged (the next first check) and what its start cost."""
         solver = self._solver_state()
+        first_solve = "recent_iterations" not in solver
         solver["recent_iterations"] = (solver.get("recent_iterations", []) + [iterations])[-RECENT_SOLVES:]
+        if first_solve:  # v_hat = g^2 exactly at t = 1: an atypical system, not a cost sample
+            return
         key = "warm_cost" if warm_started else "cold_cost"
         cost = iterations + (1 if warm_started else 0)
         previous = solver.get(key)
         solver[key] = float(cost) if previous is None else (1 - COST_AVERAGING) * previous + COST_AVERAGING * cost
         preferred_warm = solver.get("warm_cost", float("inf")) <= solver.get("cold_cost", float("inf"))
-        solver["since_probe"] = 0 if warm_started != preferred_warm else solver.get("since_probe", 0) + 1
+        measured = previous is None or warm_started != preferred_warm  # a first sample or a probe
+        solver["since_probe"] = 0 if measured else solver.get("since_probe", 0) + 1
 
     @torch.no_grad()
     def step(self, closure):
@@ -210,7 +214,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
 
 WARM_START_MODES = (True, False, "auto")
 WARM_START_PROBE_EVERY = 10  # warm_start="auto": steps between re-measurements of the kind not in use
-COST_AVERAGING = 0.3  # weight of the newest solve in the running cost of its kind of start
+COST_AVERAGING = 0.5  # weight of the newest solve in the running cost of its kind of start
 ACCELERATOR_CHECK_EVERY = 4  # default check_every off the CPU
 RECENT_SOLVES = 3  # the first convergence check of a solve comes at the most iterations of the last 3
 

@@ -368,21 +368,24 @@ def test_auto_warm_start_uses_the_cheaper_start_and_re_measures_the_other():
     optimizer = make("CGD", game, tol=1e-8)
     generator = list(game.G.parameters())
     root_eta = torch.ones((), dtype=torch.float64)
-    optimizer.step(game.loss)  # first step: nothing stored, cold start measured
+    optimizer.step(game.loss)  # first step: nothing stored, cold start, not a cost sample
     solver = optimizer.state["solver"]
-    assert solver["cold_cost"] == solver["recent_iterations"][-1]
-    assert optimizer._warm_start(generator, root_eta) is not None  # the warm start is measured next
-    optimizer._after_solve(True, 5)  # it took 5 iterations + 1 for its residual: 6 > cold
+    assert "cold_cost" not in solver and "warm_cost" not in solver
+    assert optimizer._warm_start(generator, root_eta) is not None  # a warm start is measured first
+    optimizer._after_solve(True, 5)  # 5 iterations + 1 for its residual
     assert solver["warm_cost"] == 6.0
-    solver["cold_cost"] = 3.0  # as if cold solves took 3 iterations
+    assert optimizer._warm_start(generator, root_eta) is None  # then a cold one
+    optimizer._after_solve(False, 3)
+    assert solver["cold_cost"] == 3.0
     for _ in range(10):  # cold is cheaper: used for 10 steps, then warm is re-measured
         assert optimizer._warm_start(generator, root_eta) is None
         optimizer._after_solve(False, 3)
     assert optimizer._warm_start(generator, root_eta) is not None
-    optimizer._after_solve(True, 0)  # a warm start that solved at once: 0.7 * 6 + 0.3 * 1 = 4.5
-    assert solver["warm_cost"] == pytest.approx(4.5) and solver["since_probe"] == 0
-    optimizer._after_solve(True, 0)  # 0.7 * 4.5 + 0.3 = 3.45: still dearer than cold, cold again
-    assert optimizer._warm_start(generator, root_eta) is None
+    optimizer._after_solve(True, 0)  # a warm start that solved at once: 0.5 * 6 + 0.5 * 1 = 3.5
+    assert solver["warm_cost"] == pytest.approx(3.5) and solver["since_probe"] == 0
+    assert optimizer._warm_start(generator, root_eta) is None  # still dearer than cold's 3
+    optimizer._after_solve(False, 5)  # cold got dearer: 0.5 * 3 + 0.5 * 5 = 4 > 3.5
+    assert optimizer._warm_start(generator, root_eta) is not None
     always = make("CGD", game, tol=1e-8, warm_start=True)
     always.step(game.loss)
     always._after_solve(True, 50)
