@@ -190,12 +190,30 @@ def _make_runners(name: str, device: torch.device, cold: bool) -> list:
     return runners
 
 
+@torch.no_grad()
+def _share_weights(runners: list) -> None:
+    """Copy the first runner's parameters and buffers into the others' copies of the game.
+
+    GAN dynamics amplify float32 rounding: without this, after 150 steps the runners sit at
+    different points and solve different systems (e.g. 3 against 4 CG iterations), which says
+    nothing about the optimizers. Each keeps its own optimizer state (second moments, warm start).
+    """
+    source = runners[0].instance
+    tensors = [*source.generator.state_dict().values(), *source.discriminator.state_dict().values()]
+    for runner in runners[1:]:
+        target = runner.instance
+        targets = [*target.generator.state_dict().values(), *target.discriminator.state_dict().values()]
+        for a, b in zip(targets, tensors):
+            a.copy_(b)
+
+
 def _run_steps(runners: list, first: int, count: int, device: torch.device, record: bool) -> dict:
-    """Steps ``first .. first + count - 1`` of every runner on the same batches, alternating the order."""
+    """Steps ``first .. first + count - 1`` of every runner on the same batches and weights, alternating the order."""
     records = {runner.label: {"seconds": [], "iterations": [], "hvps": []} for runner in runners}
     batch_of = runners[0].instance.batch
     for step in range(first, first + count):
         batch = batch_of(step)
+        _share_weights(runners)
         for runner in runners if step % 2 == 0 else runners[::-1]:
             seconds, _ = timed(lambda: runner.step(batch), device)
             if record:
