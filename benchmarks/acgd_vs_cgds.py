@@ -1,7 +1,8 @@
 """cgd_optim.ACGD against the ICR authors' ``cgds`` package, side by side in one process.
 
-    python -m benchmarks.acgd_vs_cgds [--steps 10] [--warmup 2] [--problems dcgan32 mlp_gan quadratic_1e4]
-                                      [--out benchmarks/results/acgd_vs_cgds.json] [--device cpu] [--quick]
+    python -m benchmarks.acgd_vs_cgds [--steps 10] [--warmup 2] [--steady-after 150] [--device cpu]
+                                      [--problems dcgan32 mlp_gan quadratic_1e4] [--quick]
+                                      [--out benchmarks/results/acgd_vs_cgds.json]
 
 For each problem (``benchmarks/problems.py``) it
 1. checks that both produce the same iterates over 3 steps (float64, eps = 1e-14, tol 1e-10,
@@ -34,7 +35,7 @@ from cgd_optim.autodiff import flatten, gradients, mixed_hvp, zeros_for_none
 
 from . import forward_hvp, problems
 from .device_reads import DeviceReads
-from .measure import median, peak_memory, timed, tune_malloc
+from .measure import median, peak_memory, timed
 
 PAPER = dict(lr=1e-4, beta=0.99, eps=1e-5)
 
@@ -363,8 +364,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     parser.add_argument("--steady-after", type=int, default=150,
                         help="time a second phase from this step on, once bias corrections are near 1 (default 150; 0: skip)")
-    parser.add_argument("--tune-malloc", action="store_true",
-                        help="keep freed memory in glibc's heap (mallopt) instead of returning it to the kernel")
     parser.add_argument("--problems", nargs="+", default=list(problems.PROBLEMS), choices=list(problems.PROBLEMS),
                         help="which games to time")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -372,11 +371,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="skip the tolerance sweep, the read count and the HVP backends")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    if args.tune_malloc:
-        tune_malloc()
     report = {
-        "settings": {"steps": args.steps, "warmup": args.warmup, "steady_after": args.steady_after,
-                     "tune_malloc": args.tune_malloc},
+        "settings": {"steps": args.steps, "warmup": args.warmup, "steady_after": args.steady_after},
         "machine": {"python": platform.python_version(), "torch": torch.__version__, "device": str(device),
                     "threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine()},
         "equal_iterates": {name: equal_iterates(name, device=device) for name in args.problems},

@@ -71,23 +71,3 @@ def peak_memory(device: torch.device, interval: float = 0.0005):
         report["peak_bytes"] = peak[0] - start
         report["kind"] = "cpu resident set size (sampled)"
 
-
-def tune_malloc() -> bool:
-    """Ask glibc to keep freed memory (no mmap for large blocks, no trimming); True if it could.
-
-    By default glibc serves blocks above a (dynamic) threshold with mmap and returns freed
-    heap tops to the kernel, so every large tensor of a backward pass is page-faulted in anew.
-    Measured here it makes a DCGAN ACGD step about 1.6x slower; it slows every optimizer.
-    The same effect from the shell: MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296.
-    """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    libc = ctypes.CDLL(name)
-    if not hasattr(libc, "mallopt"):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_mmap_threshold, 2**30)) and bool(libc.mallopt(m_trim_threshold, 2**62))
