@@ -105,14 +105,15 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
 
     def _solver_state(self) -> dict:
-        """Global solver state (under the key "solver" of ``self.state``, so state_dict holds it)."""
-        return self.state["solver"]
+        """Global solver state, read-only here: under the key "solver" of ``self.state`` (so that
+        state_dict holds it), created only when a step commits."""
+        return self.state.get("solver", {})
 
     def _warm_start(self, xs: list[Tensor], root_eta_x: Tensor) -> Tensor | None:
         """Previous solution rescaled to today's step sizes: s0 = sqrt(eta_x) * (s_prev / sqrt(eta_x_prev))."""
         if not self._use_warm_start():
             return None
-        stored = [self.state[p].get("cg_solution") for p in xs]
+        stored = [self.state.get(p, {}).get("cg_solution") for p in xs]
         if all(u is None for u in stored):
             return None
         return root_eta_x * flatten([torch.zeros_like(p) if u is None else u for u, p in zip(stored, xs)])
@@ -150,7 +151,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
 
     def _after_solve(self, warm_started: bool, iterations: int) -> None:
         """Remember where the solve converged (the next first check) and what its start cost."""
-        solver = self._solver_state()
+        solver = self.state.setdefault("solver", {})
         first_solve = "recent_iterations" not in solver
         solver["recent_iterations"] = (solver.get("recent_iterations", []) + [iterations])[-RECENT_SOLVES:]
         if first_solve:  # v_hat = g^2 exactly at t = 1: an atypical system, not a cost sample
@@ -343,10 +344,10 @@ class ACGD(_CompetitiveOptimizer):
 
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
         beta, eps = group["beta"], group["eps"]
-        previous = [self.state[p].get("sq_avg") for p in params]
+        previous = [self.state.get(p, {}).get("sq_avg") for p in params]
         sq_avg = flatten([torch.zeros_like(p) if v is None else v for v, p in zip(previous, params)])
         sq_avg = sq_avg.mul_(beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t
-        steps = [self.state[p].get("step", 0) + 1 for p in params]
+        steps = [self.state.get(p, {}).get("step", 0) + 1 for p in params]
         if len(set(steps)) == 1:
             correction = torch.tensor(1.0 - beta ** steps[0], dtype=grad.dtype, device=grad.device)
         else:  # parameters unfrozen at different times have their own t

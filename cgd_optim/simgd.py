@@ -85,7 +85,7 @@ class SimGD(TwoPlayerOptimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.requires_grad:
-                    self.state[p]["step"] = self.state[p].get("step", 0) + 1
+                    self.state[p]["step"] = self.state.get(p, {}).get("step", 0) + 1
         zero = torch.zeros((), dtype=torch.int64)
         self.step_stats = {
             "iterations": zero,

@@ -183,6 +183,15 @@ def test_a_nan_closure_leaves_parameters_and_state_untouched(name):
             assert torch.equal(torch.as_tensor(after["state"][key][field]), torch.as_tensor(value))
 
 
+@names
+def test_a_failed_first_step_leaves_no_state(name):
+    game = Game()
+    optimizer = make(name, game)
+    with pytest.raises(FloatingPointError):
+        optimizer.step(lambda: game.loss() * float("inf"))
+    assert len(optimizer.state) == 0 and optimizer.step_stats == {}
+
+
 def test_a_nan_in_the_second_alternating_evaluation_restores_the_max_player():
     game = Game()
     optimizer = make("SimGD-alternating", game)
