@@ -1,5 +1,22 @@
 """The networks of the papers' tables."""
 
 from .icr_dcgan import DCGANDiscriminator, DCGANGenerator
+from .mlp2d import (
+    GeneratorMixture,
+    MultiBranchGenerator,
+    sgan_discriminator,
+    sgan_generator,
+    stackelberg_discriminator,
+    stackelberg_generator,
+)
 
-__all__ = ["DCGANGenerator", "DCGANDiscriminator"]
+__all__ = [
+    "DCGANGenerator",
+    "DCGANDiscriminator",
+    "GeneratorMixture",
+    "MultiBranchGenerator",
+    "stackelberg_generator",
+    "stackelberg_discriminator",
+    "sgan_generator",
+    "sgan_discriminator",
+]

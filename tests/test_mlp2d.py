@@ -1,0 +1,55 @@
+"""The 2D networks: sizes from the official code and the supplement, mixture sampling."""
+
+import torch
+
+from gan_experiments.models import (
+    GeneratorMixture,
+    MultiBranchGenerator,
+    sgan_discriminator,
+    sgan_generator,
+    stackelberg_discriminator,
+    stackelberg_generator,
+)
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_official_stackelberg_sizes_and_output_range():
+    g = stackelberg_generator()
+    assert count(g) == (2 * 32 + 32) + (32 * 2 + 2)  # 162
+    assert count(stackelberg_discriminator()) == (2 * 512 + 512) + (512 * 256 + 256) + (256 + 1)
+    out = g(torch.randn(100, 2) * 50)
+    assert out.abs().max() <= 1.0
+    assert stackelberg_generator(output_scale=4.0)(torch.randn(100, 2) * 50).abs().max() > 1.0
+
+
+def test_sgan_networks_have_four_layers_of_512():
+    g, d = sgan_generator(), sgan_discriminator()
+    linears = [m for m in g if isinstance(m, torch.nn.Linear)]
+    assert [m.in_features for m in linears] == [100, 512, 512, 512] and linears[-1].out_features == 2
+    assert [m.out_features for m in d if isinstance(m, torch.nn.Linear)] == [512, 512, 512, 1]
+    assert all(m.negative_slope == 0.01 for m in g if isinstance(m, torch.nn.LeakyReLU))
+
+
+def test_multi_branch_averages_its_branches():
+    torch.manual_seed(0)
+    model = MultiBranchGenerator(branches=3)
+    z = torch.randn(5, 2)
+    torch.testing.assert_close(model(z), sum(b(z) for b in model.branches) / 3)
+
+
+def test_mixture_sampling_picks_generators_uniformly_and_uses_their_outputs():
+    torch.manual_seed(0)
+    mixture = GeneratorMixture([stackelberg_generator() for _ in range(8)], latent_dim=2)
+    assert mixture(torch.randn(7, 2)).shape == (8, 7, 2)
+    samples, which = mixture.sample(8000, torch.Generator().manual_seed(1))
+    counts = torch.bincount(which, minlength=8).double()
+    chi_square = float(((counts - 1000) ** 2 / 1000).sum())
+    assert chi_square < 24.3  # 99.9 % quantile of chi-square with 7 degrees of freedom
+    generator = torch.Generator().manual_seed(1)
+    which_again = torch.randint(0, 8, (8000,), generator=generator)
+    z = torch.randn(8000, 2, generator=generator)
+    expected = torch.stack([g(z) for g in mixture.generators])[which_again, torch.arange(8000)]
+    torch.testing.assert_close(samples, expected)
