@@ -309,6 +309,28 @@ def device_reads_bilinear(steps: int = 3) -> dict:
     return result
 
 
+def cuda_synchronisations(device: torch.device) -> dict:
+    """Warnings from ``torch.cuda.set_sync_debug_mode("warn")`` during one DCGAN step of each optimizer.
+
+    Every synchronising call (a host read, a blocking copy) warns once per occurrence; ours should
+    show the solver's periodic checks and the one fused read per step.
+    """
+    result = {}
+    for runner in _make_runners("dcgan32", device, cold=False)[:2]:
+        runner.step(runner.instance.batch(0))  # first step: allocations, no warm start
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(None):
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                runner.step(runner.instance.batch(1))
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        messages = [str(w.message).splitlines()[0] for w in caught if "synchroniz" in str(w.message)]
+        result[runner.label] = {"synchronisations": len(messages), "iterations": runner.counts()[0],
+                                "first_messages": messages[:5]}
+    return result
+
+
 def tolerance_sweep(device: torch.device, steps: int, warmup: int) -> list[dict]:
     rows = []
     for exponent in range(2, 9):
@@ -351,6 +373,10 @@ def _print_tables(report: dict) -> None:
         print("\n== CG tolerance on the width-32 DCGAN (ours)")
         for row in report["tolerance_sweep"]:
             print(f"  tol {row['tol']:.0e}: {row['mean_cg_iterations']:5.1f} iterations, {row['median_step_s']:.4f} s")
+    if "cuda_synchronisations" in report:
+        print("\n== torch.cuda.set_sync_debug_mode('warn') during one DCGAN step")
+        for label, row in report["cuda_synchronisations"].items():
+            print(f"  {label:16s} {row['synchronisations']} synchronising calls, {row['iterations']} CG iterations")
     if "forward_over_reverse" in report:
         print("\n== one mixed HVP: double backward vs forward-over-reverse (torch.func.jvp of the gradient)")
         for name, row in report["forward_over_reverse"].items():
@@ -384,6 +410,8 @@ def main(argv: list[str] | None = None) -> dict:
         report["device_reads"] = device_reads_bilinear()
         report["tolerance_sweep"] = tolerance_sweep(device, steps=args.steps, warmup=args.warmup)
         report["forward_over_reverse"] = forward_hvp.compare(device)
+        if device.type == "cuda":
+            report["cuda_synchronisations"] = cuda_synchronisations(device)
     _print_tables(report)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
