@@ -65,3 +65,40 @@ def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator
 def l2_penalty(parameters: Iterable[Tensor], coefficient: float) -> Tensor:
     r""":math:`\frac{c}{2} \sum \|w\|^2` over ``parameters``."""
     return 0.5 * coefficient * sum(p.pow(2).sum() for p in parameters)
+
+
+LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
+
+
+def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: list[Tensor], *,
+                   gp_weight: float = 10.0, l2: float = 0.0,
+                   generator: torch.Generator | None = None) -> Tensor | tuple[Tensor, Tensor]:
+    r"""The game cgd_optim's optimizers play: f (zero-sum) or (f_min, f_max) (general-sum).
+
+    ``fakes`` holds one batch per generator; the objective is their average
+    :math:`\frac1I \sum_i \phi(\gamma_i; \theta)` (Stackelberg GAN, 000_38182600a80f113d.txt Sec. 2,
+    averaged as the official code does; I = 1 for a standard GAN). The gradient penalty is taken
+    on detached fakes: a regulariser of the critic that the generator does not share. An L2
+    penalty keeps a zero-sum game zero-sum: it does not depend on the generator, so subtracting it
+    from the shared value changes the critic's gradient only, exactly as a general-sum pair would.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected one of {LOSSES}")
+    real_out = discriminator(real)
+    fake_outs = [discriminator(fake) for fake in fakes]
+
+    def average(fn) -> Tensor:
+        return sum(fn(real_out, out) for out in fake_outs) / len(fake_outs)
+
+    penalty = l2_penalty(discriminator.parameters(), l2) if l2 else 0.0
+    if loss == "ogan":
+        return average(ogan_value) - penalty
+    if loss == "wgan":
+        return average(wgan_value) - penalty
+    if loss == "nsgan":
+        return sum(nsgan_generator_loss(out) for out in fake_outs) / len(fake_outs), average(ogan_value) - penalty
+    if loss == "hinge":
+        return sum(hinge_generator_loss(out) for out in fake_outs) / len(fake_outs), average(hinge_value) - penalty
+    gp = sum(gradient_penalty(discriminator, real, fake.detach(), generator=generator) for fake in fakes) / len(fakes)
+    value = average(wgan_value)
+    return value, value - gp_weight * gp - penalty

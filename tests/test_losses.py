@@ -49,3 +49,26 @@ def test_gradient_penalty_of_a_linear_critic(scale):
 
 def test_l2_penalty():
     assert l2_penalty([torch.tensor([3.0, 4.0]), torch.tensor(1.0)], 0.1).item() == pytest.approx(0.05 * 26)
+
+
+def test_game_objective_averages_over_generators_and_pairs_general_sum_losses():
+    from gan_experiments.losses import game_objective
+
+    torch.manual_seed(0)
+    critic = nn.Linear(2, 1)
+    real, fakes = torch.randn(8, 2), [torch.randn(8, 2), torch.randn(8, 2)]
+    D = nn.Sequential(critic, nn.Flatten(0))
+    d = D.forward
+    expected = (ogan_value(d(real), d(fakes[0])) + ogan_value(d(real), d(fakes[1]))) / 2
+    torch.testing.assert_close(game_objective("ogan", D, real, fakes), expected)
+    f_min, f_max = game_objective("nsgan", D, real, fakes)
+    torch.testing.assert_close(f_min, (nsgan_generator_loss(d(fakes[0])) + nsgan_generator_loss(d(fakes[1]))) / 2)
+    torch.testing.assert_close(f_max, expected)
+    with_l2 = game_objective("wgan", D, real, fakes[:1], l2=0.1)
+    torch.testing.assert_close(with_l2, wgan_value(d(real), d(fakes[0])) - l2_penalty(critic.parameters(), 0.1))
+    g_value, critic_value = game_objective("wgan-gp", D, real, fakes[:1], gp_weight=10.0,
+                                           generator=torch.Generator().manual_seed(0))
+    gp = (critic.weight.norm() - 1) ** 2  # linear critic: the same at every interpolate
+    torch.testing.assert_close(critic_value, g_value - 10.0 * gp)
+    with pytest.raises(ValueError, match="unknown loss"):
+        game_objective("lsgan", D, real, fakes)
