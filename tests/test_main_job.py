@@ -1,0 +1,20 @@
+"""The main job's table and its models' budgets."""
+
+from gan_experiments.cli import COLUMNS, format_table, main, main_job, main_job_models
+
+
+def test_main_job_models_have_matching_generator_budgets():
+    models = main_job_models(0)
+    counts = [sum(p.numel() for p in game.min_parameters()) for game in models.values()]
+    assert counts == [8 * 162, 1297]
+
+
+def test_short_main_job_prints_the_metrics_table(capsys):
+    rows = main_job(steps=20, samples=500)
+    table = format_table(rows, 20, 0)
+    header = table.splitlines()[1]
+    assert all(column in header for column in COLUMNS)
+    assert "modes covered (of 8)" in header and "% high quality" in header and "KL to uniform" in header
+    assert [row["model"] for row in rows] == ["Stackelberg GAN (8 generators)", "standard GAN"]
+    assert all(0 <= row["modes_covered"] <= 8 and 0.0 <= row["percent_high_quality"] <= 100.0 for row in rows)
+    assert main(["list"]) == 2 and "not built yet" in capsys.readouterr().err
