@@ -1,0 +1,170 @@
+"""Typed, validated experiment configs: TOML in (standard library ``tomllib``), TOML out (``tomli-w``).
+
+A config has the sections below; every key has a default, so a file names only what it
+changes. Unknown sections or keys, wrong types and unknown names fail before training with a
+message naming the key. ``--set section.key=VALUE`` overrides take TOML literals
+(``run.steps=200``, ``run.optimizer="acgd"``, ``optimizer.betas=[0.5, 0.9]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+FRAMEWORKS = ("standard", "stackelberg", "multibranch")
+OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
+DATASETS = ("ring", "grid", "circle", "swiss_roll")
+LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message names the key."""
+
+
+@dataclass
+class RunConfig:
+    description: str = ""
+    framework: str = "stackelberg"
+    optimizer: str = "adam"
+    loss: str = "nsgan"
+    steps: int = 5000
+    batch_size: int = 64
+    seed: int = 0
+    device: str = "cpu"
+    eval_every: int = 1000
+    checkpoint_every: int = 1000
+    samples: int = 2500
+
+
+@dataclass
+class DataConfig:
+    name: str = "ring"
+    modes: int = 8  # ring and circle
+    radius: float = 1.0  # ring and circle
+    std: float = 0.01  # Gaussian mixtures
+    noise: float = 0.25  # swiss_roll
+    scale: float = 7.5  # swiss_roll: coordinates divided by it
+
+
+@dataclass
+class ModelConfig:
+    generators: int = 8  # stackelberg and multibranch
+    latent_dim: int = 2
+    generator_hidden: int = 32  # hidden units of each generator (standard: of the single one)
+    output_scale: float = 1.0  # Tanh output times this (4.0 reaches the 25-mode grid)
+
+
+@dataclass
+class OptimizerConfig:
+    lr: float = 2e-4
+    betas: list = field(default_factory=lambda: [0.5, 0.999])  # adam
+    beta: float = 0.99  # acgd
+    eps: float = 1e-5  # acgd
+    tol: float = 1e-6  # acgd, cgd
+    max_iter: int = 50  # acgd, cgd
+    alternating: bool = False  # simgd
+
+
+@dataclass
+class LossConfig:
+    gp_weight: float = 10.0
+    l2: float = 0.0
+
+
+@dataclass
+class Config:
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+
+    def validate(self) -> "Config":
+        """Cross-field and range rules, each failing with a sentence naming the key."""
+        choices = [("run.framework", self.run.framework, FRAMEWORKS), ("run.optimizer", self.run.optimizer, OPTIMIZERS),
+                   ("run.loss", self.run.loss, LOSSES), ("data.name", self.data.name, DATASETS)]
+        for key, value, allowed in choices:
+            if value not in allowed:
+                raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+        for key in ("run.steps", "run.batch_size", "run.eval_every", "run.checkpoint_every", "run.samples",
+                    "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "optimizer.max_iter"):
+            section, name = key.split(".")
+            if getattr(getattr(self, section), name) < 1:
+                raise ConfigError(f"{key} must be at least 1")
+        for key in ("optimizer.lr", "optimizer.eps", "data.std", "model.output_scale"):
+            section, name = key.split(".")
+            if not getattr(getattr(self, section), name) > 0:
+                raise ConfigError(f"{key} must be positive")
+        if len(self.optimizer.betas) != 2:
+            raise ConfigError("optimizer.betas must be a list of two numbers")
+        return self
+
+
+def _check_type(key: str, value, annotation) -> object:
+    kind = {"str": str, "int": int, "float": float, "bool": bool, "list": list}[annotation]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{key} must be {annotation}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def from_dict(data: dict) -> Config:
+    """Build and validate a Config from nested dicts (a parsed TOML file)."""
+    config = Config()
+    for section, values in data.items():
+        if section not in {f.name for f in dataclasses.fields(Config)}:
+            raise ConfigError(f"unknown section [{section}]")
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        target = getattr(config, section)
+        fields = {f.name: f.type for f in dataclasses.fields(target)}
+        for key, value in values.items():
+            if key not in fields:
+                raise ConfigError(f"unknown key {section}.{key}")
+            setattr(target, key, _check_type(f"{section}.{key}", value, fields[key]))
+    return config.validate()
+
+
+def load(path: str | Path) -> Config:
+    """Read a TOML config file."""
+    with open(path, "rb") as handle:
+        try:
+            return from_dict(tomllib.load(handle))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: {error}") from error
+
+
+def to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def with_overrides(config: Config, assignments: typing.Iterable[str]) -> Config:
+    """Apply ``section.key=VALUE`` assignments (VALUE a TOML literal) and validate again."""
+    data = to_dict(config)
+    for assignment in assignments:
+        key, sep, literal = assignment.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            raise ConfigError(f"--set expects section.key=VALUE, got {assignment!r}")
+        try:
+            value = tomllib.loads(f"value = {literal}")["value"]
+        except tomllib.TOMLDecodeError:
+            raise ConfigError(f"--set {key.strip()}: {literal!r} is not a TOML literal (quote strings)") from None
+        data.setdefault(section, {})[name] = value
+    return from_dict(data)
+
+
+def dumps(config: Config) -> str:
+    """The resolved config as TOML."""
+    import tomli_w
+
+    return tomli_w.dumps(to_dict(config))

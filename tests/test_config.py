@@ -1,0 +1,37 @@
+"""Configs: defaults, TOML round trip, overrides, and errors that name the key."""
+
+import pytest
+
+from gan_experiments.config import Config, ConfigError, dumps, from_dict, load, with_overrides
+
+
+def test_toml_round_trip_and_overrides(tmp_path):
+    config = with_overrides(Config(), ['run.optimizer="acgd"', "run.steps=200", "optimizer.betas=[0.5, 0.9]",
+                                       "optimizer.lr=1"])
+    assert (config.run.optimizer, config.run.steps, config.optimizer.betas) == ("acgd", 200, [0.5, 0.9])
+    assert config.optimizer.lr == 1.0 and isinstance(config.optimizer.lr, float)  # an int literal for a float
+    path = tmp_path / "config.toml"
+    path.write_text(dumps(config))
+    assert load(path) == config
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"run": {"stpes": 10}}, "unknown key run.stpes"),
+    ({"training": {}}, r"unknown section \[training\]"),
+    ({"run": {"steps": "10"}}, "run.steps must be int"),
+    ({"run": {"steps": True}}, "run.steps must be int"),
+    ({"run": {"optimizer": "rmsprop"}}, "run.optimizer = 'rmsprop' is not one of"),
+    ({"data": {"name": "moons"}}, "data.name"),
+    ({"run": {"steps": 0}}, "run.steps must be at least 1"),
+    ({"optimizer": {"lr": -1.0}}, "optimizer.lr must be positive"),
+])
+def test_bad_configs_name_the_key(data, message):
+    with pytest.raises(ConfigError, match=message):
+        from_dict(data)
+
+
+def test_bad_overrides():
+    with pytest.raises(ConfigError, match="not a TOML literal"):
+        with_overrides(Config(), ["run.optimizer=acgd"])
+    with pytest.raises(ConfigError, match="section.key=VALUE"):
+        with_overrides(Config(), ["steps=3"])
