@@ -4,13 +4,23 @@
 (8 generators, the official 2D settings: Adam 2e-4, betas (0.5, 0.999), batch 64, the
 non-saturating loss of the official code's BCE) against a standard GAN whose single generator
 has about as many parameters as the 8 together, on the 8-Gaussian ring, with the same number
-of steps, batch size and seed, and prints a metrics table on 2,500 samples. The ``list``,
-``run`` and ``sweep`` commands of the frameworks issue are not built yet.
+of steps, batch size and seed, and prints a metrics table on 2,500 samples.
+
+    python -m gan_experiments list
+    python -m gan_experiments run CONFIG [--set section.key=VALUE ...] [--device cpu|cuda] [--seed N]
+                                         [--out DIR] [--resume] [--dry-run]
+
+CONFIG is a name from ``list`` or a path to a TOML file. The ``sweep`` command is not built yet.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
 import sys
+from importlib import resources
+from pathlib import Path
 
 import torch
 
@@ -67,11 +77,77 @@ def format_table(rows: list[dict], steps: int, seed: int) -> str:
     return "\n".join(lines)
 
 
+def bundled_configs() -> dict[str, Path]:
+    """NAME -> path of every TOML file shipped in gan_experiments/configs."""
+    folder = Path(str(resources.files("gan_experiments") / "configs"))
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+
+
+def resolve_config(name_or_path: str, overrides: list[str]):
+    from .config import ConfigError, load, with_overrides
+
+    known = bundled_configs()
+    if name_or_path in known:
+        path = known[name_or_path]
+    elif Path(name_or_path).is_file():
+        path = Path(name_or_path)
+    else:
+        raise ConfigError(f"no bundled config named {name_or_path!r} and no such file (see `python -m gan_experiments list`)")
+    return with_overrides(load(path), overrides), path.stem
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gan_experiments",
+                                     description="Without a command: the Stackelberg vs standard GAN main job.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="print the bundled configs, one per line: NAME description")
+    run = commands.add_parser("run", help="train one config into a run folder")
+    run.add_argument("config", help="a NAME from `list` or a path to a TOML config")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
+                     help="override a config value with a TOML literal (repeatable)")
+    run.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
+    run.add_argument("--seed", type=int, help="overrides run.seed")
+    run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    run.add_argument("--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
+
     argv = sys.argv[1:] if argv is None else argv
-    if argv:
-        print("usage: python -m gan_experiments   (the list, run and sweep commands are not built yet)", file=sys.stderr)
+    if not argv:
+        rows = main_job()
+        print(format_table(rows, MAIN_JOB_STEPS, 0))
+        return 0
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for name, path in bundled_configs().items():
+            description = " ".join(resolve_config(str(path), [])[0].run.description.split())
+            print(f"{name} {description}")
+        return 0
+    try:
+        overrides = list(args.overrides)
+        if args.seed is not None:
+            overrides.append(f"run.seed={args.seed}")
+        if args.device is not None:
+            overrides.append(f'run.device="{args.device}"')
+        config, name = resolve_config(args.config, overrides)
+        if args.resume and not args.out:
+            raise ConfigError("--resume needs --out, the run folder to continue")
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    rows = main_job()
-    print(format_table(rows, MAIN_JOB_STEPS, 0))
+    from .experiment import run
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("runs") / f"{name}-seed{config.run.seed}-{stamp}"
+    try:
+        final = run(config, out, resume=args.resume, dry_run=args.dry_run)
+    except KeyboardInterrupt:
+        print(f"interrupted: checkpoint saved in {out}; continue with --resume --out {out}", file=sys.stderr)
+        return 130
+    print(json.dumps(final))
+    print(f"run folder: {out}", file=sys.stderr)
     return 0

@@ -1,0 +1,70 @@
+"""The command line: list, run (dry runs of every bundled config), bad configs, resume, Ctrl-C."""
+
+import re
+
+import pytest
+import torch
+
+from gan_experiments import experiment
+from gan_experiments.cli import bundled_configs, main, resolve_config
+
+
+def test_list_prints_name_and_description_only(capsys):
+    assert main(["list"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert captured.err == "" and len(lines) == len(bundled_configs()) >= 2
+    for line in lines:
+        name, description = line.split(" ", 1)
+        assert re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", name) and description.strip()
+
+
+@pytest.mark.parametrize("name", sorted(bundled_configs()))
+def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
+    assert main(["run", name, "--dry-run", "--out", str(tmp_path)]) == 0
+    for file in ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png"):
+        assert (tmp_path / file).stat().st_size > 0
+    assert '"step": 3' in capsys.readouterr().out
+
+
+def test_bad_configs_fail_before_training_naming_the_key(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "stackelberg_fig1_ring8", "--set", "run.stepz=3", "--out", str(out)]) == 2
+    assert "run.stepz" in capsys.readouterr().err and not out.exists()
+    assert main(["run", "stackelberg_fig1_ring8", "--set", 'run.optimizer="lbfgs"', "--out", str(out)]) == 2
+    assert "run.optimizer" in capsys.readouterr().err
+    assert main(["run", "no_such_config"]) == 2
+    assert "no bundled config" in capsys.readouterr().err
+
+
+def small(optimizer: str, steps: int):
+    config, _ = resolve_config("stackelberg_fig1_ring8", [f"run.steps={steps}", f'run.optimizer="{optimizer}"',
+                                                          "run.eval_every=2", "run.checkpoint_every=2",
+                                                          "run.samples=200", "model.generators=3", "optimizer.lr=0.001"])
+    return config
+
+
+@pytest.mark.parametrize("optimizer", ["acgd", "adam"])
+def test_resume_continues_exactly(optimizer, tmp_path):
+    experiment.run(small(optimizer, 6), tmp_path / "straight")
+    experiment.run(small(optimizer, 3), tmp_path / "resumed")
+    experiment.run(small(optimizer, 6), tmp_path / "resumed", resume=True)
+    straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
+    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
+    assert straight["step"] == resumed["step"] == 6
+    for key, value in straight["framework"].items():
+        assert torch.equal(value, resumed["framework"][key]), key
+
+
+def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
+    original = experiment.Trainer.train_step
+
+    def interrupted(self):
+        if self.step_count == 2:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(experiment.Trainer, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        experiment.run(small("adam", 6), tmp_path)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
