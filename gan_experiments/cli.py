@@ -10,7 +10,11 @@ of steps, batch size and seed, and prints a metrics table on 2,500 samples.
     python -m gan_experiments run CONFIG [--set section.key=VALUE ...] [--device cpu|cuda] [--seed N]
                                          [--out DIR] [--resume] [--dry-run]
 
-CONFIG is a name from ``list`` or a path to a TOML file. The ``sweep`` command is not built yet.
+    python -m gan_experiments sweep CONFIG --seeds 0 1 2 [--grid section.key=v1,v2,...] [--set ...] [--out DIR]
+
+CONFIG is a name from ``list`` or a path to a TOML file. A sweep runs one run folder per seed
+and grid value (grid values are TOML literals separated by commas) and writes ``summary.json``
+and ``summary.md`` (mean and standard deviation over seeds) beside them.
 """
 
 from __future__ import annotations
@@ -110,7 +114,79 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     run.add_argument("--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint")
+    sweep = commands.add_parser("sweep", help="one run per seed and grid value, and a summary over seeds")
+    sweep.add_argument("config", help="a NAME from `list` or a path to a TOML config")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="run seeds (default 0 1 2)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="section.key=v1,v2,...",
+                       help="values to sweep, TOML literals separated by commas (repeatable: the product is run)")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
+                       help="override a config value with a TOML literal (repeatable)")
+    sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
+    sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
     return parser
+
+
+SUMMARY_METRICS = ("modes_covered", "modes_covered_strict", "percent_high_quality", "kl_to_uniform")
+
+
+def summarize(results: dict[str, list[dict]]) -> dict:
+    """Mean and standard deviation over seeds of each metric, per grid point (None values skipped)."""
+    summary = {}
+    for label, rows in results.items():
+        entry = {"runs": len(rows)}
+        for metric in SUMMARY_METRICS:
+            values = torch.tensor([row[metric] for row in rows if row.get(metric) is not None], dtype=torch.float64)
+            entry[metric] = None if values.numel() == 0 else {
+                "mean": float(values.mean()), "std": float(values.std(unbiased=False)), "n": values.numel()}
+        summary[label] = entry
+    return summary
+
+
+def summary_table(summary: dict) -> str:
+    header = ["grid point", "runs", *SUMMARY_METRICS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, entry in summary.items():
+        cells = [label, str(entry["runs"])]
+        for metric in SUMMARY_METRICS:
+            value = entry[metric]
+            cells.append("n/a" if value is None else f"{value['mean']:.3g} ± {value['std']:.2g} (n={value['n']})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _sweep(args) -> int:
+    import itertools
+
+    from .config import ConfigError
+    from .experiment import run
+
+    try:
+        axes = []
+        for spec in args.grid:
+            key, sep, values = spec.partition("=")
+            if not sep or not values:
+                raise ConfigError(f"--grid expects section.key=v1,v2,..., got {spec!r}")
+            axes.append([(key.strip(), value.strip()) for value in values.split(",")])
+        points = list(itertools.product(*axes)) or [()]
+        plans = [(point, seed, resolve_config(args.config, args.overrides + [f"{k}={v}" for k, v in point]
+                                              + [f"run.seed={seed}"])) for point in points for seed in args.seeds]
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    name = plans[0][2][1]
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("runs") / f"{name}-sweep-{stamp}"
+    results: dict[str, list[dict]] = {}
+    for point, seed, (config, _) in plans:
+        label = ",".join(f"{k}={v}" for k, v in point) or "default"
+        folder = out / (label.replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
+        results.setdefault(label, []).append(run(config, folder, dry_run=args.dry_run))
+    summary = summarize(results)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    table = summary_table(summary)
+    (out / "summary.md").write_text(table + "\n")
+    print(table)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(rows, MAIN_JOB_STEPS, 0))
         return 0
     args = _parser().parse_args(argv)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "list":
         for name, path in bundled_configs().items():
             description = " ".join(resolve_config(str(path), [])[0].run.description.split())

@@ -68,3 +68,22 @@ def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         experiment.run(small("adam", 6), tmp_path)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
+
+
+def test_sweep_runs_every_seed_and_grid_point_and_summarizes(tmp_path, capsys):
+    import json
+
+    code = main(["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--grid", "model.generators=2,3",
+                 "--set", "run.samples=100", "--dry-run", "--out", str(tmp_path)])
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert sorted(summary) == ["model.generators=2", "model.generators=3"]
+    for label, entry in summary.items():
+        assert entry["runs"] == 2
+        folder = tmp_path / label
+        runs = [json.loads((folder / f"seed{seed}" / "metrics.json").read_text()) for seed in (0, 1)]
+        values = torch.tensor([r["percent_high_quality"] for r in runs], dtype=torch.float64)
+        assert entry["percent_high_quality"]["mean"] == pytest.approx(float(values.mean()))
+        assert entry["percent_high_quality"]["std"] == pytest.approx(float(values.std(unbiased=False)))
+    assert "model.generators=3" in capsys.readouterr().out
+    assert main(["sweep", "stackelberg_fig1_ring8", "--grid", "model.generators", "--out", str(tmp_path / "x")]) == 2
