@@ -8,7 +8,12 @@ import torch
 from cgd_optim import ACGD, CGD, SimGD
 from gan_experiments.data import ring
 from gan_experiments.frameworks import StackelbergGAN, StandardGAN
-from gan_experiments.models import GeneratorMixture, stackelberg_discriminator, stackelberg_generator
+from gan_experiments.models import (
+    GeneratorMixture,
+    MultiBranchGenerator,
+    stackelberg_discriminator,
+    stackelberg_generator,
+)
 from gan_experiments.trainer import AdamPair, Trainer
 
 OPTIMIZERS = {
@@ -21,6 +26,9 @@ OPTIMIZERS = {
 
 def build(framework: str, loss: str = "ogan", seed: int = 0):
     torch.manual_seed(seed)
+    if framework == "multibranch":
+        return StandardGAN(MultiBranchGenerator(branches=3, widths=(16, 16)), stackelberg_discriminator(), latent_dim=2,
+                           loss=loss)
     if framework == "standard":
         return StandardGAN(stackelberg_generator(hidden=64), stackelberg_discriminator(), latent_dim=2, loss=loss)
     mixture = GeneratorMixture([stackelberg_generator() for _ in range(4)], latent_dim=2)
@@ -33,7 +41,7 @@ def trainer_for(framework: str, optimizer: str, loss: str = "ogan", seed: int = 
     return Trainer(game, opt, ring().sample, batch_size=32, seed=seed)
 
 
-@pytest.mark.parametrize("framework", ["standard", "stackelberg"])
+@pytest.mark.parametrize("framework", ["standard", "stackelberg", "multibranch"])
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_every_framework_trains_with_every_optimizer(framework, optimizer):
     trainer = trainer_for(framework, optimizer)
