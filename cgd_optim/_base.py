@@ -167,6 +167,11 @@ class TwoPlayerOptimizer(Optimizer):
         """The one device read of a step: flags and statistics fused into a single transfer."""
         return torch.stack([v.reshape(()).to(torch.float64) for v in values]).tolist()
 
+    @staticmethod
+    def _finite(*tensors: Tensor) -> Tensor:
+        """One bool tensor: every element of every tensor is finite (no device read)."""
+        return torch.stack([torch.isfinite(t).all() for t in tensors]).all()
+
     def _raise_non_finite(self) -> None:
         raise FloatingPointError(
             f"{type(self).__name__}: the objective, a gradient or the update is not finite; "

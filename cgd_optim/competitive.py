@@ -188,9 +188,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
                 mixed_hvp_operator(cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
                 flat_gx, flat_gy, eta_x, eta_y, solve, warm,
             )
-        finite = torch.isfinite(torch.stack([f_min.detach().reshape(()), f_max.detach().reshape(())])).all()
-        finite = finite & torch.isfinite(dx).all() & torch.isfinite(dy).all()
-        finite = finite & torch.isfinite(flat_gx).all() & torch.isfinite(flat_gy).all()
+        finite = self._finite(f_min.detach(), f_max.detach(), dx, dy, flat_gx, flat_gy)
         is_finite, converged, iterations = self._read_values(finite, info["converged"], info["iterations"])
         if not is_finite:
             self._raise_non_finite()

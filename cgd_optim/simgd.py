@@ -46,10 +46,6 @@ class SimGD(TwoPlayerOptimizer):
     ) -> None:
         super().__init__(min_params, max_params, dict(lr=lr, alternating=bool(alternating)), lr_min, lr_max)
 
-    @staticmethod
-    def _finite(*tensors: Tensor) -> Tensor:
-        return torch.stack([torch.isfinite(t).all() for t in tensors]).all()
-
     @torch.no_grad()
     def step(self, closure):
         """Take one step; returns exactly what the (first) closure evaluation returned."""
