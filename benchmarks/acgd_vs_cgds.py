@@ -35,7 +35,7 @@ from cgd_optim.autodiff import flatten, gradients, mixed_hvp, zeros_for_none
 
 from . import forward_hvp, problems
 from .device_reads import DeviceReads
-from .measure import median, peak_memory, timed
+from .measure import cuda_peak_memory, median, timed
 
 PAPER = dict(lr=1e-4, beta=0.99, eps=1e-5)
 
@@ -271,7 +271,7 @@ def peak_step_memory(name: str, runners: list, device: torch.device) -> dict:
     memory = {}
     for runner, which in zip(runners[:2], ("ours", "cgds")):
         if device.type == "cuda":
-            with peak_memory(device) as report:
+            with cuda_peak_memory(device) as report:
                 runner.step(runner.instance.batch(10_000))
         else:
             command = [sys.executable, "-m", "benchmarks.memory_probe", name, which]
