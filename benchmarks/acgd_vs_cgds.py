@@ -347,7 +347,7 @@ def tolerance_sweep(device: torch.device, steps: int, warmup: int) -> list[dict]
 
 
 def _print_tables(report: dict) -> None:
-    print(f"\n== equal iterates (float64, eps 1e-14, tol 1e-10): max |ours - cgds| / |ours - start| over 3 steps")
+    print("\n== equal iterates (float64, eps 1e-14, tol 1e-10): max |ours - cgds| / |ours - start| over 3 steps")
     for name, check in report["equal_iterates"].items():
         print(f"  {name:14s} {check['max_relative_difference']:.2e}")
     print("\n== step time, float32, paper settings (median seconds)")

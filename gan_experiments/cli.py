@@ -28,50 +28,36 @@ from pathlib import Path
 
 import torch
 
-from .data import ring
-from .frameworks import StackelbergGAN, StandardGAN
-from .metrics import mode_statistics
-from .models import GeneratorMixture, stackelberg_discriminator, stackelberg_generator
-from .trainer import AdamPair, Trainer
 
-MAIN_JOB_STEPS = 5000  # the official code runs 200 epochs of 8,000 points (25,000 steps)
+# The main job is the two bundled Fig. 1 configs, trained one after the other on the same seed.
+MAIN_JOB_CONFIGS = {"Stackelberg GAN (8 generators)": "stackelberg_fig1_ring8",
+                    "standard GAN": "stackelberg_fig1baseline_ring8"}
 COLUMNS = ["model", "generator parameters", "modes covered (of 8)", "modes covered at 2 % (of 8)",
            "% high quality", "KL to uniform"]
 
 
-def _count(parameters) -> int:
-    return sum(p.numel() for p in parameters)
-
-
-def main_job_models(seed: int) -> dict:
-    """The two games of the main job, built from ``seed``."""
-    torch.manual_seed(seed)
-    stackelberg = StackelbergGAN(GeneratorMixture([stackelberg_generator() for _ in range(8)], latent_dim=2),
-                                 stackelberg_discriminator(), loss="nsgan")
-    # one generator of the official shape, 259 hidden units: 1,297 parameters against 8 x 162 = 1,296
-    standard = StandardGAN(stackelberg_generator(hidden=259), stackelberg_discriminator(), latent_dim=2, loss="nsgan")
-    return {"Stackelberg GAN (8 generators)": stackelberg, "standard GAN": standard}
-
-
-def main_job(steps: int = MAIN_JOB_STEPS, seed: int = 0, samples: int = 2500) -> list[dict]:
-    """Train both models on the same data, seed and budget; return one row of metrics each."""
+def main_job(steps: int | None = None, seed: int = 0, samples: int = 2500) -> list[dict]:
+    """Train both Fig. 1 configs (``steps`` overrides their 5,000); return one row of metrics each."""
     from tqdm import tqdm
 
-    mixture = ring()
+    from .experiment import build_trainer, evaluate
+
     rows = []
-    for name, game in main_job_models(seed).items():
-        trainer = Trainer(game, AdamPair(game.min_parameters(), game.max_parameters(), lr=2e-4, betas=(0.5, 0.999)),
-                          mixture.sample, batch_size=64, seed=seed)
-        for _ in tqdm(range(steps), desc=name, file=sys.stderr, leave=False, mininterval=1.0):
+    for label, name in MAIN_JOB_CONFIGS.items():
+        overrides = [f"run.seed={seed}", f"run.samples={samples}"] + ([f"run.steps={steps}"] if steps else [])
+        config, _ = resolve_config(name, overrides)
+        trainer = build_trainer(config)
+        for _ in tqdm(range(config.run.steps), desc=label, file=sys.stderr, leave=False, mininterval=1.0):
             trainer.train_step()
-        stats = mode_statistics(game.sample(samples, torch.Generator().manual_seed(seed + 2)), mixture.centres, mixture.std)
-        rows.append({"model": name, "generator parameters": _count(game.min_parameters()), **stats})
+        metrics = evaluate(config, trainer.framework, trainer.step_count)
+        parameters = sum(p.numel() for p in trainer.framework.min_parameters())
+        rows.append({"model": label, "generator parameters": parameters, **metrics})
     return rows
 
 
-def format_table(rows: list[dict], steps: int, seed: int) -> str:
+def format_table(rows: list[dict], seed: int) -> str:
     lines = [f"8 Gaussians on a ring (radius 1, std 0.01); Adam 2e-4, betas (0.5, 0.999), batch 64, "
-             f"NS-GAN loss, {steps} steps, seed {seed}; metrics on 2,500 samples (high quality: within 3 std)"]
+             f"NS-GAN loss, {rows[0]['step']} steps, seed {seed}; metrics on 2,500 samples (high quality: within 3 std)"]
     cells = [[row["model"], str(row["generator parameters"]), str(row["modes_covered"]),
               str(row["modes_covered_strict"]), f"{row['percent_high_quality']:.1f}",
               "n/a" if row["kl_to_uniform"] is None else f"{row['kl_to_uniform']:.3f}"] for row in rows]
@@ -194,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        rows = main_job()
-        print(format_table(rows, MAIN_JOB_STEPS, 0))
+        print(format_table(main_job(), 0))
         return 0
     args = _parser().parse_args(argv)
     if args.command == "sweep":

@@ -71,6 +71,13 @@ def build_optimizer(config: Config, framework):
     return SimGD(mins, maxs, lr=o.lr, alternating=o.alternating)
 
 
+def build_trainer(config: Config) -> Trainer:
+    """The framework on its device, its optimizer and the data sampler, in one trainer."""
+    framework = build_framework(config).to(config.run.device)
+    return Trainer(framework, build_optimizer(config, framework), build_sampler(config),
+                   batch_size=config.run.batch_size, seed=config.run.seed, device=config.run.device)
+
+
 def evaluate(config: Config, framework, step: int) -> dict:
     """Mode metrics on ``run.samples`` samples (mixtures only), with per-generator histograms."""
     mixture = build_mixture(config)
@@ -122,9 +129,8 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     steps = min(config.run.steps, 3) if dry_run else config.run.steps
-    framework = build_framework(config).to(config.run.device)
-    trainer = Trainer(framework, build_optimizer(config, framework), build_sampler(config),
-                      batch_size=config.run.batch_size, seed=config.run.seed, device=config.run.device)
+    trainer = build_trainer(config)
+    framework = trainer.framework
     checkpoint = out / "checkpoint.pt"
     if resume:
         if not checkpoint.exists():

@@ -2,18 +2,20 @@
 
 import pytest
 
-from gan_experiments.cli import COLUMNS, format_table, main, main_job, main_job_models
+from gan_experiments.cli import COLUMNS, MAIN_JOB_CONFIGS, format_table, main, main_job, resolve_config
+from gan_experiments.experiment import build_framework
 
 
-def test_main_job_models_have_matching_generator_budgets():
-    models = main_job_models(0)
-    counts = [sum(p.numel() for p in game.min_parameters()) for game in models.values()]
+def test_main_job_configs_have_matching_generator_budgets():
+    counts = [sum(p.numel() for p in build_framework(resolve_config(name, [])[0]).min_parameters())
+              for name in MAIN_JOB_CONFIGS.values()]
     assert counts == [8 * 162, 1297]
 
 
 def test_short_main_job_prints_the_metrics_table(capsys):
     rows = main_job(steps=20, samples=500)
-    table = format_table(rows, 20, 0)
+    table = format_table(rows, 0)
+    assert "20 steps" in table.splitlines()[0]
     header = table.splitlines()[1]
     assert all(column in header for column in COLUMNS)
     assert "modes covered (of 8)" in header and "% high quality" in header and "KL to uniform" in header
