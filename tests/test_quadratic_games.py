@@ -15,6 +15,12 @@ rates = st.floats(0.01, 0.5)
 TIGHT = dict(tol=1e-13, max_iter=200)
 
 
+def assert_moved_by(x, y, x_expected, y_expected):
+    """The players now sit where the dense reference puts them, to 1e-8."""
+    np.testing.assert_allclose(x.detach().numpy(), x_expected, rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(y.detach().numpy(), y_expected, rtol=1e-8, atol=1e-8)
+
+
 def setup(seed, n, m):
     rng = np.random.default_rng(seed)
     return QuadraticGame.random(rng, n, m), rng.normal(size=n), rng.normal(size=m)
@@ -26,8 +32,7 @@ def test_one_cgd_step_equals_the_dense_block_solve(seed, n, m, lr_min, lr_max):
     x, y = players(x0, y0)
     CGD([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT).step(lambda: game.value(x, y))
     dx, dy = dense_cgd_step(game, x0, y0, lr_min, lr_max)
-    np.testing.assert_allclose(x.detach().numpy(), x0 + dx, rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(y.detach().numpy(), y0 + dy, rtol=1e-8, atol=1e-8)
+    assert_moved_by(x, y, x0 + dx, y0 + dy)
 
 
 @given(seed=seeds, n=dims, m=dims, lr=rates)
@@ -59,8 +64,7 @@ def test_acgd_steps_equal_dense_algorithm_1(seed, n, m, lr, beta):
     optimizer = ACGD([x], [y], lr=lr, beta=beta, eps=1e-5, **TIGHT)
     for (x_ref, y_ref) in dense_acgd(game, x0, y0, steps=4, lr=lr, beta=beta, eps=1e-5):
         optimizer.step(lambda: game.value(x, y))
-        np.testing.assert_allclose(x.detach().numpy(), x_ref, rtol=1e-8, atol=1e-8)
-        np.testing.assert_allclose(y.detach().numpy(), y_ref, rtol=1e-8, atol=1e-8)
+        assert_moved_by(x, y, x_ref, y_ref)
 
 
 @given(seed=seeds, n=dims, m=dims, lr=st.floats(0.001, 0.1))
@@ -70,8 +74,7 @@ def test_acgd_with_beta_zero_is_cgd_with_steps_lr_over_abs_gradient(seed, n, m, 
     ACGD([x], [y], lr=lr, beta=0.0, eps=1e-5, **TIGHT).step(lambda: game.value(x, y))
     g_x, g_y = game.grad_x(x0, y0), game.grad_y(x0, y0)
     dx, dy = dense_general_sum_step(g_x, g_y, game.B, game.B.T, lr / (np.abs(g_x) + 1e-5), lr / (np.abs(g_y) + 1e-5))
-    np.testing.assert_allclose(x.detach().numpy(), x0 + dx, rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(y.detach().numpy(), y0 + dy, rtol=1e-8, atol=1e-8)
+    assert_moved_by(x, y, x0 + dx, y0 + dy)
 
 
 def general_sum_setup(seed, n, m):
@@ -91,8 +94,7 @@ def test_general_sum_gmres_step_equals_the_dense_solve(optimizer, seed, n, m, lr
     eta_x, eta_y = (lr, lr) if optimizer == "CGD" else (lr / (np.abs(g_x) + 1e-5), lr / (np.abs(g_y) + 1e-5))
     # D_xy f_min = B of f_min; D_yx f_max = B' of f_max (Schaefer & Anandkumar 2019, general-sum CGD)
     dx, dy = dense_general_sum_step(g_x, g_y, f_min.B, f_max.B.T, eta_x, eta_y)
-    np.testing.assert_allclose(x.detach().numpy(), x0 + dx, rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(y.detach().numpy(), y0 + dy, rtol=1e-8, atol=1e-8)
+    assert_moved_by(x, y, x0 + dx, y0 + dy)
 
 
 @given(seed=seeds, n=dims, m=dims, lr=rates)
