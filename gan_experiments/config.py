@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-FRAMEWORKS = ("standard", "stackelberg", "multibranch")
+FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal")
 OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
 DATASETS = ("ring", "grid", "circle", "swiss_roll")
 LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
@@ -59,7 +59,8 @@ class ModelConfig:
     generators: int = 8  # stackelberg and multibranch
     latent_dim: int = 2
     generator_hidden: int = 32  # hidden units of each generator (standard: of the single one)
-    output_scale: float = 1.0  # Tanh output times this (4.0 reaches the 25-mode grid)
+    output_scale: float = 1.0  # Tanh output times this (4.0 reaches the 25-mode grid); sgan: linear output
+    discriminator_hidden: int = 512  # sgan's 4-layer MLPs (the Stackelberg discriminator is 2-512-256-1)
 
 
 @dataclass
@@ -75,8 +76,24 @@ class OptimizerConfig:
 
 @dataclass
 class LossConfig:
-    gp_weight: float = 10.0
-    l2: float = 0.0
+    gp_weight: float = 10.0  # wgan-gp
+    l2: float = 0.0  # L2 penalty on D
+    weight_clip: float = 0.0  # WGAN-WC: clamp D's weights to [-c, c] after each update (0: off)
+    spectral_norm: bool = False  # SN-GAN: spectral normalisation of D's layers
+
+
+@dataclass
+class SGANConfig:
+    pairs: int = 10  # N local pairs
+    global_pair: bool = True  # false: the N local pairs alone
+    global_optimizer: str = "adam"  # G0 against the messengers; D0 always trains with Adam
+
+
+@dataclass
+class ProximalConfig:
+    lam: float = 0.1  # lambda of (11)
+    inner_steps: int = 20  # T Adam ascent steps (Sec. 6.2)
+    penalty: str = "sobolev"  # or "parameter"
 
 
 @dataclass
@@ -86,16 +103,21 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    sgan: SGANConfig = field(default_factory=SGANConfig)
+    proximal: ProximalConfig = field(default_factory=ProximalConfig)
 
     def validate(self) -> "Config":
         """Cross-field and range rules, each failing with a sentence naming the key."""
         choices = [("run.framework", self.run.framework, FRAMEWORKS), ("run.optimizer", self.run.optimizer, OPTIMIZERS),
-                   ("run.loss", self.run.loss, LOSSES), ("data.name", self.data.name, DATASETS)]
+                   ("run.loss", self.run.loss, LOSSES), ("data.name", self.data.name, DATASETS),
+                   ("sgan.global_optimizer", self.sgan.global_optimizer, OPTIMIZERS),
+                   ("proximal.penalty", self.proximal.penalty, ("sobolev", "parameter"))]
         for key, value, allowed in choices:
             if value not in allowed:
                 raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
         for key in ("run.steps", "run.batch_size", "run.eval_every", "run.checkpoint_every", "run.samples",
-                    "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "optimizer.max_iter"):
+                    "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "model.discriminator_hidden", "optimizer.max_iter", "sgan.pairs",
+                    "proximal.inner_steps"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise ConfigError(f"{key} must be at least 1")
@@ -103,8 +125,18 @@ class Config:
             section, name = key.split(".")
             if not getattr(getattr(self, section), name) > 0:
                 raise ConfigError(f"{key} must be positive")
+        for key in ("loss.weight_clip", "loss.l2", "loss.gp_weight", "proximal.lam"):
+            section, name = key.split(".")
+            if getattr(getattr(self, section), name) < 0:
+                raise ConfigError(f"{key} must not be negative")
         if len(self.optimizer.betas) != 2:
             raise ConfigError("optimizer.betas must be a list of two numbers")
+        if self.run.framework == "proximal":
+            if self.run.optimizer != "adam":
+                raise ConfigError(f"run.optimizer = {self.run.optimizer!r}: proximal training uses Adam inner "
+                                  f"optimizers (ProximalMinimax takes torch optimizers); set it to \"adam\"")
+            if self.run.loss not in ("ogan", "wgan"):
+                raise ConfigError(f"run.loss = {self.run.loss!r}: proximal training needs a zero-sum loss, ogan or wgan")
         return self
 
 

@@ -2,7 +2,9 @@
 
 A run folder holds ``config.toml`` (the resolved config), ``metrics.csv`` (one row per
 evaluation), ``metrics.json`` (the final evaluation), ``checkpoint.pt`` (written every
-``run.checkpoint_every`` steps, at the end and on Ctrl-C) and ``samples.png``.
+``run.checkpoint_every`` steps, at the end and on Ctrl-C), ``samples.png`` (samples over the
+real data, discriminator contours), ``curves.png`` (metrics over the steps) and, when the
+tensorboard package is installed, ``tensorboard/`` event files.
 """
 
 from __future__ import annotations
@@ -10,17 +12,21 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from cgd_optim import ACGD, CGD, SimGD
 
 from . import data as datasets
 from .config import Config, dumps
-from .frameworks import StackelbergGAN, StandardGAN
+from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, StandardGAN, derived_seed
 from .metrics import generator_mode_histograms, mode_statistics
-from .models import GeneratorMixture, MultiBranchGenerator, stackelberg_discriminator, stackelberg_generator
+from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
+                     stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
+from .plots import plot_metric_curves, plot_panels
 from .trainer import AdamPair, Trainer
 
 
@@ -46,52 +52,112 @@ def build_sampler(config: Config):
     return swiss
 
 
+def _loss_options(config: Config) -> dict:
+    return dict(loss=config.run.loss, gp_weight=config.loss.gp_weight, l2=config.loss.l2,
+                weight_clip=config.loss.weight_clip)
+
+
+def _discriminator(config: Config, factory):
+    discriminator = factory()
+    return with_spectral_norm(discriminator) if config.loss.spectral_norm else discriminator
+
+
 def build_framework(config: Config):
-    m, loss = config.model, dict(loss=config.run.loss, gp_weight=config.loss.gp_weight, l2=config.loss.l2)
+    """The players of ``run.framework``, initialised from ``run.seed``."""
+    m, loss = config.model, _loss_options(config)
+    if config.run.framework == "sgan":
+        return build_sgan(config)
     torch.manual_seed(config.run.seed)
-    discriminator = stackelberg_discriminator()
+    discriminator = _discriminator(config, stackelberg_discriminator)
     if config.run.framework == "stackelberg":
         generators = [stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale) for _ in range(m.generators)]
         return StackelbergGAN(GeneratorMixture(generators, m.latent_dim), discriminator, **loss)
     if config.run.framework == "multibranch":
         return StandardGAN(MultiBranchGenerator(m.generators, m.latent_dim, output_scale=m.output_scale),
                            discriminator, m.latent_dim, **loss)
-    return StandardGAN(stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale), discriminator,
-                       m.latent_dim, **loss)
+    generator = stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale)
+    if config.run.framework == "proximal":
+        loss.pop("gp_weight")
+        return ProximalGAN(generator, discriminator, m.latent_dim, **loss)
+    return StandardGAN(generator, discriminator, m.latent_dim, **loss)
 
 
-def build_optimizer(config: Config, framework):
+def build_sgan(config: Config) -> SGAN:
+    """N local pairs and the global pair of SGAN's 4-layer MLPs, each initialised from its own
+    seed stream, so a local pair's weights do not depend on N or on the global pair."""
+    m, seed = config.model, config.run.seed
+
+    def pair(*stream) -> StandardGAN:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derived_seed(seed, "init", *stream))
+            generator = sgan_generator(m.latent_dim, m.generator_hidden)
+            discriminator = _discriminator(config, lambda: sgan_discriminator(m.discriminator_hidden))
+        return StandardGAN(generator, discriminator, m.latent_dim, **_loss_options(config))
+
+    return SGAN([pair("pair", n) for n in range(config.sgan.pairs)], pair("global"))
+
+
+def build_optimizer(config: Config, framework, name: str | None = None):
+    """The optimizer ``name`` (default ``run.optimizer``) over the framework's two players."""
     o, mins, maxs = config.optimizer, framework.min_parameters(), framework.max_parameters()
-    if config.run.optimizer == "adam":
-        return AdamPair(mins, maxs, lr=o.lr, betas=tuple(o.betas))
-    if config.run.optimizer == "acgd":
+    name = name or config.run.optimizer
+    if isinstance(framework, ProximalGAN):
+        p = config.proximal
+        return framework.optimizer(lr=o.lr, betas=tuple(o.betas), lam=p.lam, inner_steps=p.inner_steps, penalty=p.penalty)
+    if name == "adam":
+        return AdamPair(mins, maxs, lr=o.lr, betas=tuple(o.betas), max_projection=framework.project_discriminator)
+    if name == "acgd":
         return ACGD(mins, maxs, lr=o.lr, beta=o.beta, eps=o.eps, tol=o.tol, max_iter=o.max_iter)
-    if config.run.optimizer == "cgd":
+    if name == "cgd":
         return CGD(mins, maxs, lr=o.lr, tol=o.tol, max_iter=o.max_iter)
     return SimGD(mins, maxs, lr=o.lr, alternating=o.alternating)
 
 
-def build_trainer(config: Config) -> Trainer:
-    """The framework on its device, its optimizer and the data sampler, in one trainer."""
+def build_trainer(config: Config) -> Trainer | SGANTrainer:
+    """The framework on its device, its optimizer(s) and the data sampler, in one trainer."""
     framework = build_framework(config).to(config.run.device)
-    return Trainer(framework, build_optimizer(config, framework), build_sampler(config),
-                   batch_size=config.run.batch_size, seed=config.run.seed, device=config.run.device)
+    common = dict(batch_size=config.run.batch_size, seed=config.run.seed, device=config.run.device)
+    if isinstance(framework, SGAN):
+        o = config.optimizer
+        return SGANTrainer(
+            framework, [build_optimizer(config, pair) for pair in framework.local_pairs],
+            build_optimizer(config, framework.messenger_game, config.sgan.global_optimizer),
+            torch.optim.Adam(framework.global_pair.discriminator.parameters(), lr=o.lr, betas=tuple(o.betas)),
+            build_sampler(config), train_global=config.sgan.global_pair, **common)
+    return Trainer(framework, build_optimizer(config, framework), build_sampler(config), **common)
+
+
+MODE_METRICS = ("modes_covered", "modes_covered_strict", "percent_high_quality", "kl_to_uniform")
 
 
 def evaluate(config: Config, framework, step: int) -> dict:
-    """Mode metrics on ``run.samples`` samples (mixtures only), with per-generator histograms."""
+    """Mode metrics on ``run.samples`` samples (mixtures only): of the model's output (the mixture
+    of generators for Stackelberg, G0 for SGAN), per-generator histograms, and for SGAN also of the
+    local generators' ensemble (equal shares, prefixed ``local_``)."""
     mixture = build_mixture(config)
     row = {"step": step}
     if mixture is None:
         return row
     generator = torch.Generator().manual_seed(config.run.seed + 2)
-    stats = mode_statistics(framework.sample(config.run.samples, generator), mixture.centres, mixture.std)
-    row.update({key: stats[key] for key in ("modes_covered", "modes_covered_strict", "percent_high_quality",
-                                            "kl_to_uniform")})
+    if not isinstance(framework, (StackelbergGAN, SGAN)):
+        row.update(_mode_metrics(framework.sample(config.run.samples, generator), mixture))
+        return row
+    count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
+    per_generator = [s.cpu() for s in framework.sample_by_generator(config.run.samples // count, generator)]
     if isinstance(framework, StackelbergGAN):
-        per_generator = framework.sample_by_generator(config.run.samples // config.model.generators, generator)
-        row["generator_modes"] = generator_mode_histograms(per_generator, mixture.centres, mixture.std)
+        row.update(_mode_metrics(framework.sample(config.run.samples, generator), mixture))
+    elif config.sgan.global_pair:
+        row.update(_mode_metrics(framework.sample(config.run.samples, generator), mixture))
+        row.update({f"local_{k}": v for k, v in _mode_metrics(torch.cat(per_generator), mixture).items()})
+    else:  # the local pairs alone: their ensemble is the model
+        row.update(_mode_metrics(torch.cat(per_generator), mixture))
+    row["generator_modes"] = generator_mode_histograms(per_generator, mixture.centres, mixture.std)
     return row
+
+
+def _mode_metrics(samples: torch.Tensor, mixture) -> dict:
+    stats = mode_statistics(samples.cpu(), mixture.centres, mixture.std)
+    return {key: stats[key] for key in MODE_METRICS}
 
 
 def save_checkpoint(trainer: Trainer, path: Path) -> None:
@@ -101,27 +167,54 @@ def save_checkpoint(trainer: Trainer, path: Path) -> None:
     os.replace(partial, path)
 
 
-def plot_samples(config: Config, framework, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot_samples(config: Config, framework, path: Path, step: int) -> None:
+    """samples.png: generated samples over the real data with the discriminator's contours; one
+    colour per generator (Stackelberg) or per local pair (SGAN, whose G0 and D0 get a panel)."""
     generator = torch.Generator().manual_seed(config.run.seed + 3)
     real = build_sampler(config)(1000, generator)
-    figure, axes = plt.subplots(figsize=(5, 5))
-    axes.scatter(real[:, 0], real[:, 1], s=4, c="lightgray", label="real")
-    if isinstance(framework, StackelbergGAN):
-        for i, samples in enumerate(framework.sample_by_generator(200, generator)):
-            axes.scatter(samples[:, 0].cpu(), samples[:, 1].cpu(), s=4, label=f"G{i + 1}")
+    title = f"{config.run.framework}, {config.run.optimizer}, {config.run.loss}, step {step}"
+    if isinstance(framework, SGAN):
+        local = [(f"G{n + 1}", s) for n, s in enumerate(framework.sample_by_generator(200, generator))]
+        panels = [{"title": f"{len(local)} local generators (D1's contours)", "groups": local,
+                   "discriminator": framework.local_pairs[0].discriminator},
+                  {"title": "global generator G0 (D0's contours)", "groups": [("G0", framework.sample(1000, generator))],
+                   "discriminator": framework.global_pair.discriminator}]
+    elif isinstance(framework, StackelbergGAN):
+        groups = [(f"G{i + 1}", s) for i, s in enumerate(framework.sample_by_generator(200, generator))]
+        panels = [{"title": "one colour per generator", "groups": groups, "discriminator": framework.discriminator}]
     else:
-        samples = framework.sample(1000, generator)
-        axes.scatter(samples[:, 0].cpu(), samples[:, 1].cpu(), s=4, c="tab:red", label="generated")
-    axes.set_aspect("equal")
-    axes.legend(fontsize=6, markerscale=2, loc="upper right")
-    axes.set_title(f"{config.run.framework}, {config.run.optimizer}, step {config.run.steps}")
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
+        panels = [{"title": "generated", "groups": [("generated", framework.sample(1000, generator))],
+                   "discriminator": framework.discriminator}]
+    plot_panels(real, panels, path, title)
+
+
+class RunLog:
+    """metrics.csv (one row per evaluation, appended, so it survives a resume) and, when the
+    tensorboard package is installed, the same scalars as TensorBoard events in ``tensorboard/``."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / "metrics.csv"
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is optional
+            self.writer = None
+        else:
+            self.writer = SummaryWriter(str(out / "tensorboard"))
+
+    def record(self, row: dict) -> None:
+        _append_csv(self.path, row)
+        if self.writer is not None:
+            for key, value in row.items():
+                if isinstance(value, (int, float)) and key != "step":
+                    self.writer.add_scalar(key, value, row["step"])
+
+    def rows(self) -> list[dict]:
+        with open(self.path, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False) -> dict:
@@ -137,20 +230,29 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
             raise FileNotFoundError(f"--resume: no checkpoint in {out}")
         trainer.load_state_dict(torch.load(checkpoint, weights_only=False))
     (out / "config.toml").write_text(dumps(config))
+    log = RunLog(out)
     try:
-        while trainer.step_count < steps:
-            trainer.train_step()
-            if trainer.step_count % config.run.eval_every == 0 or dry_run:
-                _append_csv(out / "metrics.csv", evaluate(config, framework, trainer.step_count))
-            if trainer.step_count % config.run.checkpoint_every == 0:
-                save_checkpoint(trainer, checkpoint)
+        with tqdm(total=steps, initial=trainer.step_count, desc=out.name, file=sys.stderr, leave=False,
+                  mininterval=1.0, disable=steps < 100) as progress:
+            while trainer.step_count < steps:
+                values = trainer.train_step()
+                progress.update()
+                if trainer.step_count % config.run.eval_every == 0 or dry_run:
+                    row = evaluate(config, framework, trainer.step_count)
+                    log.record({**row, "f_min": values["f_min"], "f_max": values["f_max"]})
+                if trainer.step_count % config.run.checkpoint_every == 0:
+                    save_checkpoint(trainer, checkpoint)
     except KeyboardInterrupt:
         save_checkpoint(trainer, checkpoint)  # resume with --resume
         raise
+    finally:
+        log.close()
     save_checkpoint(trainer, checkpoint)
     final = evaluate(config, framework, trainer.step_count)
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
-    plot_samples(config, framework, out / "samples.png")
+    plot_samples(config, framework, out / "samples.png", trainer.step_count)
+    if log.path.exists():
+        plot_metric_curves(log.rows(), out / "curves.png", f"{out.name}: {config.run.framework}, {config.run.optimizer}")
     return final
 
 

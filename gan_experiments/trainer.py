@@ -3,8 +3,8 @@ competitive optimizer.
 
 A framework provides ``min_parameters()``, ``max_parameters()`` and ``objective(real, z)``
 returning f or (f_min, f_max) in cgd_optim's convention; the optimizer is any object with
-``step(closure)``, ``state_dict()`` and ``load_state_dict()``: cgd_optim's ACGD, CGD, SimGD or
-:class:`AdamPair`. Noise and real batches come from two ``torch.Generator``s seeded from the run
+``step(closure)``, ``state_dict()`` and ``load_state_dict()``: cgd_optim's ACGD, CGD, SimGD,
+:class:`AdamPair`, or cgd_optim's ProximalMinimax (whose step also takes the real batch). Noise and real batches come from two ``torch.Generator``s seeded from the run
 seed, whose states are part of the checkpoint, so a resumed run is bit-identical.
 """
 
@@ -14,6 +14,8 @@ from typing import Callable
 
 import torch
 from torch import Tensor
+
+from cgd_optim import ProximalMinimax
 
 
 def _pair(value) -> tuple[Tensor, Tensor]:
@@ -25,8 +27,10 @@ class AdamPair:
     generator descends f_min against the updated discriminator (the official Stackelberg code's
     order; the closure is evaluated once for each)."""
 
-    def __init__(self, min_params, max_params, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999)) -> None:
+    def __init__(self, min_params, max_params, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), *,
+                 max_projection: Callable[[], None] | None = None) -> None:
         self.min_params, self.max_params = list(min_params), list(max_params)
+        self.max_projection = max_projection  # e.g. weight clipping, before G plays against the new D
         self.min_optimizer = torch.optim.Adam(self.min_params, lr=lr, betas=betas)
         self.max_optimizer = torch.optim.Adam(self.max_params, lr=lr, betas=betas, maximize=True)
         self.step_stats: dict = {}
@@ -41,6 +45,8 @@ class AdamPair:
         returned = closure()
         self._set_grads(self.max_params, _pair(returned)[1])
         self.max_optimizer.step()
+        if self.max_projection is not None:
+            self.max_projection()
         self._set_grads(self.min_params, _pair(closure())[0])
         self.min_optimizer.step()
         return returned
@@ -68,7 +74,14 @@ class Trainer:
         """One update; returns the objective's values as floats."""
         real = self.sample_real(self.batch_size, self.data).to(self.device)
         z = torch.randn(self.batch_size, self.framework.latent_dim, generator=self.noise).to(self.device)
-        value = self.optimizer.step(lambda: self.framework.objective(real, z, generator=self.noise))
+        closure = lambda: self.framework.objective(real, z, generator=self.noise)  # noqa: E731
+        if isinstance(self.optimizer, ProximalMinimax):  # its inner ascent penalises D's input gradients on `real`
+            value = self.optimizer.step(closure, real)
+        else:
+            value = self.optimizer.step(closure)
+        project = getattr(self.framework, "project_discriminator", None)
+        if project is not None:  # WGAN-WC after a joint step; idempotent after AdamPair's own
+            project()
         self.step_count += 1
         f_min, f_max = _pair(value)
         return {"step": self.step_count, "f_min": float(f_min.detach()), "f_max": float(f_max.detach())}

@@ -84,3 +84,72 @@ def test_resume_from_a_checkpoint_is_bit_identical(optimizer):
     assert resumed.step_count == 6
     for a, b in zip(straight.framework.parameters(), resumed.framework.parameters()):
         assert torch.equal(a, b)
+
+
+def proximal_pair(inner_steps: int, lam: float, loss: str = "ogan", seed: int = 0):
+    from gan_experiments.frameworks import ProximalGAN
+
+    torch.manual_seed(seed)
+    game = ProximalGAN(stackelberg_generator(hidden=16), stackelberg_discriminator(), latent_dim=2, loss=loss)
+    return game, game.optimizer(lr=1e-3, betas=(0.5, 0.999), lam=lam, inner_steps=inner_steps)
+
+
+def test_proximal_training_with_one_inner_step_and_no_penalty_is_the_adam_pair():
+    """Algorithm 1 of 003 with T = 1 and lambda = 0 is alternating Adam: D ascends, then G descends."""
+    game, proximal = proximal_pair(inner_steps=1, lam=0.0)
+    torch.manual_seed(0)
+    reference = StandardGAN(stackelberg_generator(hidden=16), stackelberg_discriminator(), latent_dim=2, loss="ogan")
+    adam = AdamPair(reference.min_parameters(), reference.max_parameters(), lr=1e-3, betas=(0.5, 0.999))
+    ours, theirs = (Trainer(g, o, ring().sample, batch_size=32, seed=0) for g, o in ((game, proximal), (reference, adam)))
+    ours.run(5)
+    theirs.run(5)
+    for a, b in zip(game.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_proximal_training_moves_both_players_and_keeps_the_proximal_discriminator():
+    game, proximal = proximal_pair(inner_steps=5, lam=0.1)
+    before = [p.detach().clone() for p in game.parameters()]
+    logs = Trainer(game, proximal, ring().sample, batch_size=32, seed=0).run(3)
+    assert all(torch.isfinite(torch.tensor([log["f_min"], log["f_max"]])).all() for log in logs)
+    assert all(not torch.equal(a, b) for a, b in zip(before, game.parameters()))
+    assert proximal.step_count == 3
+
+
+def test_proximal_training_refuses_a_general_sum_loss():
+    from gan_experiments.frameworks import ProximalGAN
+
+    with pytest.raises(ValueError, match="zero-sum"):
+        ProximalGAN(stackelberg_generator(), stackelberg_discriminator(), latent_dim=2, loss="nsgan")
+
+
+@pytest.mark.parametrize("optimizer", ["ACGD", "AdamPair", "proximal"])
+def test_weight_clipping_keeps_every_discriminator_weight_in_the_box(optimizer):
+    """WGAN-WC: after every step |w| <= c for all of D's weights, whichever optimizer moved them."""
+    from gan_experiments.frameworks import ProximalGAN
+
+    torch.manual_seed(0)
+    kind = ProximalGAN if optimizer == "proximal" else StandardGAN
+    game = kind(stackelberg_generator(hidden=16), stackelberg_discriminator(), latent_dim=2, loss="wgan", weight_clip=0.01)
+    if optimizer == "proximal":
+        opt = game.optimizer(lr=1e-3, betas=(0.5, 0.999), inner_steps=3)
+    elif optimizer == "AdamPair":
+        opt = AdamPair(game.min_parameters(), game.max_parameters(), lr=1e-3, max_projection=game.project_discriminator)
+    else:
+        opt = ACGD(game.min_parameters(), game.max_parameters(), lr=1e-2)
+    Trainer(game, opt, ring().sample, batch_size=32, seed=0).run(3)
+    weights = torch.cat([p.detach().reshape(-1) for p in game.discriminator.parameters()])
+    assert weights.abs().max() <= 0.01 and (weights.abs() == 0.01).any()  # the clip was active
+
+
+def test_spectral_normalisation_makes_every_layer_1_lipschitz():
+    from gan_experiments.models import with_spectral_norm
+
+    torch.manual_seed(0)
+    discriminator = with_spectral_norm(stackelberg_discriminator())
+    for _ in range(30):  # power iterations, one per forward pass in training mode
+        discriminator(torch.randn(8, 2))
+    linear = [m for m in discriminator.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linear) == 3
+    for layer in linear:
+        assert torch.linalg.matrix_norm(layer.weight.detach(), ord=2) == pytest.approx(1.0, rel=1e-2)

@@ -18,8 +18,9 @@ class StackelbergGAN(StandardGAN):
     """A :class:`StandardGAN` whose generator is a :class:`GeneratorMixture`."""
 
     def __init__(self, generators: GeneratorMixture, discriminator, *, loss: str = "ogan",
-                 gp_weight: float = 10.0, l2: float = 0.0) -> None:
-        super().__init__(generators, discriminator, generators.latent_dim, loss=loss, gp_weight=gp_weight, l2=l2)
+                 gp_weight: float = 10.0, l2: float = 0.0, weight_clip: float = 0.0) -> None:
+        super().__init__(generators, discriminator, generators.latent_dim, loss=loss, gp_weight=gp_weight, l2=l2,
+                         weight_clip=weight_clip)
 
     def fakes(self, z: Tensor) -> list[Tensor]:
         return list(self.generator(z))  # one batch per generator, all on the shared z

@@ -10,19 +10,33 @@ from ..losses import game_objective
 
 class StandardGAN(nn.Module):
     """min_G max_D of the chosen loss (gan_experiments.losses); also the multi-branch baseline
-    when G is a :class:`~gan_experiments.models.MultiBranchGenerator`."""
+    when G is a :class:`~gan_experiments.models.MultiBranchGenerator`.
+
+    Regularisers of D: ``gp_weight`` (WGAN-GP), ``l2`` (L2 penalty), ``weight_clip`` (WGAN-WC,
+    applied by :meth:`project_discriminator` after every discriminator update); spectral
+    normalisation is a property of the discriminator module (see models.with_spectral_norm).
+    """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int, *,
-                 loss: str = "ogan", gp_weight: float = 10.0, l2: float = 0.0) -> None:
+                 loss: str = "ogan", gp_weight: float = 10.0, l2: float = 0.0, weight_clip: float = 0.0) -> None:
         super().__init__()
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.loss, self.gp_weight, self.l2 = latent_dim, loss, gp_weight, l2
+        self.weight_clip = weight_clip
 
     def min_parameters(self) -> list[Tensor]:
         return list(self.generator.parameters())
 
     def max_parameters(self) -> list[Tensor]:
         return list(self.discriminator.parameters())
+
+    @torch.no_grad()
+    def project_discriminator(self) -> None:
+        """WGAN-WC (Arjovsky et al. 2017): clamp every discriminator weight to [-c, c] after its
+        update; nothing when ``weight_clip`` is 0."""
+        if self.weight_clip > 0:
+            for p in self.discriminator.parameters():
+                p.clamp_(-self.weight_clip, self.weight_clip)
 
     def fakes(self, z: Tensor) -> list[Tensor]:
         return [self.generator(z)]

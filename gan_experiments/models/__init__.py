@@ -8,6 +8,7 @@ from .mlp2d import (
     sgan_generator,
     stackelberg_discriminator,
     stackelberg_generator,
+    with_spectral_norm,
 )
 
 __all__ = [
@@ -19,4 +20,5 @@ __all__ = [
     "stackelberg_discriminator",
     "sgan_generator",
     "sgan_discriminator",
+    "with_spectral_norm",
 ]

@@ -65,6 +65,20 @@ def sgan_discriminator(hidden: int = 512) -> nn.Sequential:
     return mlp([2, hidden, hidden, hidden, 1], 0.01)
 
 
+def with_spectral_norm(module: nn.Module) -> nn.Module:
+    r"""Spectral normalisation (Miyato et al. 2018) of every Linear and Conv layer, in place:
+    :math:`W / \sigma(W)` with :math:`\sigma` estimated by one power iteration per forward pass
+    (``torch.nn.utils.parametrizations.spectral_norm``). Returns ``module``."""
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for name, child in list(module.named_children()):
+        if isinstance(child, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            setattr(module, name, spectral_norm(child))
+        else:
+            with_spectral_norm(child)
+    return module
+
+
 class MultiBranchGenerator(nn.Module):
     """The Sec. 4 baseline: I branch MLPs on the same z, their outputs averaged."""
 

@@ -1,0 +1,43 @@
+r"""Proximal training (Farnia & Ozdaglar, 003_e197ed17a5d76a27.txt Algorithm 1) of a standard GAN.
+
+The players are those of :class:`StandardGAN`; what changes is the game the generator plays: it
+minimizes the proximal objective (11),
+:math:`V^{prox}_\lambda(G, D_{w_k}) = \max_w V(G, D_w) - \lambda \|D_w - D_{w_k}\|^2`, whose
+gradient is :math:`\nabla_\theta V(G_\theta, D_{w^*})` at the inner maximizer (Proposition 4).
+cgd_optim's :class:`~cgd_optim.ProximalMinimax` runs the inner ascent (T torch-optimizer steps;
+the paper's Sec. 6.2 uses 20 Adam steps) with the Sobolev distance (15) on the real batch.
+The paper applies it to WGAN-WC and SN-GAN; both are zero-sum games V, as Algorithm 1 needs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cgd_optim import ProximalMinimax
+
+from .standard import StandardGAN
+
+ZERO_SUM_LOSSES = ("ogan", "wgan")
+
+
+class ProximalGAN(StandardGAN):
+    """A :class:`StandardGAN` on a zero-sum loss, trained by :meth:`optimizer`'s ProximalMinimax."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int, *, loss: str = "wgan",
+                 l2: float = 0.0, weight_clip: float = 0.0) -> None:
+        if loss not in ZERO_SUM_LOSSES:
+            raise ValueError(f"proximal training needs a zero-sum loss V, one of {ZERO_SUM_LOSSES}; got {loss!r}")
+        super().__init__(generator, discriminator, latent_dim, loss=loss, l2=l2, weight_clip=weight_clip)
+
+    def optimizer(self, *, lr: float, betas: tuple[float, float], lam: float = 0.1, inner_steps: int = 20,
+                  penalty: str = "sobolev") -> ProximalMinimax:
+        """Adam for each player (the paper's inner and outer optimizer) inside ProximalMinimax;
+        weight clipping, when set, after every inner ascent step."""
+        return ProximalMinimax(
+            self.discriminator,
+            min_optimizer=torch.optim.Adam(self.min_parameters(), lr=lr, betas=betas),
+            max_optimizer=torch.optim.Adam(self.max_parameters(), lr=lr, betas=betas),
+            lam=lam, inner_steps=inner_steps, penalty=penalty,
+            max_projection=(lambda _: self.project_discriminator()) if self.weight_clip > 0 else None,
+        )
