@@ -23,7 +23,7 @@ from cgd_optim import ACGD, CGD, SimGD
 from . import data as datasets
 from .config import Config, dumps
 from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, StandardGAN, derived_seed
-from .metrics import generator_mode_histograms, mode_statistics
+from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
                      stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
 from .plots import plot_metric_curves, plot_panels
@@ -131,27 +131,29 @@ MODE_METRICS = ("modes_covered", "modes_covered_strict", "percent_high_quality",
 
 
 def evaluate(config: Config, framework, step: int) -> dict:
-    """Mode metrics on ``run.samples`` samples (mixtures only): of the model's output (the mixture
-    of generators for Stackelberg, G0 for SGAN), per-generator histograms, and for SGAN also of the
-    local generators' ensemble (equal shares, prefixed ``local_``)."""
+    """Metrics on ``run.samples`` samples of the model's output (the mixture of generators for
+    Stackelberg, G0 for SGAN, the local ensemble for SGAN without a global pair): nearest-neighbour
+    distances to as many real samples, and for mixtures the mode metrics with per-generator
+    histograms, and for SGAN also of the local generators' ensemble (prefixed ``local_``)."""
     mixture = build_mixture(config)
-    row = {"step": step}
+    generator = torch.Generator().manual_seed(config.run.seed + 2)
+    real = build_sampler(config)(config.run.samples, generator)
+    per_generator = None
+    if isinstance(framework, (StackelbergGAN, SGAN)):
+        count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
+        per_generator = [s.cpu() for s in framework.sample_by_generator(config.run.samples // count, generator)]
+    if isinstance(framework, SGAN) and not config.sgan.global_pair:  # the local pairs alone: their ensemble
+        samples = torch.cat(per_generator)
+    else:
+        samples = framework.sample(config.run.samples, generator).cpu()
+    row = {"step": step, **nearest_neighbour_distances(samples, real)}
     if mixture is None:
         return row
-    generator = torch.Generator().manual_seed(config.run.seed + 2)
-    if not isinstance(framework, (StackelbergGAN, SGAN)):
-        row.update(_mode_metrics(framework.sample(config.run.samples, generator), mixture))
-        return row
-    count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
-    per_generator = [s.cpu() for s in framework.sample_by_generator(config.run.samples // count, generator)]
-    if isinstance(framework, StackelbergGAN):
-        row.update(_mode_metrics(framework.sample(config.run.samples, generator), mixture))
-    elif config.sgan.global_pair:
-        row.update(_mode_metrics(framework.sample(config.run.samples, generator), mixture))
+    row.update(_mode_metrics(samples, mixture))
+    if isinstance(framework, SGAN) and config.sgan.global_pair:
         row.update({f"local_{k}": v for k, v in _mode_metrics(torch.cat(per_generator), mixture).items()})
-    else:  # the local pairs alone: their ensemble is the model
-        row.update(_mode_metrics(torch.cat(per_generator), mixture))
-    row["generator_modes"] = generator_mode_histograms(per_generator, mixture.centres, mixture.std)
+    if per_generator is not None:
+        row["generator_modes"] = generator_mode_histograms(per_generator, mixture.centres, mixture.std)
     return row
 
 

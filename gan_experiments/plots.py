@@ -12,7 +12,8 @@ import torch
 from torch import Tensor, nn
 
 CURVES = (("modes_covered", "modes covered"), ("percent_high_quality", "% high quality"),
-          ("kl_to_uniform", "KL to uniform"))
+          ("kl_to_uniform", "KL to uniform"), ("mean_distance_to_real", "mean distance to real"),
+          ("mean_distance_to_generated", "mean distance to generated"))
 
 
 def _pyplot():
@@ -76,15 +77,15 @@ def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -
 
 
 def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
-    """Modes covered, % high quality and KL to uniform over the steps (with SGAN's ``local_``
-    ensemble beside the global generator); False, and no file, when no row has these metrics."""
-    rows = [row for row in rows if row.get("modes_covered") not in (None, "")]
-    if not rows:
+    """Each metric of :data:`CURVES` present in ``rows`` over the steps (with SGAN's ``local_``
+    ensemble beside the global generator); False, and no file, when there is none."""
+    curves = [(key, label) for key, label in CURVES if any(row.get(key) not in (None, "") for row in rows)]
+    if not curves:
         return False
     plt = _pyplot()
-    figure, axes_row = plt.subplots(1, len(CURVES), figsize=(12, 3.2))
+    figure, axes_row = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
     steps = [float(row["step"]) for row in rows]
-    for axes, (key, label) in zip(axes_row, CURVES):
+    for axes, (key, label) in zip(axes_row[0], curves):
         for prefix, name in (("", "model"), ("local_", "local ensemble")):
             if f"{prefix}{key}" in rows[0]:
                 values = [float("nan") if row[f"{prefix}{key}"] in (None, "") else float(row[f"{prefix}{key}"])
@@ -93,7 +94,7 @@ def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
         axes.set_xlabel("step")
         axes.set_title(label, fontsize=9)
         axes.grid(alpha=0.3)
-    axes_row[0].legend(fontsize=7)
+    axes_row[0][0].legend(fontsize=7)
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()

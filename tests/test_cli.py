@@ -22,7 +22,7 @@ def test_list_prints_name_and_description_only(capsys):
 @pytest.mark.parametrize("name", sorted(bundled_configs()))
 def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
     assert main(["run", name, "--dry-run", "--out", str(tmp_path)]) == 0
-    for file in ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png"):
+    for file in ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png", "curves.png"):
         assert (tmp_path / file).stat().st_size > 0
     assert '"step": 3' in capsys.readouterr().out
 
@@ -87,3 +87,16 @@ def test_sweep_runs_every_seed_and_grid_point_and_summarizes(tmp_path, capsys):
         assert entry["percent_high_quality"]["std"] == pytest.approx(float(values.std(unbiased=False)))
     assert "model.generators=3" in capsys.readouterr().out
     assert main(["sweep", "stackelberg_fig1_ring8", "--grid", "model.generators", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_tensorboard_events_are_written_when_tensorboard_is_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    experiment.run(small("adam", 4), tmp_path)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    modes = events.Scalars("modes_covered")
+    assert [e.step for e in modes] == [2, 4]
+    rows = experiment.RunLog(tmp_path).rows()
+    assert [float(e.value) for e in modes] == [float(row["modes_covered"]) for row in rows]

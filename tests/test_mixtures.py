@@ -71,3 +71,17 @@ def test_per_generator_histograms():
     assert histograms == [[5, 0, 0, 0, 0, 0, 0, 0], [0, 0, 3, 3, 0, 0, 0, 0]]
     with pytest.raises(ValueError, match="samples must be"):
         mode_statistics(torch.zeros(3, 3), centres, 0.01)
+
+
+def test_nearest_neighbour_distances_on_hand_made_clouds():
+    from gan_experiments.metrics import nearest_neighbour_distances
+
+    real = torch.tensor([[0.0, 0.0], [10.0, 0.0]])
+    collapsed = torch.tensor([[0.0, 0.0], [0.0, 1.0]])  # both near the first real point
+    d = nearest_neighbour_distances(collapsed, real)
+    assert d["mean_distance_to_real"] == pytest.approx(0.5)  # (0 + 1) / 2
+    assert d["mean_distance_to_generated"] == pytest.approx(5.0)  # (0 + 10) / 2: the dropped point shows
+    same = nearest_neighbour_distances(real, real)
+    assert same == {"mean_distance_to_real": 0.0, "mean_distance_to_generated": 0.0}
+    with pytest.raises(ValueError, match="point clouds"):
+        nearest_neighbour_distances(torch.zeros(3, 3), real)
