@@ -112,29 +112,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-SUMMARY_METRICS = ("modes_covered", "modes_covered_strict", "percent_high_quality", "kl_to_uniform")
+def _numeric_metrics(rows: list[dict]) -> list[str]:
+    """Metric keys with a number (or a flag) in some row, in first-seen order; ``step`` excluded."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key != "step" and isinstance(value, (int, float)):
+                keys.setdefault(key)
+    return list(keys)
 
 
 def summarize(results: dict[str, list[dict]]) -> dict:
-    """Mean and standard deviation over seeds of each metric, per grid point (None values skipped)."""
+    """Per grid point, each numeric metric's mean, standard deviation and count over seeds (None
+    values skipped); a flag's mean is the share of seeds where it holds and ``sum`` their number."""
     summary = {}
     for label, rows in results.items():
         entry = {"runs": len(rows)}
-        for metric in SUMMARY_METRICS:
-            values = torch.tensor([row[metric] for row in rows if row.get(metric) is not None], dtype=torch.float64)
-            entry[metric] = None if values.numel() == 0 else {
-                "mean": float(values.mean()), "std": float(values.std(unbiased=False)), "n": values.numel()}
+        for metric in _numeric_metrics(rows):
+            values = torch.tensor([float(row[metric]) for row in rows if isinstance(row.get(metric), (int, float))],
+                                  dtype=torch.float64)
+            entry[metric] = {"mean": float(values.mean()), "std": float(values.std(unbiased=False)),
+                             "n": values.numel(), "sum": float(values.sum())}
         summary[label] = entry
     return summary
 
 
 def summary_table(summary: dict) -> str:
-    header = ["grid point", "runs", *SUMMARY_METRICS]
+    metrics = list(dict.fromkeys(key for entry in summary.values() for key in entry if key != "runs"))
+    header = ["grid point", "runs", *metrics]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for label, entry in summary.items():
         cells = [label, str(entry["runs"])]
-        for metric in SUMMARY_METRICS:
-            value = entry[metric]
+        for metric in metrics:
+            value = entry.get(metric)
             cells.append("n/a" if value is None else f"{value['mean']:.3g} ± {value['std']:.2g} (n={value['n']})")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal")
+FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal", "projection", "quadratic")
 OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
 DATASETS = ("ring", "grid", "circle", "swiss_roll")
 LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
@@ -97,6 +97,21 @@ class ProximalConfig:
 
 
 @dataclass
+class ProjectionConfig:  # framework "projection": ICR Fig. 7, App. A.2
+    eta: list = field(default_factory=lambda: [1.0, 0.01])  # D's diagonal input scaling
+    target: list = field(default_factory=lambda: [2.0, 2.0])  # P_data
+    tolerance: float = 0.05  # |G_1 - 2| <= tolerance is "in the projection state"
+    min_stay: int = 200  # ... for at least this many consecutive iterations
+
+
+@dataclass
+class QuadraticConfig:  # framework "quadratic": ICR Figs. 3 and 6, f = x^2 + 10xy + y^2
+    start: list = field(default_factory=lambda: [1.0, 1.0])
+    step_sizes: list = field(default_factory=lambda: [[0.09, 0.01], [0.03, 0.03], [0.01, 0.09]])  # (eta_x, eta_y)
+    optimizers: list = field(default_factory=lambda: ["simgd", "cgd", "acgd"])
+
+
+@dataclass
 class Config:
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -105,6 +120,8 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     sgan: SGANConfig = field(default_factory=SGANConfig)
     proximal: ProximalConfig = field(default_factory=ProximalConfig)
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
+    quadratic: QuadraticConfig = field(default_factory=QuadraticConfig)
 
     def validate(self) -> "Config":
         """Cross-field and range rules, each failing with a sentence naming the key."""
@@ -117,7 +134,7 @@ class Config:
                 raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
         for key in ("run.steps", "run.batch_size", "run.eval_every", "run.checkpoint_every", "run.samples",
                     "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "model.discriminator_hidden", "optimizer.max_iter", "sgan.pairs",
-                    "proximal.inner_steps"):
+                    "proximal.inner_steps", "projection.min_stay"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise ConfigError(f"{key} must be at least 1")
@@ -131,6 +148,20 @@ class Config:
                 raise ConfigError(f"{key} must not be negative")
         if len(self.optimizer.betas) != 2:
             raise ConfigError("optimizer.betas must be a list of two numbers")
+        for key in ("projection.eta", "projection.target", "quadratic.start"):
+            section, name = key.split(".")
+            value = getattr(getattr(self, section), name)
+            if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                raise ConfigError(f"{key} must be a list of two numbers, got {value!r}")
+        pairs = self.quadratic.step_sizes
+        if not pairs or not all(isinstance(p, list) and len(p) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in p) for p in pairs):
+            raise ConfigError(f"quadratic.step_sizes must be a list of [eta_x, eta_y] pairs of positive numbers, got {pairs!r}")
+        for name in self.quadratic.optimizers:
+            if name not in ("simgd", "cgd", "acgd"):
+                raise ConfigError(f"quadratic.optimizers: {name!r} is not one of simgd, cgd, acgd")
+        if self.run.framework == "projection" and self.run.optimizer == "adam":
+            raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd or acgd")
         if self.run.framework == "proximal":
             if self.run.optimizer != "adam":
                 raise ConfigError(f"run.optimizer = {self.run.optimizer!r}: proximal training uses Adam inner "

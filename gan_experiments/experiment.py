@@ -26,6 +26,8 @@ from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, Standard
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
                      stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
+from .icr import ProjectionGame
+from .icr.runs import projection_summary, run_quadratic
 from .plots import plot_metric_curves, plot_panels
 from .trainer import AdamPair, Trainer
 
@@ -41,6 +43,9 @@ def build_mixture(config: Config):
 
 
 def build_sampler(config: Config):
+    if config.run.framework == "projection":  # a point mass at P_data (the game reads its own target)
+        target = torch.tensor(config.projection.target, dtype=torch.float32)
+        return lambda n, generator: target.expand(n, 2)
     mixture = build_mixture(config)
     if mixture is not None:
         return mixture.sample
@@ -68,6 +73,8 @@ def build_framework(config: Config):
     if config.run.framework == "sgan":
         return build_sgan(config)
     torch.manual_seed(config.run.seed)
+    if config.run.framework == "projection":
+        return ProjectionGame(tuple(config.projection.eta), tuple(config.projection.target))
     discriminator = _discriminator(config, stackelberg_discriminator)
     if config.run.framework == "stackelberg":
         generators = [stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale) for _ in range(m.generators)]
@@ -135,6 +142,9 @@ def evaluate(config: Config, framework, step: int) -> dict:
     Stackelberg, G0 for SGAN, the local ensemble for SGAN without a global pair): nearest-neighbour
     distances to as many real samples, and for mixtures the mode metrics with per-generator
     histograms, and for SGAN also of the local generators' ensemble (prefixed ``local_``)."""
+    if isinstance(framework, ProjectionGame):
+        g1, g2 = framework.sample(1)[0].tolist()
+        return {"step": step, "g1": g1, "g2": g2}
     mixture = build_mixture(config)
     generator = torch.Generator().manual_seed(config.run.seed + 2)
     real = build_sampler(config)(config.run.samples, generator)
@@ -223,6 +233,9 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     """Train ``config`` into the run folder ``out``; return the final metrics."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.run.framework == "quadratic":
+        (out / "config.toml").write_text(dumps(config))
+        return run_quadratic(config, out, dry_run=dry_run)
     steps = min(config.run.steps, 3) if dry_run else config.run.steps
     trainer = build_trainer(config)
     framework = trainer.framework
@@ -250,6 +263,10 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     finally:
         log.close()
     save_checkpoint(trainer, checkpoint)
+    if isinstance(framework, ProjectionGame):
+        final = projection_summary(config, log.rows(), out)
+        (out / "metrics.json").write_text(json.dumps(final, indent=1))
+        return final
     final = evaluate(config, framework, trainer.step_count)
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
     plot_samples(config, framework, out / "samples.png", trainer.step_count)

@@ -22,7 +22,11 @@ def test_list_prints_name_and_description_only(capsys):
 @pytest.mark.parametrize("name", sorted(bundled_configs()))
 def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
     assert main(["run", name, "--dry-run", "--out", str(tmp_path)]) == 0
-    for file in ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png", "curves.png"):
+    framework = resolve_config(name, [])[0].run.framework
+    files = {"quadratic": ("config.toml", "metrics.json", "trajectories.csv", "trajectories.png"),
+             "projection": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "trajectory.png")}
+    for file in files.get(framework, ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png",
+                                      "curves.png")):
         assert (tmp_path / file).stat().st_size > 0
     assert '"step": 3' in capsys.readouterr().out
 

@@ -1,0 +1,8 @@
+"""The ICR paper's small experiments (002_25e0b42575a82ba3.txt Sec. 3-4 and App. A.2)."""
+
+from .projection import (ProjectionDiscriminator, ProjectionGame, ProjectionGenerator, in_output_set,
+                         projection_stays)
+from .quadratic import quadratic_game, quadratic_trajectory, simgd_spectral_radius
+
+__all__ = ["ProjectionGenerator", "ProjectionDiscriminator", "ProjectionGame", "in_output_set", "projection_stays",
+           "quadratic_game", "quadratic_trajectory", "simgd_spectral_radius"]

@@ -1,0 +1,48 @@
+r"""The quadratic game of 002_25e0b42575a82ba3.txt Sec. 3-4, eq. (3), Figs. 3 and 6:
+:math:`\min_x \max_y f(x, y) = x^2 + 10xy + y^2`.
+
+With a = 2, b = 10, c = 2 the SimGD iteration is :math:`z_{k+1} = (\mathrm{Id} - M) z_k` with
+:math:`M = \begin{pmatrix} \eta_x a & \eta_x b \\ -\eta_y b & -\eta_y c \end{pmatrix}`, which
+converges exactly when the spectral radius of Id - M is below one (Sec. 4):
+(0.09, 0.01) converges, (0.03, 0.03) diverges slowly, (0.01, 0.09) fast.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from cgd_optim import ACGD, CGD, SimGD
+
+OPTIMIZERS = {"simgd": SimGD, "cgd": CGD, "acgd": ACGD}
+
+
+def quadratic_game(x: Tensor, y: Tensor) -> Tensor:
+    """:math:`x^2 + 10xy + y^2` (eq. (3))."""
+    return x.pow(2) + 10 * x * y + y.pow(2)
+
+
+def simgd_spectral_radius(lr_min: float, lr_max: float) -> float:
+    """Spectral radius of SimGD's iteration matrix Id - M on eq. (3) (Sec. 4)."""
+    m = torch.tensor([[lr_min * 2.0, lr_min * 10.0], [-lr_max * 10.0, -lr_max * 2.0]], dtype=torch.float64)
+    return float(torch.linalg.eigvals(torch.eye(2, dtype=torch.float64) - m).abs().max())
+
+
+def quadratic_trajectory(optimizer: str, lr_min: float, lr_max: float, start: tuple[float, float],
+                         iterations: int, **options) -> Tensor:
+    """(iterations + 1, 2) float64 iterates (x_k, y_k) of ``optimizer`` (simgd, cgd, acgd) from
+    ``start``; stops early, padding with inf, once an iterate leaves float64's range."""
+    x = torch.tensor([start[0]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([start[1]], dtype=torch.float64, requires_grad=True)
+    opt = OPTIMIZERS[optimizer]([x], [y], lr_min=lr_min, lr_max=lr_max, **options)
+    path = torch.full((iterations + 1, 2), float("inf"), dtype=torch.float64)
+    path[0] = torch.tensor(start, dtype=torch.float64)
+    for k in range(iterations):
+        try:
+            opt.step(lambda: quadratic_game(x, y))
+        except FloatingPointError:
+            break
+        path[k + 1] = torch.cat([x.detach(), y.detach()])
+        if not torch.isfinite(path[k + 1]).all() or path[k + 1].abs().max() > 1e150:
+            break
+    return path
