@@ -19,9 +19,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal", "projection", "quadratic")
+FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal", "projection", "quadratic", "icr_mnist")
 OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
-DATASETS = ("ring", "grid", "circle", "swiss_roll")
+DATASETS = ("ring", "grid", "circle", "swiss_roll", "mnist_subset")
 LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
 
 
@@ -112,6 +112,15 @@ class QuadraticConfig:  # framework "quadratic": ICR Figs. 3 and 6, f = x^2 + 10
 
 
 @dataclass
+class ICRConfig:  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 (run.steps trains the checkpoint)
+    experiment: str = "fig4"  # or "fig8"
+    steps_after: int = 200  # iterations after the checkpoint: each Fig. 4 branch, each Fig. 8 over-training
+    attack_steps: int = 50  # Fig. 8: generator iterations against each fixed discriminator
+    record_every: int = 10  # Fig. 4
+    test_images: int = 500  # Fig. 4: |X_real| = |X_fake|
+
+
+@dataclass
 class Config:
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -122,19 +131,22 @@ class Config:
     proximal: ProximalConfig = field(default_factory=ProximalConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     quadratic: QuadraticConfig = field(default_factory=QuadraticConfig)
+    icr: ICRConfig = field(default_factory=ICRConfig)
 
     def validate(self) -> "Config":
         """Cross-field and range rules, each failing with a sentence naming the key."""
         choices = [("run.framework", self.run.framework, FRAMEWORKS), ("run.optimizer", self.run.optimizer, OPTIMIZERS),
                    ("run.loss", self.run.loss, LOSSES), ("data.name", self.data.name, DATASETS),
                    ("sgan.global_optimizer", self.sgan.global_optimizer, OPTIMIZERS),
-                   ("proximal.penalty", self.proximal.penalty, ("sobolev", "parameter"))]
+                   ("proximal.penalty", self.proximal.penalty, ("sobolev", "parameter")),
+                   ("icr.experiment", self.icr.experiment, ("fig4", "fig8"))]
         for key, value, allowed in choices:
             if value not in allowed:
                 raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
         for key in ("run.steps", "run.batch_size", "run.eval_every", "run.checkpoint_every", "run.samples",
                     "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "model.discriminator_hidden", "optimizer.max_iter", "sgan.pairs",
-                    "proximal.inner_steps", "projection.min_stay"):
+                    "proximal.inner_steps", "projection.min_stay", "icr.steps_after", "icr.attack_steps",
+                    "icr.record_every", "icr.test_images"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise ConfigError(f"{key} must be at least 1")
@@ -162,6 +174,13 @@ class Config:
                 raise ConfigError(f"quadratic.optimizers: {name!r} is not one of simgd, cgd, acgd")
         if self.run.framework == "projection" and self.run.optimizer == "adam":
             raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd or acgd")
+        images = self.data.name == "mnist_subset"
+        if images != (self.run.framework == "icr_mnist"):
+            raise ConfigError(f"data.name = {self.data.name!r} with run.framework = {self.run.framework!r}: "
+                              "the icr_mnist framework trains on mnist_subset, the 2D frameworks on 2D data")
+        if self.run.framework == "icr_mnist" and (self.run.optimizer != "simgd" or self.run.loss != "ogan"):
+            raise ConfigError("run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
+                              "SimGD on the OGAN loss (App. A.3); set them to \"simgd\" and \"ogan\"")
         if self.run.framework == "proximal":
             if self.run.optimizer != "adam":
                 raise ConfigError(f"run.optimizer = {self.run.optimizer!r}: proximal training uses Adam inner "

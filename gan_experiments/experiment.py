@@ -21,12 +21,15 @@ from tqdm import tqdm
 from cgd_optim import ACGD, CGD, SimGD
 
 from . import data as datasets
-from .config import Config, dumps
+from .config import Config, dumps, with_overrides
 from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, StandardGAN, derived_seed
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
+from .data.images import bundled_mnist, image_sampler
+from .models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
 from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
                      stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
 from .icr import ProjectionGame
+from .icr.mnist import run_analysis as run_icr_analysis
 from .icr.runs import projection_summary, run_quadratic
 from .plots import plot_metric_curves, plot_panels
 from .trainer import AdamPair, Trainer
@@ -46,6 +49,8 @@ def build_sampler(config: Config):
     if config.run.framework == "projection":  # a point mass at P_data (the game reads its own target)
         target = torch.tensor(config.projection.target, dtype=torch.float32)
         return lambda n, generator: target.expand(n, 2)
+    if config.data.name == "mnist_subset":
+        return image_sampler(bundled_mnist("train")[0])
     mixture = build_mixture(config)
     if mixture is not None:
         return mixture.sample
@@ -75,6 +80,8 @@ def build_framework(config: Config):
     torch.manual_seed(config.run.seed)
     if config.run.framework == "projection":
         return ProjectionGame(tuple(config.projection.eta), tuple(config.projection.target))
+    if config.run.framework == "icr_mnist":
+        return StandardGAN(ICRMNISTGenerator(), ICRMNISTDiscriminator(), ICRMNISTGenerator.latent_dim, **loss)
     discriminator = _discriminator(config, stackelberg_discriminator)
     if config.run.framework == "stackelberg":
         generators = [stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale) for _ in range(m.generators)]
@@ -145,6 +152,8 @@ def evaluate(config: Config, framework, step: int) -> dict:
     if isinstance(framework, ProjectionGame):
         g1, g2 = framework.sample(1)[0].tolist()
         return {"step": step, "g1": g1, "g2": g2}
+    if config.data.name == "mnist_subset":  # the image metrics are the images issue's; the loop logs f
+        return {"step": step}
     mixture = build_mixture(config)
     generator = torch.Generator().manual_seed(config.run.seed + 2)
     real = build_sampler(config)(config.run.samples, generator)
@@ -200,6 +209,20 @@ def plot_samples(config: Config, framework, path: Path, step: int) -> None:
     plot_panels(real, panels, path, title)
 
 
+@torch.no_grad()
+def save_image_grid(framework, path: Path, seed: int, n: int = 64) -> None:
+    """An 8 x 8 grid of generated images (the generator in eval mode: batch-norm running statistics)."""
+    from torchvision.utils import save_image
+
+    generator = framework.generator
+    was_training = generator.training
+    generator.eval()
+    z = torch.randn(n, framework.latent_dim, generator=torch.Generator().manual_seed(seed + 3))
+    images = generator(z.to(next(generator.parameters()).device)).cpu()
+    generator.train(was_training)
+    save_image(images, path, nrow=8, normalize=True, value_range=(-1, 1))
+
+
 class RunLog:
     """metrics.csv (one row per evaluation, appended, so it survives a resume) and, when the
     tensorboard package is installed, the same scalars as TensorBoard events in ``tensorboard/``."""
@@ -237,6 +260,9 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
         (out / "config.toml").write_text(dumps(config))
         return run_quadratic(config, out, dry_run=dry_run)
     steps = min(config.run.steps, 3) if dry_run else config.run.steps
+    if dry_run and config.run.framework == "icr_mnist":  # every phase, at a few iterations on small batches
+        config = with_overrides(config, ["run.batch_size=8", "icr.steps_after=2", "icr.attack_steps=2",
+                                         "icr.test_images=16"])
     trainer = build_trainer(config)
     framework = trainer.framework
     checkpoint = out / "checkpoint.pt"
@@ -263,6 +289,9 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     finally:
         log.close()
     save_checkpoint(trainer, checkpoint)
+    if config.run.framework == "icr_mnist":
+        save_image_grid(framework, out / "samples.png", config.run.seed)
+        return run_icr_analysis(framework, build_sampler(config), config, out, trainer.step_count)
     if isinstance(framework, ProjectionGame):
         final = projection_summary(config, log.rows(), out)
         (out / "metrics.json").write_text(json.dumps(final, indent=1))

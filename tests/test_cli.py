@@ -24,7 +24,8 @@ def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
     assert main(["run", name, "--dry-run", "--out", str(tmp_path)]) == 0
     framework = resolve_config(name, [])[0].run.framework
     files = {"quadratic": ("config.toml", "metrics.json", "trajectories.csv", "trajectories.png"),
-             "projection": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "trajectory.png")}
+             "projection": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "trajectory.png"),
+             "icr_mnist": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png")}
     for file in files.get(framework, ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png",
                                       "curves.png")):
         assert (tmp_path / file).stat().st_size > 0

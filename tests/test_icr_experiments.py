@@ -82,3 +82,35 @@ def test_projection_sweep_counts_runs_in_the_projection_state(tmp_path, capsys):
         assert 0 <= entry["iterations_in_projection"]["mean"] <= 400
     assert summarize({"a": [{"projection": True, "x": 1.0}, {"projection": False, "x": 3.0}]})["a"]["projection"][
         "sum"] == 1.0
+
+
+def test_eq5_distance_on_hand_made_predictions():
+    from gan_experiments.icr.mnist import discriminator_distance
+
+    assert discriminator_distance(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 0.0, 3.0])) == 2.0
+    assert discriminator_distance(torch.tensor([3.0, 4.0]), torch.zeros(2)) == 5.0
+    assert discriminator_distance(torch.ones(500), torch.ones(500)) == 0.0
+
+
+def test_the_icr_mnist_networks_have_the_tables_shapes():
+    from gan_experiments.models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
+
+    torch.manual_seed(0)
+    generator, discriminator = ICRMNISTGenerator(), ICRMNISTDiscriminator()
+    images = generator(torch.randn(4, 96))
+    assert images.shape == (4, 1, 28, 28) and float(images.detach().abs().max()) <= 1.0
+    assert discriminator(images).shape == (4,)
+    assert discriminator.head[0].in_features == 64 * 4 * 4  # 64 x 4 x 4 after the second max-pool (Table 2)
+
+
+def test_the_bundled_mnist_subset_splits_4000_and_1000_disjoint_images():
+    from gan_experiments.data.images import bundled_mnist
+
+    train, train_labels = bundled_mnist("train")
+    test, test_labels = bundled_mnist("test")
+    assert train.shape == (4000, 1, 28, 28) and test.shape == (1000, 1, 28, 28)
+    assert float(train.min()) == -1.0 and float(train.max()) == 1.0
+    assert torch.bincount(torch.cat([train_labels, test_labels])).tolist() == [500] * 10
+    train_keys = {bytes(row.numpy()) for row in train.flatten(1).to(torch.uint8)}
+    assert not any(bytes(row.numpy()) in train_keys for row in test.flatten(1).to(torch.uint8)[:200])
+    assert torch.equal(bundled_mnist("train")[0], train)  # the split is fixed

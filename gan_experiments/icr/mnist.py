@@ -1,0 +1,210 @@
+r"""ICR on MNIST (002_25e0b42575a82ba3.txt Sec. 3 Fig. 4, Sec. 5 Fig. 8, App. A.3).
+
+From a checkpoint (G_c, D_c) reached by stochastic SimGD (lr 0.01, batch 128; the paper trains
+9,000 iterations, our configs fewer, stated there):
+
+- Fig. 4: train D alone against the fixed G_c, and D and G jointly, for the same number of
+  iterations at the same learning rate; record the discriminator's loss and the distances (5)
+
+  .. math::
+      d_{set}(D_t, D_c) = \sqrt{\textstyle\sum_{x \in X_{set}} (D_t(x) - D_c(x))^2},
+      \quad set \in \{real, fake\},
+
+  on 500 real training images and 500 images of G_c.
+- Fig. 8: over-train D against the fixed G_c with SimGD (Fig. 4's over-trained discriminator)
+  and with CGD (D's part of each CGD step, G_c restored after it, so D anticipates a generator
+  that never moves), then train a copy of G_c against each fixed discriminator and against D_c
+  for a few iterations and record the discriminator's loss. The caption of Fig. 8 says the
+  over-training it replaces used Adam; App. A.3 and Fig. 4 use SimGD, which we follow.
+
+The discriminator's loss is the OGAN cross-entropy
+:math:`-E\log\sigma(D(x)) - E\log(1 - \sigma(D(G(z))))`, the negative of the game's value.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from cgd_optim import CGD, SimGD
+
+from ..losses import ogan_value
+from ..plots import _pyplot
+
+
+def discriminator_distance(outputs: Tensor, checkpoint_outputs: Tensor) -> float:
+    r"""Eq. (5): :math:`\sqrt{\sum_x (D_t(x) - D_c(x))^2}` over one fixed set of images."""
+    return float((outputs.double() - checkpoint_outputs.double()).pow(2).sum().sqrt())
+
+
+def discriminator_loss(discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """The OGAN cross-entropy D minimizes (the negative of V)."""
+    return -ogan_value(discriminator(real), discriminator(fake))
+
+
+class _Streams:
+    """Real batches and noise from two seeded generators, identical for every branch."""
+
+    def __init__(self, sample_real, batch_size: int, latent_dim: int, seed: int, device) -> None:
+        self.sample_real, self.batch_size, self.latent_dim, self.device = sample_real, batch_size, latent_dim, device
+        self.data, self.noise = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        real = self.sample_real(self.batch_size, self.data).to(self.device)
+        return real, torch.randn(self.batch_size, self.latent_dim, generator=self.noise).to(self.device)
+
+
+def _sgd_step(params: list[Tensor], loss: Tensor, lr: float) -> None:
+    grads = torch.autograd.grad(loss, params)
+    with torch.no_grad():
+        torch._foreach_add_(params, grads, alpha=-lr)
+
+
+def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, streams: _Streams, steps: int,
+                            lr: float, method: str = "simgd", on_step=None) -> nn.Module:
+    """A copy of ``discriminator`` trained ``steps`` iterations against the fixed ``generator``:
+    gradient descent on its loss (``simgd``), or D's part of a CGD step on the joint game with the
+    generator restored after every step (``cgd``). ``on_step(t, D, loss)`` observes each step."""
+    discriminator = copy.deepcopy(discriminator)
+    params = list(discriminator.parameters())
+    if method == "cgd":
+        generator = copy.deepcopy(generator)
+        frozen = copy.deepcopy(generator.state_dict())
+        optimizer = CGD(list(generator.parameters()), params, lr=lr)
+    for t in range(1, steps + 1):
+        real, z = streams.next()
+        if method == "cgd":
+            loss = optimizer.step(lambda: -discriminator_loss(discriminator, real, generator(z)))
+            loss = -loss.detach()
+            generator.load_state_dict(frozen)  # the generator never moves; only D's update is kept
+        else:
+            with torch.no_grad():
+                fake = generator(z)
+            loss = discriminator_loss(discriminator, real, fake)
+            _sgd_step(params, loss, lr)
+        if on_step is not None:
+            on_step(t, discriminator, float(loss.detach()))
+    return discriminator
+
+
+def fig4(game, sample_real, config, out: Path) -> dict:
+    """D alone against D and G jointly from the checkpoint: losses and eq. (5) distances."""
+    icr, device = config.icr, next(game.parameters()).device
+    sets = torch.Generator().manual_seed(config.run.seed + 10)
+    real_set = sample_real(icr.test_images, sets).to(device)
+    with torch.no_grad():
+        game.generator.eval()
+        fake_set = game.generator(torch.randn(icr.test_images, game.latent_dim, generator=sets).to(device))
+        game.generator.train()
+        reference = game.discriminator(real_set), game.discriminator(fake_set)
+    rows = []
+
+    def record(branch: str, t: int, discriminator: nn.Module, loss: float) -> None:
+        if t == 1 or t % icr.record_every == 0:
+            with torch.no_grad():
+                rows.append({"branch": branch, "iteration": t, "discriminator_loss": loss,
+                             "d_real": discriminator_distance(discriminator(real_set), reference[0]),
+                             "d_fake": discriminator_distance(discriminator(fake_set), reference[1])})
+
+    seed = config.run.seed + 20
+    overtrain_discriminator(game.generator, game.discriminator, _Streams(sample_real, config.run.batch_size,
+                            game.latent_dim, seed, device), icr.steps_after, config.optimizer.lr,
+                            on_step=lambda t, d, loss: record("discriminator alone", t, d, loss))
+    joint = copy.deepcopy(game)
+    optimizer = SimGD(joint.min_parameters(), joint.max_parameters(), lr=config.optimizer.lr)  # stochastic SimGD
+    streams = _Streams(sample_real, config.run.batch_size, game.latent_dim, seed, device)
+    for t in range(1, icr.steps_after + 1):
+        real, z = streams.next()
+        value = optimizer.step(lambda: joint.objective(real, z))
+        record("joint", t, joint.discriminator, -float(value.detach()))
+    _write_rows(rows, out / "fig4.csv")
+    final = {branch: {k: v for k, v in [r for r in rows if r["branch"] == branch][-1].items() if k != "branch"}
+             for branch in ("discriminator alone", "joint")}
+    _plot_fig4(rows, out / "fig4.png")
+    return final
+
+
+def fig8(game, sample_real, config, out: Path) -> dict:
+    """The generator's counterattack on the checkpoint, SimGD-over-trained and CGD-over-trained Ds."""
+    icr, device, lr = config.icr, next(game.parameters()).device, config.optimizer.lr
+    seed = config.run.seed + 20
+
+    def streams():
+        return _Streams(sample_real, config.run.batch_size, game.latent_dim, seed, device)
+
+    discriminators = {
+        "checkpoint D": game.discriminator,
+        "over-trained D (SimGD)": overtrain_discriminator(game.generator, game.discriminator, streams(),
+                                                          icr.steps_after, lr, "simgd"),
+        "over-trained D (CGD)": overtrain_discriminator(game.generator, game.discriminator, streams(),
+                                                        icr.steps_after, lr, "cgd"),
+    }
+    rows = []
+    for label, discriminator in discriminators.items():
+        generator, attack = copy.deepcopy(game.generator), _Streams(sample_real, config.run.batch_size,
+                                                                    game.latent_dim, seed + 5, device)
+        params = list(generator.parameters())
+        for t in range(icr.attack_steps + 1):
+            real, z = attack.next()
+            loss = discriminator_loss(discriminator, real, generator(z))
+            rows.append({"discriminator": label, "iteration": t, "discriminator_loss": float(loss.detach())})
+            if t < icr.attack_steps:
+                _sgd_step(params, -loss, lr)  # the generator ascends D's loss (descends V) against a fixed D
+    _write_rows(rows, out / "fig8.csv")
+    _plot_fig8(rows, out / "fig8.png")
+    return {label: {"loss_before": [r for r in rows if r["discriminator"] == label][0]["discriminator_loss"],
+                    "loss_after": [r for r in rows if r["discriminator"] == label][-1]["discriminator_loss"]}
+            for label in discriminators}
+
+
+def run_analysis(game, sample_real, config, out: Path, step: int) -> dict:
+    """The analysis ``icr.experiment`` names, from the checkpoint ``game`` of iteration ``step``; metrics.json."""
+    final = {"step": step, config.icr.experiment: (fig4 if config.icr.experiment == "fig4" else fig8)(
+        game, sample_real, config, out)}
+    (out / "metrics.json").write_text(json.dumps(final, indent=1))
+    return final
+
+
+def _write_rows(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _plot_fig4(rows: list[dict], path: Path) -> None:
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    for branch, style in (("discriminator alone", "-"), ("joint", "--")):
+        mine = [r for r in rows if r["branch"] == branch]
+        steps = [r["iteration"] for r in mine]
+        axes[0].plot(steps, [r["discriminator_loss"] for r in mine], style, label=branch)
+        axes[1].plot(steps, [r["d_real"] for r in mine], style, label=f"d_real, {branch}")
+        axes[1].plot(steps, [r["d_fake"] for r in mine], style, label=f"d_fake, {branch}")
+    axes[0].set_title("discriminator loss", fontsize=9)
+    axes[1].set_title("distance (5) to the checkpoint discriminator", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("iterations after the checkpoint")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _plot_fig8(rows: list[dict], path: Path) -> None:
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
+    for label in dict.fromkeys(r["discriminator"] for r in rows):
+        mine = [r for r in rows if r["discriminator"] == label]
+        ax.plot([r["iteration"] for r in mine], [r["discriminator_loss"] for r in mine], label=label)
+    ax.set_xlabel("generator iterations against the fixed discriminator")
+    ax.set_ylabel("discriminator loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -1,0 +1,44 @@
+"""The MNIST networks of the ICR paper (002_25e0b42575a82ba3.txt App. A.3, Tables 1 and 2).
+
+Generator: z ~ N(0, I_96) -> Linear 1024, BN, ReLU -> Linear 128*7*7, BN, ReLU -> ConvT 4x4/2
+64x14x14, BN, ReLU -> ConvT 4x4/2 1x28x28, Tanh. Discriminator: Conv 5x5 32x24x24, LeakyReLU ->
+MaxPool 2 -> Conv 5x5 64x8x8, LeakyReLU -> MaxPool 2 -> Linear 1024, LeakyReLU -> Linear 1 (a
+logit). The tables give no LeakyReLU slope: 0.2 here. The ConvT padding (1) is what gives the
+tables' output shapes.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+class ICRMNISTGenerator(nn.Module):
+    """Table 1 of App. A.3 (latent dimension 96)."""
+
+    latent_dim = 96
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dense = nn.Sequential(
+            nn.Linear(96, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+            nn.Linear(1024, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU())
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1), nn.Tanh())
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.deconv(self.dense(z).reshape(-1, 128, 7, 7))
+
+
+class ICRMNISTDiscriminator(nn.Module):
+    """Table 2 of App. A.3, returning logits."""
+
+    def __init__(self, slope: float = 0.2) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 5), nn.LeakyReLU(slope), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5), nn.LeakyReLU(slope), nn.MaxPool2d(2))
+        self.head = nn.Sequential(nn.Linear(64 * 4 * 4, 1024), nn.LeakyReLU(slope), nn.Linear(1024, 1))
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.head(self.features(images).flatten(1)).squeeze(1)
