@@ -1,6 +1,9 @@
-"""Metrics: mode coverage for 2D mixtures, nearest-neighbour distances for any 2D data."""
+"""Metrics: mode coverage for 2D mixtures, nearest-neighbour distances for any 2D data, and
+classifier scores (inception score, class histogram entropy / total variation, Frechet distance)."""
 
+from .classifier import class_scores, frechet_distance, frechet_feature_distance, inception_score
 from .distances import nearest_neighbour_distances
 from .modes import generator_mode_histograms, mode_statistics
 
-__all__ = ["mode_statistics", "generator_mode_histograms", "nearest_neighbour_distances"]
+__all__ = ["mode_statistics", "generator_mode_histograms", "nearest_neighbour_distances", "class_scores",
+           "inception_score", "frechet_distance", "frechet_feature_distance"]
