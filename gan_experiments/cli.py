@@ -8,7 +8,7 @@ of steps, batch size and seed, and prints a metrics table on 2,500 samples.
 
     python -m gan_experiments list
     python -m gan_experiments run CONFIG [--set section.key=VALUE ...] [--device cpu|cuda] [--seed N]
-                                         [--out DIR] [--resume] [--dry-run]
+                                         [--data-root DIR [--download]] [--out DIR] [--resume] [--dry-run]
 
     python -m gan_experiments sweep CONFIG --seeds 0 1 2 [--grid section.key=v1,v2,...] [--set ...] [--out DIR]
 
@@ -97,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config value with a TOML literal (repeatable)")
     run.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
     run.add_argument("--seed", type=int, help="overrides run.seed")
+    run.add_argument("--data-root", help="image data: torchvision's folders under DIR (overrides data.root)")
+    run.add_argument("--download", action="store_true", help="image data: download into --data-root (needs internet)")
     run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     run.add_argument("--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint")
@@ -108,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
                        help="override a config value with a TOML literal (repeatable)")
     sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
+    sweep.add_argument("--data-root", help="image data: torchvision's folders under DIR (overrides data.root)")
     sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
     return parser
 
@@ -164,7 +167,8 @@ def _sweep(args) -> int:
                 raise ConfigError(f"--grid expects section.key=v1,v2,..., got {spec!r}")
             axes.append([(key.strip(), value.strip()) for value in values.split(",")])
         points = list(itertools.product(*axes)) or [()]
-        plans = [(point, seed, resolve_config(args.config, args.overrides + [f"{k}={v}" for k, v in point]
+        overrides = args.overrides + ([f"data.root={json.dumps(args.data_root)}"] if args.data_root else [])
+        plans = [(point, seed, resolve_config(args.config, overrides + [f"{k}={v}" for k, v in point]
                                               + [f"run.seed={seed}"])) for point in points for seed in args.seeds]
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -172,11 +176,17 @@ def _sweep(args) -> int:
     name = plans[0][2][1]
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("runs") / f"{name}-sweep-{stamp}"
+    from .data.images import DataNotFoundError
+
     results: dict[str, list[dict]] = {}
     for point, seed, (config, _) in plans:
         label = ",".join(f"{k}={v}" for k, v in point) or "default"
         folder = out / (label.replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
-        results.setdefault(label, []).append(run(config, folder, dry_run=args.dry_run))
+        try:
+            results.setdefault(label, []).append(run(config, folder, dry_run=args.dry_run))
+        except DataNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     summary = summarize(results)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     table = summary_table(summary)
@@ -206,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             overrides.append(f"run.seed={args.seed}")
         if args.device is not None:
             overrides.append(f'run.device="{args.device}"')
+        if args.data_root is not None:
+            overrides.append(f"data.root={json.dumps(args.data_root)}")
+        if args.download:
+            overrides.append("data.download=true")
         config, name = resolve_config(args.config, overrides)
         if args.resume and not args.out:
             raise ConfigError("--resume needs --out, the run folder to continue")
@@ -216,8 +230,13 @@ def main(argv: list[str] | None = None) -> int:
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("runs") / f"{name}-seed{config.run.seed}-{stamp}"
+    from .data.images import DataNotFoundError
+
     try:
         final = run(config, out, resume=args.resume, dry_run=args.dry_run)
+    except DataNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"interrupted: checkpoint saved in {out}; continue with --resume --out {out}", file=sys.stderr)
         return 130

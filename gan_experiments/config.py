@@ -21,7 +21,7 @@ else:  # pragma: no cover - Python 3.10
 
 FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal", "projection", "quadratic", "icr_mnist")
 OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
-DATASETS = ("ring", "grid", "circle", "swiss_roll", "mnist_subset")
+DATASETS = ("ring", "grid", "circle", "swiss_roll", "mnist")
 LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
 
 
@@ -52,6 +52,8 @@ class DataConfig:
     std: float = 0.01  # Gaussian mixtures
     noise: float = 0.25  # swiss_roll
     scale: float = 7.5  # swiss_roll: coordinates divided by it
+    root: str = ""  # image data: torchvision's folders under it; "" = mnist's bundled 5,000-digit subset
+    download: bool = False  # image data: fetch into root (needs internet)
 
 
 @dataclass
@@ -174,10 +176,12 @@ class Config:
                 raise ConfigError(f"quadratic.optimizers: {name!r} is not one of simgd, cgd, acgd")
         if self.run.framework == "projection" and self.run.optimizer == "adam":
             raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd or acgd")
-        images = self.data.name == "mnist_subset"
+        images = self.data.name == "mnist"
         if images != (self.run.framework == "icr_mnist"):
             raise ConfigError(f"data.name = {self.data.name!r} with run.framework = {self.run.framework!r}: "
-                              "the icr_mnist framework trains on mnist_subset, the 2D frameworks on 2D data")
+                              "the icr_mnist framework trains on mnist, the 2D frameworks on 2D data")
+        if self.data.download and not self.data.root:
+            raise ConfigError("data.download needs data.root (--data-root), the folder to download into")
         if self.run.framework == "icr_mnist" and (self.run.optimizer != "simgd" or self.run.loss != "ogan"):
             raise ConfigError("run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
                               "SimGD on the OGAN loss (App. A.3); set them to \"simgd\" and \"ogan\"")

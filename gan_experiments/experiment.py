@@ -24,7 +24,7 @@ from . import data as datasets
 from .config import Config, dumps, with_overrides
 from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, StandardGAN, derived_seed
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
-from .data.images import bundled_mnist, image_sampler
+from .data.images import bundled_mnist, image_sampler, load_image_data
 from .models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
 from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
                      stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
@@ -49,8 +49,8 @@ def build_sampler(config: Config):
     if config.run.framework == "projection":  # a point mass at P_data (the game reads its own target)
         target = torch.tensor(config.projection.target, dtype=torch.float32)
         return lambda n, generator: target.expand(n, 2)
-    if config.data.name == "mnist_subset":
-        return image_sampler(bundled_mnist("train")[0])
+    if config.data.name == "mnist":
+        return image_sampler(training_images(config))
     mixture = build_mixture(config)
     if mixture is not None:
         return mixture.sample
@@ -60,6 +60,14 @@ def build_sampler(config: Config):
         return datasets.swiss_roll(n, d.noise, d.scale, seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
 
     return swiss
+
+
+def training_images(config: Config) -> torch.Tensor:
+    """MNIST's training images from ``data.root`` (torchvision's files) when given, else the bundled
+    5,000-digit subset's 4,000 training images; fails before training when the files are missing."""
+    if config.data.root:
+        return load_image_data(config.data.name, config.data.root, download=config.data.download)[0]
+    return bundled_mnist("train")[0]
 
 
 def _loss_options(config: Config) -> dict:
@@ -152,7 +160,7 @@ def evaluate(config: Config, framework, step: int) -> dict:
     if isinstance(framework, ProjectionGame):
         g1, g2 = framework.sample(1)[0].tolist()
         return {"step": step, "g1": g1, "g2": g2}
-    if config.data.name == "mnist_subset":  # the image metrics are the images issue's; the loop logs f
+    if config.data.name == "mnist":  # the image metrics are the images issue's; the loop logs f
         return {"step": step}
     mixture = build_mixture(config)
     generator = torch.Generator().manual_seed(config.run.seed + 2)
@@ -255,16 +263,17 @@ class RunLog:
 def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False) -> dict:
     """Train ``config`` into the run folder ``out``; return the final metrics."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     if config.run.framework == "quadratic":
+        out.mkdir(parents=True, exist_ok=True)
         (out / "config.toml").write_text(dumps(config))
         return run_quadratic(config, out, dry_run=dry_run)
     steps = min(config.run.steps, 3) if dry_run else config.run.steps
     if dry_run and config.run.framework == "icr_mnist":  # every phase, at a few iterations on small batches
         config = with_overrides(config, ["run.batch_size=8", "icr.steps_after=2", "icr.attack_steps=2",
                                          "icr.test_images=16"])
-    trainer = build_trainer(config)
+    trainer = build_trainer(config)  # missing data or a bad combination fails here, before the folder exists
     framework = trainer.framework
+    out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint.pt"
     if resume:
         if not checkpoint.exists():
