@@ -158,7 +158,8 @@ class TwoPlayerOptimizer(Optimizer):
                 both = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph), xs + ys)
                 grad_x, grad_y = both[: len(xs)], both[len(xs):]
                 return grad_x, grad_y, grad_x, grad_y
-            of_min = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph), xs + ys)
+            # f_min and f_max usually share nodes (D's output): keep the graph for the second pass
+            of_min = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph, retain_graph=True), xs + ys)
             of_max = zeros_for_none(gradients(f_max, xs + ys, create_graph=create_graph), xs + ys)
             return of_min[: len(xs)], of_max[len(xs):], of_max[: len(xs)], of_min[len(xs):]
 

@@ -39,8 +39,12 @@ def zeros_for_none(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> 
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
 
 
-def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool) -> list[Tensor | None]:
+def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
+              retain_graph: bool | None = None) -> list[Tensor | None]:
     """:math:`\\nabla_{params} f` in one backward pass; ``None`` where f does not depend on a parameter.
+
+    ``retain_graph`` (default: ``create_graph``) keeps the graph for a second pass over shared
+    nodes, as a general-sum game's second objective needs.
 
     Raises:
         ValueError: when ``f`` is not a one-element tensor or has no graph to any parameter.
@@ -51,7 +55,8 @@ def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool) -> lis
         raise ValueError(f"the objective must be a scalar, got a tensor of shape {tuple(f.shape)}")
     if not f.requires_grad:
         raise ValueError("the objective has no autograd graph to the parameters (does the closure run under no_grad?)")
-    grads = torch.autograd.grad(f.reshape(()), list(params), create_graph=create_graph, allow_unused=True)
+    grads = torch.autograd.grad(f.reshape(()), list(params), create_graph=create_graph, retain_graph=retain_graph,
+                                allow_unused=True)
     if all(g is None for g in grads):
         raise ValueError("the objective has no autograd graph to the parameters of either player")
     return list(grads)

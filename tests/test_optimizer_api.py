@@ -426,3 +426,25 @@ def test_a_warm_start_costs_one_operator_application(check_every):
     else:  # the accelerator schedule: first check after 4, then where the last solve converged
         assert cold_hvps == 2 * max(cold_iterations, 4) + 1
         assert warm_hvps == 2 * 1 + 2 * cold_iterations + 1
+
+
+@pytest.mark.parametrize("alternating", [False, True])
+def test_simgd_general_sum_with_shared_nodes(alternating):
+    """f_min and f_max built on one intermediate (as a GAN's losses share D's output): the second
+    gradient pass must still find the graph. Each player takes its plain gradient step; alternating
+    SimGD moves the max player first and the min player answers the new y."""
+    x = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([2.0, 0.3], dtype=torch.float64, requires_grad=True)
+
+    def objectives(a, b):
+        shared = torch.tanh(a * b)
+        return shared.sum() ** 2, -(shared - 0.1).pow(2).sum()
+
+    x0, y0 = x.detach().clone(), y.detach().clone()
+    y_leaf = y0.clone().requires_grad_(True)
+    y1 = y0 + 0.1 * torch.autograd.grad(objectives(x0, y_leaf)[1], y_leaf)[0]
+    x_leaf = x0.clone().requires_grad_(True)
+    x1 = x0 - 0.1 * torch.autograd.grad(objectives(x_leaf, y1 if alternating else y0)[0], x_leaf)[0]
+    SimGD([x], [y], lr=0.1, alternating=alternating).step(lambda: objectives(x, y))
+    torch.testing.assert_close(y.detach(), y1)
+    torch.testing.assert_close(x.detach(), x1)
