@@ -182,9 +182,9 @@ class Config:
                               "the icr_mnist framework trains on mnist, the 2D frameworks on 2D data")
         if self.data.download and not self.data.root:
             raise ConfigError("data.download needs data.root (--data-root), the folder to download into")
-        if self.run.framework == "icr_mnist" and (self.run.optimizer != "simgd" or self.run.loss != "ogan"):
+        if self.run.framework == "icr_mnist" and (self.run.optimizer != "simgd" or self.run.loss not in ("ogan", "nsgan")):
             raise ConfigError("run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
-                              "SimGD on the OGAN loss (App. A.3); set them to \"simgd\" and \"ogan\"")
+                              "SimGD (App. A.3) on the OGAN or NS-GAN loss; set run.optimizer = \"simgd\"")
         if self.run.framework == "proximal":
             if self.run.optimizer != "adam":
                 raise ConfigError(f"run.optimizer = {self.run.optimizer!r}: proximal training uses Adam inner "

@@ -17,8 +17,9 @@ From a checkpoint (G_c, D_c) reached by stochastic SimGD (lr 0.01, batch 128; th
   for a few iterations and record the discriminator's loss. The caption of Fig. 8 says the
   over-training it replaces used Adam; App. A.3 and Fig. 4 use SimGD, which we follow.
 
-The discriminator's loss is the OGAN cross-entropy
-:math:`-E\log\sigma(D(x)) - E\log(1 - \sigma(D(G(z))))`, the negative of the game's value.
+The discriminator's loss is the cross-entropy
+:math:`-E\log\sigma(D(x)) - E\log(1 - \sigma(D(G(z))))`, the negative of the OGAN value; the
+generator minimizes V (``ogan``) or :math:`-E\log\sigma(D(G(z)))` (``nsgan``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from torch import Tensor, nn
 
 from cgd_optim import CGD, SimGD
 
-from ..losses import ogan_value
+from ..losses import game_objective, ogan_value
+from ..trainer import _pair
 from ..plots import _pyplot
 
 
@@ -66,7 +68,7 @@ def _sgd_step(params: list[Tensor], loss: Tensor, lr: float) -> None:
 
 
 def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, streams: _Streams, steps: int,
-                            lr: float, method: str = "simgd", on_step=None) -> nn.Module:
+                            lr: float, method: str = "simgd", on_step=None, loss: str = "ogan") -> nn.Module:
     """A copy of ``discriminator`` trained ``steps`` iterations against the fixed ``generator``:
     gradient descent on its loss (``simgd``), or D's part of a CGD step on the joint game with the
     generator restored after every step (``cgd``). ``on_step(t, D, loss)`` observes each step."""
@@ -79,16 +81,16 @@ def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, stre
     for t in range(1, steps + 1):
         real, z = streams.next()
         if method == "cgd":
-            loss = optimizer.step(lambda: -discriminator_loss(discriminator, real, generator(z)))
-            loss = -loss.detach()
+            value = optimizer.step(lambda: game_objective(loss, discriminator, real, [generator(z)]))
+            step_loss = -_pair(value)[1].detach()
             generator.load_state_dict(frozen)  # the generator never moves; only D's update is kept
         else:
             with torch.no_grad():
                 fake = generator(z)
-            loss = discriminator_loss(discriminator, real, fake)
-            _sgd_step(params, loss, lr)
+            step_loss = discriminator_loss(discriminator, real, fake)
+            _sgd_step(params, step_loss, lr)
         if on_step is not None:
-            on_step(t, discriminator, float(loss.detach()))
+            on_step(t, discriminator, float(step_loss.detach()))
     return discriminator
 
 
@@ -120,7 +122,7 @@ def fig4(game, sample_real, config, out: Path) -> dict:
     streams = _Streams(sample_real, config.run.batch_size, game.latent_dim, seed, device)
     for t in range(1, icr.steps_after + 1):
         real, z = streams.next()
-        value = optimizer.step(lambda: joint.objective(real, z))
+        value = _pair(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
         record("joint", t, joint.discriminator, -float(value.detach()))
     _write_rows(rows, out / "fig4.csv")
     final = {branch: {k: v for k, v in [r for r in rows if r["branch"] == branch][-1].items() if k != "branch"}
@@ -142,7 +144,7 @@ def fig8(game, sample_real, config, out: Path) -> dict:
         "over-trained D (SimGD)": overtrain_discriminator(game.generator, game.discriminator, streams(),
                                                           icr.steps_after, lr, "simgd"),
         "over-trained D (CGD)": overtrain_discriminator(game.generator, game.discriminator, streams(),
-                                                        icr.steps_after, lr, "cgd"),
+                                                        icr.steps_after, lr, "cgd", loss=game.loss),
     }
     rows = []
     for label, discriminator in discriminators.items():
@@ -151,10 +153,11 @@ def fig8(game, sample_real, config, out: Path) -> dict:
         params = list(generator.parameters())
         for t in range(icr.attack_steps + 1):
             real, z = attack.next()
-            loss = discriminator_loss(discriminator, real, generator(z))
-            rows.append({"discriminator": label, "iteration": t, "discriminator_loss": float(loss.detach())})
-            if t < icr.attack_steps:
-                _sgd_step(params, -loss, lr)  # the generator ascends D's loss (descends V) against a fixed D
+            fake = generator(z)
+            rows.append({"discriminator": label, "iteration": t,
+                         "discriminator_loss": float(discriminator_loss(discriminator, real, fake).detach())})
+            if t < icr.attack_steps:  # the generator's own loss (V, or -log D for nsgan) against a fixed D
+                _sgd_step(params, _pair(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
     _write_rows(rows, out / "fig8.csv")
     _plot_fig8(rows, out / "fig8.png")
     return {label: {"loss_before": [r for r in rows if r["discriminator"] == label][0]["discriminator_loss"],
