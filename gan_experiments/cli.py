@@ -40,7 +40,8 @@ def main_job(steps: int | None = None, seed: int = 0, samples: int = 2500) -> li
     """Train both Fig. 1 configs (``steps`` overrides their 5,000); return one row of metrics each."""
     from tqdm import tqdm
 
-    from .experiment import build_trainer, evaluate
+    from .build import build_trainer
+    from .experiment import evaluate
 
     rows = []
     for label, name in MAIN_JOB_CONFIGS.items():

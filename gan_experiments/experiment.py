@@ -18,135 +18,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from cgd_optim import ACGD, CGD, SimGD
-
-from . import data as datasets
+from .build import build_mixture, build_sampler, build_trainer
 from .config import Config, dumps, with_overrides
-from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, StandardGAN, derived_seed
-from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
-from .data.images import bundled_mnist, image_sampler, load_image_data
-from .models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
-from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
-                     stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
+from .frameworks import SGAN, StackelbergGAN
 from .icr import ProjectionGame
+from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .icr.mnist import run_analysis as run_icr_analysis
 from .icr.runs import projection_summary, run_quadratic
 from .plots import plot_metric_curves, plot_panels
-from .trainer import AdamPair, Trainer
-
-
-def build_mixture(config: Config):
-    """The data set: a Gaussian mixture (with centres for the mode metrics) or the Swiss roll (None)."""
-    d = config.data
-    if d.name in ("ring", "circle"):
-        return datasets.ring(d.modes, d.radius, d.std)
-    if d.name == "grid":
-        return datasets.grid(std=d.std)
-    return None
-
-
-def build_sampler(config: Config):
-    if config.run.framework == "projection":  # a point mass at P_data (the game reads its own target)
-        target = torch.tensor(config.projection.target, dtype=torch.float32)
-        return lambda n, generator: target.expand(n, 2)
-    if config.data.name == "mnist":
-        return image_sampler(training_images(config))
-    mixture = build_mixture(config)
-    if mixture is not None:
-        return mixture.sample
-    d = config.data
-
-    def swiss(n: int, generator: torch.Generator) -> torch.Tensor:
-        return datasets.swiss_roll(n, d.noise, d.scale, seed=int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-
-    return swiss
-
-
-def training_images(config: Config) -> torch.Tensor:
-    """MNIST's training images from ``data.root`` (torchvision's files) when given, else the bundled
-    5,000-digit subset's 4,000 training images; fails before training when the files are missing."""
-    if config.data.root:
-        return load_image_data(config.data.name, config.data.root, download=config.data.download)[0]
-    return bundled_mnist("train")[0]
-
-
-def _loss_options(config: Config) -> dict:
-    return dict(loss=config.run.loss, gp_weight=config.loss.gp_weight, l2=config.loss.l2,
-                weight_clip=config.loss.weight_clip)
-
-
-def _discriminator(config: Config, factory):
-    discriminator = factory()
-    return with_spectral_norm(discriminator) if config.loss.spectral_norm else discriminator
-
-
-def build_framework(config: Config):
-    """The players of ``run.framework``, initialised from ``run.seed``."""
-    m, loss = config.model, _loss_options(config)
-    if config.run.framework == "sgan":
-        return build_sgan(config)
-    torch.manual_seed(config.run.seed)
-    if config.run.framework == "projection":
-        return ProjectionGame(tuple(config.projection.eta), tuple(config.projection.target))
-    if config.run.framework == "icr_mnist":
-        return StandardGAN(ICRMNISTGenerator(), ICRMNISTDiscriminator(), ICRMNISTGenerator.latent_dim, **loss)
-    discriminator = _discriminator(config, stackelberg_discriminator)
-    if config.run.framework == "stackelberg":
-        generators = [stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale) for _ in range(m.generators)]
-        return StackelbergGAN(GeneratorMixture(generators, m.latent_dim), discriminator, **loss)
-    if config.run.framework == "multibranch":
-        return StandardGAN(MultiBranchGenerator(m.generators, m.latent_dim, output_scale=m.output_scale),
-                           discriminator, m.latent_dim, **loss)
-    generator = stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale)
-    if config.run.framework == "proximal":
-        loss.pop("gp_weight")
-        return ProximalGAN(generator, discriminator, m.latent_dim, **loss)
-    return StandardGAN(generator, discriminator, m.latent_dim, **loss)
-
-
-def build_sgan(config: Config) -> SGAN:
-    """N local pairs and the global pair of SGAN's 4-layer MLPs, each initialised from its own
-    seed stream, so a local pair's weights do not depend on N or on the global pair."""
-    m, seed = config.model, config.run.seed
-
-    def pair(*stream) -> StandardGAN:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derived_seed(seed, "init", *stream))
-            generator = sgan_generator(m.latent_dim, m.generator_hidden)
-            discriminator = _discriminator(config, lambda: sgan_discriminator(m.discriminator_hidden))
-        return StandardGAN(generator, discriminator, m.latent_dim, **_loss_options(config))
-
-    return SGAN([pair("pair", n) for n in range(config.sgan.pairs)], pair("global"))
-
-
-def build_optimizer(config: Config, framework, name: str | None = None):
-    """The optimizer ``name`` (default ``run.optimizer``) over the framework's two players."""
-    o, mins, maxs = config.optimizer, framework.min_parameters(), framework.max_parameters()
-    name = name or config.run.optimizer
-    if isinstance(framework, ProximalGAN):
-        p = config.proximal
-        return framework.optimizer(lr=o.lr, betas=tuple(o.betas), lam=p.lam, inner_steps=p.inner_steps, penalty=p.penalty)
-    if name == "adam":
-        return AdamPair(mins, maxs, lr=o.lr, betas=tuple(o.betas), max_projection=framework.project_discriminator)
-    if name == "acgd":
-        return ACGD(mins, maxs, lr=o.lr, beta=o.beta, eps=o.eps, tol=o.tol, max_iter=o.max_iter)
-    if name == "cgd":
-        return CGD(mins, maxs, lr=o.lr, tol=o.tol, max_iter=o.max_iter)
-    return SimGD(mins, maxs, lr=o.lr, alternating=o.alternating)
-
-
-def build_trainer(config: Config) -> Trainer | SGANTrainer:
-    """The framework on its device, its optimizer(s) and the data sampler, in one trainer."""
-    framework = build_framework(config).to(config.run.device)
-    common = dict(batch_size=config.run.batch_size, seed=config.run.seed, device=config.run.device)
-    if isinstance(framework, SGAN):
-        o = config.optimizer
-        return SGANTrainer(
-            framework, [build_optimizer(config, pair) for pair in framework.local_pairs],
-            build_optimizer(config, framework.messenger_game, config.sgan.global_optimizer),
-            torch.optim.Adam(framework.global_pair.discriminator.parameters(), lr=o.lr, betas=tuple(o.betas)),
-            build_sampler(config), train_global=config.sgan.global_pair, **common)
-    return Trainer(framework, build_optimizer(config, framework), build_sampler(config), **common)
+from .trainer import Trainer
 
 
 MODE_METRICS = ("modes_covered", "modes_covered_strict", "percent_high_quality", "kl_to_uniform")

@@ -68,7 +68,7 @@ def test_missing_data_names_the_set_the_folder_and_the_command(tmp_path, capsys)
 
 def test_an_explicit_data_root_wins_over_the_bundled_subset(tmp_path):
     from gan_experiments.cli import resolve_config
-    from gan_experiments.experiment import training_images
+    from gan_experiments.build import training_images
 
     images, _ = mnist_like(tmp_path, "MNIST", n=7)
     config, _ = resolve_config("icr_fig4_mnist", [f'data.root="{tmp_path}"'])

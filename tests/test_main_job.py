@@ -3,7 +3,7 @@
 import pytest
 
 from gan_experiments.cli import COLUMNS, MAIN_JOB_CONFIGS, format_table, main, main_job, resolve_config
-from gan_experiments.experiment import build_framework
+from gan_experiments.build import build_framework
 
 
 def test_main_job_configs_have_matching_generator_budgets():
