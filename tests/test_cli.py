@@ -49,11 +49,20 @@ def small(optimizer: str, steps: int):
     return config
 
 
-@pytest.mark.parametrize("optimizer", ["acgd", "adam"])
+def proximal(steps: int):
+    """An SN-GAN with proximal training: spectral norm's power-iteration buffers and both inner
+    Adams must come back too."""
+    config, _ = resolve_config("proximal_ring8", [f"run.steps={steps}", "run.eval_every=2", "run.checkpoint_every=2",
+                                                  "run.samples=200", "proximal.inner_steps=2", "model.generator_hidden=16"])
+    return config
+
+
+@pytest.mark.parametrize("optimizer", ["acgd", "adam", "proximal"])
 def test_resume_continues_exactly(optimizer, tmp_path):
-    experiment.run(small(optimizer, 6), tmp_path / "straight")
-    experiment.run(small(optimizer, 3), tmp_path / "resumed")
-    experiment.run(small(optimizer, 6), tmp_path / "resumed", resume=True)
+    make = proximal if optimizer == "proximal" else (lambda steps: small(optimizer, steps))
+    experiment.run(make(6), tmp_path / "straight")
+    experiment.run(make(3), tmp_path / "resumed")
+    experiment.run(make(6), tmp_path / "resumed", resume=True)
     straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
     resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
     assert straight["step"] == resumed["step"] == 6
