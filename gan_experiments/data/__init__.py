@@ -1,4 +1,5 @@
-"""Data sets: the 2D benchmarks (image data sets come with the images issue)."""
+"""Data sets: the 2D benchmarks (mixtures.py), image data from torchvision's folders or the
+bundled MNIST subset (images.py), and Stacked MNIST built from either (stacked.py)."""
 
 from .mixtures import GaussianMixture, circle, grid, ring, swiss_roll
 

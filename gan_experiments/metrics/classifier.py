@@ -87,3 +87,12 @@ def class_scores(probabilities: Tensor) -> dict:
     return {"inception_score": inception_score(probabilities), "class_entropy": histogram_entropy(histogram),
             "total_variation": total_variation_to_uniform(histogram), "classes_covered": classes_covered(histogram),
             "max_entropy": math.log(probabilities.shape[1])}
+
+
+def stacked_mode_scores(modes: Tensor, total_modes: int = 1000) -> dict:
+    r"""Stacked MNIST's scores from each sample's predicted mode (digit triple, channel by
+    channel): modes covered (of 1,000) and :math:`\mathrm{KL}(h \,\|\, U_{1000})` of the mode
+    histogram h, :math:`\log 1000 - H(h)` (VEEGAN, PacGAN)."""
+    histogram = class_histogram(modes, total_modes)
+    return {"modes_covered": classes_covered(histogram),
+            "kl_to_uniform": math.log(total_modes) - histogram_entropy(histogram)}
