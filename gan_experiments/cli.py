@@ -11,6 +11,7 @@ of steps, batch size and seed, and prints a metrics table on 2,500 samples.
                                          [--data-root DIR [--download]] [--out DIR] [--resume] [--dry-run]
 
     python -m gan_experiments sweep CONFIG --seeds 0 1 2 [--grid section.key=v1,v2,...] [--set ...] [--out DIR]
+    python -m gan_experiments equilibrium-test CHECKPOINT [--steps N] [--lam L] [--inner-steps T] [--out DIR]
 
 CONFIG is a name from ``list`` or a path to a TOML file. A sweep runs one run folder per seed
 and grid value (grid values are TOML literals separated by commas) and writes ``summary.json``
@@ -103,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     run.add_argument("--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint")
+    test = commands.add_parser("equilibrium-test", help="freeze D and optimize G alone on V and on the proximal "
+                               "objective (Farnia & Ozdaglar Sec. 2, 6.1)")
+    test.add_argument("checkpoint", help="a run folder this project wrote, or its checkpoint.pt")
+    test.add_argument("--steps", type=int, default=200, help="generator steps of each test (default 200)")
+    test.add_argument("--lam", type=float, default=0.1, help="lambda of the proximal objective (default 0.1)")
+    test.add_argument("--inner-steps", type=int, default=50, help="Adam steps per proximal solve (default 50)")
+    test.add_argument("--out", help="output folder (default: RUN_FOLDER/equilibrium_test)")
     sweep = commands.add_parser("sweep", help="one run per seed and grid value, and a summary over seeds")
     sweep.add_argument("config", help="a NAME from `list` or a path to a TOML config")
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="run seeds (default 0 1 2)")
@@ -206,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "equilibrium-test":
+        from .equilibrium import equilibrium_test
+
+        try:
+            print(json.dumps(equilibrium_test(args.checkpoint, steps=args.steps, lam=args.lam,
+                                              inner_steps=args.inner_steps, out=args.out)))
+        except (FileNotFoundError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "list":
         for name, path in bundled_configs().items():
             description = " ".join(resolve_config(str(path), [])[0].run.description.split())
