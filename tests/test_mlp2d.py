@@ -1,5 +1,6 @@
-"""The 2D networks: sizes from the official code and the supplement, mixture sampling."""
+"""The papers' networks: 2D sizes from the official code and the supplement, mixture sampling, the image tables."""
 
+import pytest
 import torch
 
 from gan_experiments.models import (
@@ -53,3 +54,28 @@ def test_mixture_sampling_picks_generators_uniformly_and_uses_their_outputs():
     z = torch.randn(8000, 2, generator=generator)
     expected = torch.stack([g(z) for g in mixture.generators])[which_again, torch.arange(8000)]
     torch.testing.assert_close(samples, expected)
+
+
+def test_stackelberg_image_networks_have_the_tables_shapes_with_the_typos_fixed():
+    from gan_experiments.models.stackelberg_images import (StackelbergCIFARDiscriminator, StackelbergCIFARGenerator,
+                                                           stackelberg_fashion_generator, stackelberg_mlp_discriminator,
+                                                           stackelberg_mnist_generator)
+
+    torch.manual_seed(0)
+    z = torch.randn(4, 100)  # latent size 100, as the official code (Table 4 says 2)
+    for generator in (stackelberg_mnist_generator(), stackelberg_fashion_generator()):
+        images = generator(z)
+        assert images.shape == (4, 1, 28, 28) and float(images.detach().abs().max()) <= 1.0
+    discriminator = stackelberg_mlp_discriminator()
+    assert discriminator[1].in_features == 784 and discriminator(images).shape == (4,)  # Tables 3-4 say 2
+    widths = [m.out_features for m in stackelberg_fashion_generator() if isinstance(m, torch.nn.Linear)]
+    assert widths == [128, 256, 512, 1024, 784]
+    cifar_g, cifar_d = StackelbergCIFARGenerator(), StackelbergCIFARDiscriminator()
+    noise = cifar_g.noise(4, torch.Generator().manual_seed(0))
+    assert noise.min() >= -1 and noise.max() <= 1
+    fakes = cifar_g(noise)
+    assert fakes.shape == (4, 3, 32, 32) and cifar_d(fakes).shape == (4,)
+    convs = [m for m in cifar_d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [128, 256, 512]
+    weights = torch.cat([m.weight.reshape(-1) for m in cifar_g.modules() if hasattr(m, "weight")])
+    assert float(weights.std()) == pytest.approx(0.01, rel=0.05)  # Table 5: N(0, 0.01) initialisation
