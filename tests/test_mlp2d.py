@@ -77,5 +77,5 @@ def test_stackelberg_image_networks_have_the_tables_shapes_with_the_typos_fixed(
     assert fakes.shape == (4, 3, 32, 32) and cifar_d(fakes).shape == (4,)
     convs = [m for m in cifar_d.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [128, 256, 512]
-    weights = torch.cat([m.weight.reshape(-1) for m in cifar_g.modules() if hasattr(m, "weight")])
+    weights = torch.cat([m.weight.detach().reshape(-1) for m in cifar_g.modules() if hasattr(m, "weight")])
     assert float(weights.std()) == pytest.approx(0.01, rel=0.05)  # Table 5: N(0, 0.01) initialisation
