@@ -24,7 +24,7 @@ def build_mixture(config: Config):
     if d.name in ("ring", "circle"):
         return datasets.ring(d.modes, d.radius, d.std)
     if d.name == "grid":
-        return datasets.grid(std=d.std)
+        return datasets.grid(tuple(float(v) for v in d.grid_values), std=d.std)
     return None
 
 

@@ -50,6 +50,7 @@ class DataConfig:
     modes: int = 8  # ring and circle
     radius: float = 1.0  # ring and circle
     std: float = 0.01  # Gaussian mixtures
+    grid_values: list = field(default_factory=lambda: [-4.0, -2.0, 0.0, 2.0, 4.0])  # grid: modes on values x values
     noise: float = 0.25  # swiss_roll
     scale: float = 7.5  # swiss_roll: coordinates divided by it
     root: str = ""  # image data: torchvision's folders under it; "" = mnist's bundled 5,000-digit subset
@@ -162,6 +163,9 @@ class Config:
                 raise ConfigError(f"{key} must not be negative")
         if len(self.optimizer.betas) != 2:
             raise ConfigError("optimizer.betas must be a list of two numbers")
+        if not self.data.grid_values or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                for v in self.data.grid_values):
+            raise ConfigError(f"data.grid_values must be a non-empty list of numbers, got {self.data.grid_values!r}")
         for key in ("projection.eta", "projection.target", "quadratic.start"):
             section, name = key.split(".")
             value = getattr(getattr(self, section), name)
