@@ -162,6 +162,11 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _data_root_override(args) -> list[str]:
+    """``--data-root DIR`` as the ``--set`` assignment it stands for (a TOML string)."""
+    return [f"data.root={json.dumps(args.data_root)}"] if args.data_root else []
+
+
 def _sweep(args) -> int:
     import itertools
 
@@ -176,7 +181,7 @@ def _sweep(args) -> int:
                 raise ConfigError(f"--grid expects section.key=v1,v2,..., got {spec!r}")
             axes.append([(key.strip(), value.strip()) for value in values.split(",")])
         points = list(itertools.product(*axes)) or [()]
-        overrides = args.overrides + ([f"data.root={json.dumps(args.data_root)}"] if args.data_root else [])
+        overrides = args.overrides + _data_root_override(args)
         plans = [(point, seed, resolve_config(args.config, overrides + [f"{k}={v}" for k, v in point]
                                               + [f"run.seed={seed}"])) for point in points for seed in args.seeds]
     except ConfigError as error:
@@ -235,8 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides.append(f"run.seed={args.seed}")
         if args.device is not None:
             overrides.append(f'run.device="{args.device}"')
-        if args.data_root is not None:
-            overrides.append(f"data.root={json.dumps(args.data_root)}")
+        overrides += _data_root_override(args)
         if args.download:
             overrides.append("data.download=true")
         config, name = resolve_config(args.config, overrides)

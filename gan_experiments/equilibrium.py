@@ -19,7 +19,6 @@ fixed evaluation batch.
 from __future__ import annotations
 
 import copy
-import csv
 import json
 from pathlib import Path
 
@@ -29,7 +28,8 @@ from cgd_optim import ProximalMinimax
 
 from .build import build_sampler, build_trainer
 from .config import load
-from .plots import _pyplot
+from .plots import pyplot
+from .records import write_rows
 from .trainer import _pair
 
 
@@ -95,7 +95,7 @@ def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0
                 inner.state.clear()  # a fresh Adam for every proximal solve (Sec. 6.1)
                 rows[-1]["proximal_value"] = float(proximal.step(lambda: value(game, real, z), real).detach())
         pictures[objective].append(_samples(game, config))
-    _write(rows, out / "equilibrium.csv")
+    write_rows(rows, out / "equilibrium.csv", ["objective", "step", "value", "proximal_value"])
     summary = {objective: {"value_start": [r for r in rows if r["objective"] == objective][0]["value"],
                            "value_end": [r for r in rows if r["objective"] == objective][-1]["value"]}
                for objective in ("V", "proximal")}
@@ -114,15 +114,8 @@ def _samples(game, config):
     return None
 
 
-def _write(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["objective", "step", "value", "proximal_value"])
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _plot(rows: list[dict], pictures: dict, config, path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     images = config.data.name == "mnist"
     figure, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
     for objective, label in (("V", "G on V, eq. (5)"), ("proximal", "G on V_prox, eq. (19)")):

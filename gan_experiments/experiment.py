@@ -26,6 +26,7 @@ from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbo
 from .icr.mnist import run_analysis as run_icr_analysis
 from .icr.runs import projection_summary, run_quadratic
 from .plots import plot_metric_curves, plot_panels
+from .records import append_row
 from .trainer import Trainer
 
 
@@ -125,7 +126,7 @@ class RunLog:
             self.writer = SummaryWriter(str(out / "tensorboard"))
 
     def record(self, row: dict) -> None:
-        _append_csv(self.path, row)
+        append_row(self.path, row)
         if self.writer is not None:
             for key, value in row.items():
                 if isinstance(value, (int, float)) and key != "step":
@@ -191,13 +192,3 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     if log.path.exists():
         plot_metric_curves(log.rows(), out / "curves.png", f"{out.name}: {config.run.framework}, {config.run.optimizer}")
     return final
-
-
-def _append_csv(path: Path, row: dict) -> None:
-    flat = {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}
-    new = not path.exists()
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(flat))
-        if new:
-            writer.writeheader()
-        writer.writerow(flat)

@@ -16,7 +16,8 @@ CURVES = (("modes_covered", "modes covered"), ("percent_high_quality", "% high q
           ("mean_distance_to_generated", "mean distance to generated"))
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no screen needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,7 +52,7 @@ def discriminator_grid(discriminator: nn.Module, bounds: tuple[float, float, flo
 def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -> None:
     """One square panel per entry of ``panels``: {"title", "groups": [(label, samples)],
     "discriminator": module or None}; real data in grey, one colour per group, D's contours behind."""
-    plt = _pyplot()
+    plt = pyplot()
     bounds = plot_bounds(real)
     figure, axes_row = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False,
                                     layout="constrained")
@@ -82,7 +83,7 @@ def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
     curves = [(key, label) for key, label in CURVES if any(row.get(key) not in (None, "") for row in rows)]
     if not curves:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes_row = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
     steps = [float(row["step"]) for row in rows]
     for axes, (key, label) in zip(axes_row[0], curves):

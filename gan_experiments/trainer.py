@@ -22,6 +22,13 @@ def _pair(value) -> tuple[Tensor, Tensor]:
     return (value, value) if isinstance(value, Tensor) else (value[0], value[1])
 
 
+def set_gradients(params: list[Tensor], value: Tensor) -> None:
+    """``p.grad`` = d value / d p for a torch optimizer's step (zeros where value does not depend on p)."""
+    grads = torch.autograd.grad(value, params, allow_unused=True)
+    for p, g in zip(params, grads):
+        p.grad = torch.zeros_like(p) if g is None else g
+
+
 class AdamPair:
     """Each player its own ``torch.optim.Adam``; per step the discriminator ascends f_max, then the
     generator descends f_min against the updated discriminator (the official Stackelberg code's
@@ -35,19 +42,13 @@ class AdamPair:
         self.max_optimizer = torch.optim.Adam(self.max_params, lr=lr, betas=betas, maximize=True)
         self.step_stats: dict = {}
 
-    @staticmethod
-    def _set_grads(params, value: Tensor) -> None:
-        grads = torch.autograd.grad(value, params, allow_unused=True)
-        for p, g in zip(params, grads):
-            p.grad = torch.zeros_like(p) if g is None else g
-
     def step(self, closure: Callable[[], object]):
         returned = closure()
-        self._set_grads(self.max_params, _pair(returned)[1])
+        set_gradients(self.max_params, _pair(returned)[1])
         self.max_optimizer.step()
         if self.max_projection is not None:
             self.max_projection()
-        self._set_grads(self.min_params, _pair(closure())[0])
+        set_gradients(self.min_params, _pair(closure())[0])
         self.min_optimizer.step()
         return returned
 

@@ -30,8 +30,8 @@ import torch
 from torch import Tensor, nn
 
 from ..losses import game_objective
-from ..trainer import Trainer, _pair
-from .standard import StandardGAN
+from ..trainer import Trainer, _pair, set_gradients
+from .standard import StandardGAN, clip_weights
 
 
 def derived_seed(seed: int, *stream) -> int:
@@ -83,12 +83,9 @@ class MessengerGame(nn.Module):
             for mine, theirs in zip(messenger.state_dict().values(), source.state_dict().values()):
                 mine.copy_(theirs)
 
-    @torch.no_grad()
     def project_discriminator(self) -> None:
-        """WGAN-WC on the messengers."""
-        if self.weight_clip > 0:
-            for p in self.messengers.parameters():
-                p.clamp_(-self.weight_clip, self.weight_clip)
+        """WGAN-WC on the messengers (:func:`clip_weights`)."""
+        clip_weights(self.messengers, self.weight_clip)
 
 
 class SGAN(nn.Module):
@@ -160,9 +157,7 @@ class SGANTrainer:
         real = self.sample_real(self.batch_size, self.data).to(self.device)
         z = torch.randn(self.batch_size, self.framework.latent_dim, generator=self.noise).to(self.device)
         value = self.framework.global_discriminator_value(real, z, generator=self.noise)
-        params = list(self.framework.global_pair.discriminator.parameters())
-        for p, g in zip(params, torch.autograd.grad(-value, params, allow_unused=True)):
-            p.grad = torch.zeros_like(p) if g is None else g  # torch optimizers minimize: ascend V
+        set_gradients(list(self.framework.global_pair.discriminator.parameters()), -value)  # ascend V
         self.global_discriminator_optimizer.step()
         self.framework.global_pair.project_discriminator()
         return float(value.detach())

@@ -8,6 +8,15 @@ from torch import Tensor, nn
 from ..losses import game_objective
 
 
+@torch.no_grad()
+def clip_weights(module: nn.Module, bound: float) -> None:
+    """WGAN-WC (Arjovsky et al. 2017): clamp every weight of ``module`` to [-bound, bound]; nothing
+    when ``bound`` is 0."""
+    if bound > 0:
+        for p in module.parameters():
+            p.clamp_(-bound, bound)
+
+
 class StandardGAN(nn.Module):
     """min_G max_D of the chosen loss (gan_experiments.losses); also the multi-branch baseline
     when G is a :class:`~gan_experiments.models.MultiBranchGenerator`.
@@ -30,13 +39,9 @@ class StandardGAN(nn.Module):
     def max_parameters(self) -> list[Tensor]:
         return list(self.discriminator.parameters())
 
-    @torch.no_grad()
     def project_discriminator(self) -> None:
-        """WGAN-WC (Arjovsky et al. 2017): clamp every discriminator weight to [-c, c] after its
-        update; nothing when ``weight_clip`` is 0."""
-        if self.weight_clip > 0:
-            for p in self.discriminator.parameters():
-                p.clamp_(-self.weight_clip, self.weight_clip)
+        """WGAN-WC after every discriminator update (:func:`clip_weights`)."""
+        clip_weights(self.discriminator, self.weight_clip)
 
     def fakes(self, z: Tensor) -> list[Tensor]:
         return [self.generator(z)]

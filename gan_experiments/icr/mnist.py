@@ -25,7 +25,6 @@ generator minimizes V (``ogan``) or :math:`-E\log\sigma(D(G(z)))` (``nsgan``).
 from __future__ import annotations
 
 import copy
-import csv
 import json
 from pathlib import Path
 
@@ -36,7 +35,8 @@ from cgd_optim import CGD, SimGD
 
 from ..losses import game_objective, ogan_value
 from ..trainer import _pair
-from ..plots import _pyplot
+from ..plots import pyplot
+from ..records import write_rows
 
 
 def discriminator_distance(outputs: Tensor, checkpoint_outputs: Tensor) -> float:
@@ -124,7 +124,7 @@ def fig4(game, sample_real, config, out: Path) -> dict:
         real, z = streams.next()
         value = _pair(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
         record("joint", t, joint.discriminator, -float(value.detach()))
-    _write_rows(rows, out / "fig4.csv")
+    write_rows(rows, out / "fig4.csv")
     final = {branch: {k: v for k, v in [r for r in rows if r["branch"] == branch][-1].items() if k != "branch"}
              for branch in ("discriminator alone", "joint")}
     _plot_fig4(rows, out / "fig4.png")
@@ -158,7 +158,7 @@ def fig8(game, sample_real, config, out: Path) -> dict:
                          "discriminator_loss": float(discriminator_loss(discriminator, real, fake).detach())})
             if t < icr.attack_steps:  # the generator's own loss (V, or -log D for nsgan) against a fixed D
                 _sgd_step(params, _pair(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
-    _write_rows(rows, out / "fig8.csv")
+    write_rows(rows, out / "fig8.csv")
     _plot_fig8(rows, out / "fig8.png")
     return {label: {"loss_before": [r for r in rows if r["discriminator"] == label][0]["discriminator_loss"],
                     "loss_after": [r for r in rows if r["discriminator"] == label][-1]["discriminator_loss"]}
@@ -173,15 +173,8 @@ def run_analysis(game, sample_real, config, out: Path, step: int) -> dict:
     return final
 
 
-def _write_rows(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _plot_fig4(rows: list[dict], path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
     for branch, style in (("discriminator alone", "-"), ("joint", "--")):
         mine = [r for r in rows if r["branch"] == branch]
@@ -200,7 +193,7 @@ def _plot_fig4(rows: list[dict], path: Path) -> None:
 
 
 def _plot_fig8(rows: list[dict], path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
     for label in dict.fromkeys(r["discriminator"] for r in rows):
         mine = [r for r in rows if r["discriminator"] == label]

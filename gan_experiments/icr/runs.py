@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..plots import _pyplot
+from ..plots import pyplot
 from .projection import projection_stays
 from .quadratic import quadratic_trajectory, simgd_spectral_radius
 
@@ -44,7 +44,7 @@ def run_quadratic(config, out: Path, *, dry_run: bool = False) -> dict:
 
 def plot_quadratic(paths: dict, optimizers: list[str], step_sizes: list[tuple], path: Path) -> None:
     """x_k and y_k over k, one row per step-size pair and one column per optimizer (Figs. 3, 6)."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(len(step_sizes), len(optimizers), figsize=(3.6 * len(optimizers), 2.6 * len(step_sizes)),
                                 squeeze=False, layout="constrained")
     for i, (lr_min, lr_max) in enumerate(step_sizes):
@@ -73,7 +73,7 @@ def projection_summary(config, rows: list[dict], out: Path) -> dict:
     final = {"step": steps[-1] if steps else 0, "g1": float(first[-1]), "g2": float(second[-1]),
              "projection": bool(stays), "stays": len(stays), "iterations_in_projection": sum(n for _, n in stays),
              "longest_stay": max((n for _, n in stays), default=0)}
-    plt = _pyplot()
+    plt = pyplot()
     figure, ax = plt.subplots(figsize=(7, 3), layout="constrained")
     ax.plot(steps, first, label="G(w)₁")
     ax.plot(steps, second, label="G(w)₂")
