@@ -8,13 +8,15 @@ import torch
 from cgd_optim import ACGD, CGD, SimGD
 
 from . import data as datasets
-from .config import Config
-from .data.images import bundled_mnist, image_sampler, load_image_data
+from .config import IMAGE_DATASETS, Config
+from .data.images import IMAGE_SHAPES, dataset_images, image_sampler
+from .data.stacked import stacked_sampler
 from .frameworks import SGAN, ProximalGAN, SGANTrainer, StackelbergGAN, StandardGAN, derived_seed
 from .icr import ProjectionGame
 from .models import (GeneratorMixture, MultiBranchGenerator, sgan_discriminator, sgan_generator,
                      stackelberg_discriminator, stackelberg_generator, with_spectral_norm)
 from .models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
+from .models.image_networks import image_discriminator, image_generator
 from .trainer import AdamPair, Trainer
 
 
@@ -32,8 +34,10 @@ def build_sampler(config: Config):
     if config.run.framework == "projection":  # a point mass at P_data (the game reads its own target)
         target = torch.tensor(config.projection.target, dtype=torch.float32)
         return lambda n, generator: target.expand(n, 2)
-    if config.data.name == "mnist":
-        return image_sampler(training_images(config))
+    if config.data.name == "stacked_mnist":
+        return stacked_sampler(*image_data(config))
+    if config.data.name in IMAGE_DATASETS:
+        return image_sampler(image_data(config)[0])
     mixture = build_mixture(config)
     if mixture is not None:
         return mixture.sample
@@ -45,12 +49,12 @@ def build_sampler(config: Config):
     return swiss
 
 
-def training_images(config: Config) -> torch.Tensor:
-    """MNIST's training images from ``data.root`` (torchvision's files) when given, else the bundled
-    5,000-digit subset's 4,000 training images; fails before training when the files are missing."""
-    if config.data.root:
-        return load_image_data(config.data.name, config.data.root, download=config.data.download)[0]
-    return bundled_mnist("train")[0]
+def image_data(config: Config, *, train: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels) of the training (or held-out) part of ``data.name`` (Stacked MNIST: its
+    MNIST source) from ``data.root`` when given, else MNIST's bundled 5,000-digit subset (4,000 /
+    1,000); raises DataNotFoundError, naming the folder and the command, before training."""
+    d = config.data
+    return dataset_images(d.name, d.root, train=train, download=d.download and train)
 
 
 def _loss_options(config: Config) -> dict:
@@ -58,9 +62,26 @@ def _loss_options(config: Config) -> dict:
                 weight_clip=config.loss.weight_clip)
 
 
-def _discriminator(config: Config, factory):
-    discriminator = factory()
-    return with_spectral_norm(discriminator) if config.loss.spectral_norm else discriminator
+def _player_factories(config: Config):
+    """(new generator, new discriminator) callables: ``model.network``'s image networks, else the
+    2D networks of the framework's paper (SGAN's 4-layer MLPs, the Stackelberg code's others);
+    spectral normalisation on the discriminator when ``loss.spectral_norm``."""
+    m = config.model
+    if m.network:
+        shape = IMAGE_SHAPES[config.data.name]
+        generator = lambda: image_generator(m.network, shape, latent_dim=m.latent_dim,  # noqa: E731
+                                            hidden=m.generator_hidden, width=m.width)
+        discriminator = lambda: image_discriminator(m.network, shape, hidden=m.discriminator_hidden,  # noqa: E731
+                                                    width=m.width)
+    elif config.run.framework == "sgan":
+        generator = lambda: sgan_generator(m.latent_dim, m.generator_hidden)  # noqa: E731
+        discriminator = lambda: sgan_discriminator(m.discriminator_hidden)  # noqa: E731
+    else:
+        generator = lambda: stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale)  # noqa: E731
+        discriminator = stackelberg_discriminator
+    if config.loss.spectral_norm:
+        return generator, lambda: with_spectral_norm(discriminator())
+    return generator, discriminator
 
 
 def build_framework(config: Config):
@@ -73,14 +94,15 @@ def build_framework(config: Config):
         return ProjectionGame(tuple(config.projection.eta), tuple(config.projection.target))
     if config.run.framework == "icr_mnist":
         return StandardGAN(ICRMNISTGenerator(), ICRMNISTDiscriminator(), ICRMNISTGenerator.latent_dim, **loss)
-    discriminator = _discriminator(config, stackelberg_discriminator)
+    make_generator, make_discriminator = _player_factories(config)
+    discriminator = make_discriminator()
     if config.run.framework == "stackelberg":
-        generators = [stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale) for _ in range(m.generators)]
+        generators = [make_generator() for _ in range(m.generators)]
         return StackelbergGAN(GeneratorMixture(generators, m.latent_dim), discriminator, **loss)
     if config.run.framework == "multibranch":
         return StandardGAN(MultiBranchGenerator(m.generators, m.latent_dim, output_scale=m.output_scale),
                            discriminator, m.latent_dim, **loss)
-    generator = stackelberg_generator(m.latent_dim, m.generator_hidden, m.output_scale)
+    generator = make_generator()
     if config.run.framework == "proximal":
         loss.pop("gp_weight")
         return ProximalGAN(generator, discriminator, m.latent_dim, **loss)
@@ -91,12 +113,12 @@ def build_sgan(config: Config) -> SGAN:
     """N local pairs and the global pair of SGAN's 4-layer MLPs, each initialised from its own
     seed stream, so a local pair's weights do not depend on N or on the global pair."""
     m, seed = config.model, config.run.seed
+    make_generator, make_discriminator = _player_factories(config)
 
     def pair(*stream) -> StandardGAN:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derived_seed(seed, "init", *stream))
-            generator = sgan_generator(m.latent_dim, m.generator_hidden)
-            discriminator = _discriminator(config, lambda: sgan_discriminator(m.discriminator_hidden))
+            generator, discriminator = make_generator(), make_discriminator()
         return StandardGAN(generator, discriminator, m.latent_dim, **_loss_options(config))
 
     return SGAN([pair("pair", n) for n in range(config.sgan.pairs)], pair("global"))
@@ -129,4 +151,5 @@ def build_trainer(config: Config) -> Trainer | SGANTrainer:
             build_optimizer(config, framework.messenger_game, config.sgan.global_optimizer),
             torch.optim.Adam(framework.global_pair.discriminator.parameters(), lr=o.lr, betas=tuple(o.betas)),
             build_sampler(config), train_global=config.sgan.global_pair, **common)
-    return Trainer(framework, build_optimizer(config, framework), build_sampler(config), **common)
+    return Trainer(framework, build_optimizer(config, framework), build_sampler(config),
+                   critic_steps=config.optimizer.critic_steps, **common)

@@ -8,7 +8,8 @@ of steps, batch size and seed, and prints a metrics table on 2,500 samples.
 
     python -m gan_experiments list
     python -m gan_experiments run CONFIG [--set section.key=VALUE ...] [--device cpu|cuda] [--seed N]
-                                         [--data-root DIR [--download]] [--out DIR] [--resume] [--dry-run]
+                                         [--data-root DIR [--download]] [--inception-weights PATH|download]
+                                         [--out DIR] [--resume] [--dry-run]
 
     python -m gan_experiments sweep CONFIG --seeds 0 1 2 [--grid section.key=v1,v2,...] [--set ...] [--out DIR]
     python -m gan_experiments equilibrium-test CHECKPOINT [--steps N] [--lam L] [--inner-steps T] [--out DIR]
@@ -88,6 +89,12 @@ def resolve_config(name_or_path: str, overrides: list[str]):
     return with_overrides(load(path), overrides), path.stem
 
 
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", help="image data: torchvision's folders under DIR (overrides data.root)")
+    parser.add_argument("--inception-weights", metavar="PATH", help="FID / Inception Score: torch-fidelity's "
+                        "Inception weights file, or 'download' (needs internet); overrides metrics.inception_weights")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_experiments",
                                      description="Without a command: the Stackelberg vs standard GAN main job.")
@@ -99,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a config value with a TOML literal (repeatable)")
     run.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
     run.add_argument("--seed", type=int, help="overrides run.seed")
-    run.add_argument("--data-root", help="image data: torchvision's folders under DIR (overrides data.root)")
+    _add_data_options(run)
     run.add_argument("--download", action="store_true", help="image data: download into --data-root (needs internet)")
     run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -119,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
                        help="override a config value with a TOML literal (repeatable)")
     sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
-    sweep.add_argument("--data-root", help="image data: torchvision's folders under DIR (overrides data.root)")
+    _add_data_options(sweep)
     sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
     return parser
 
@@ -162,9 +169,10 @@ def summary_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _data_root_override(args) -> list[str]:
-    """``--data-root DIR`` as the ``--set`` assignment it stands for (a TOML string)."""
-    return [f"data.root={json.dumps(args.data_root)}"] if args.data_root else []
+def _data_overrides(args) -> list[str]:
+    """``--data-root DIR`` and ``--inception-weights PATH`` as the ``--set`` assignments they stand for."""
+    return ([f"data.root={json.dumps(args.data_root)}"] if args.data_root else []) + (
+        [f"metrics.inception_weights={json.dumps(args.inception_weights)}"] if args.inception_weights else [])
 
 
 def _sweep(args) -> int:
@@ -181,7 +189,7 @@ def _sweep(args) -> int:
                 raise ConfigError(f"--grid expects section.key=v1,v2,..., got {spec!r}")
             axes.append([(key.strip(), value.strip()) for value in values.split(",")])
         points = list(itertools.product(*axes)) or [()]
-        overrides = args.overrides + _data_root_override(args)
+        overrides = args.overrides + _data_overrides(args)
         plans = [(point, seed, resolve_config(args.config, overrides + [f"{k}={v}" for k, v in point]
                                               + [f"run.seed={seed}"])) for point in points for seed in args.seeds]
     except ConfigError as error:
@@ -240,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             overrides.append(f"run.seed={args.seed}")
         if args.device is not None:
             overrides.append(f'run.device="{args.device}"')
-        overrides += _data_root_override(args)
+        overrides += _data_overrides(args)
         if args.download:
             overrides.append("data.download=true")
         config, name = resolve_config(args.config, overrides)

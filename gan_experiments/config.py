@@ -21,7 +21,9 @@ else:  # pragma: no cover - Python 3.10
 
 FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal", "projection", "quadratic", "icr_mnist")
 OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
-DATASETS = ("ring", "grid", "circle", "swiss_roll", "mnist")
+DATASETS = ("ring", "grid", "circle", "swiss_roll", "mnist", "fashion_mnist", "cifar10", "stacked_mnist")
+IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "stacked_mnist")
+IMAGE_FRAMEWORKS = ("standard", "stackelberg", "sgan", "proximal")  # with model.network; icr_mnist has its own
 LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
 
 
@@ -53,7 +55,7 @@ class DataConfig:
     grid_values: list = field(default_factory=lambda: [-4.0, -2.0, 0.0, 2.0, 4.0])  # grid: modes on values x values
     noise: float = 0.25  # swiss_roll
     scale: float = 7.5  # swiss_roll: coordinates divided by it
-    root: str = ""  # image data: torchvision's folders under it; "" = mnist's bundled 5,000-digit subset
+    root: str = ""  # image data: torchvision's folders under it; "" = MNIST's bundled 5,000-digit subset (mnist, stacked_mnist)
     download: bool = False  # image data: fetch into root (needs internet)
 
 
@@ -64,6 +66,8 @@ class ModelConfig:
     generator_hidden: int = 32  # hidden units of each generator (standard: of the single one)
     output_scale: float = 1.0  # Tanh output times this (4.0 reaches the 25-mode grid); sgan: linear output
     discriminator_hidden: int = 512  # sgan's 4-layer MLPs (the Stackelberg discriminator is 2-512-256-1)
+    network: str = ""  # image data: one of models.image_networks.IMAGE_NETWORKS ("" = the 2D networks)
+    width: int = 64  # network "icr_dcgan": channels d -> 2d -> 4d (the ICR paper's 64)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class OptimizerConfig:
     tol: float = 1e-6  # acgd, cgd
     max_iter: int = 50  # acgd, cgd
     alternating: bool = False  # simgd
+    critic_steps: int = 1  # adam: discriminator steps per generator step (WGAN-GP: 5)
 
 
 @dataclass
@@ -124,6 +129,12 @@ class ICRConfig:  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 (run.step
 
 
 @dataclass
+class MetricsConfig:  # image data
+    inception_weights: str = ""  # FID / Inception Score: a local weights file, "download", or "" (skipped)
+    inception_samples: int = 10000  # generated and real images for FID / IS, at the end of a run
+
+
+@dataclass
 class Config:
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -135,6 +146,7 @@ class Config:
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     quadratic: QuadraticConfig = field(default_factory=QuadraticConfig)
     icr: ICRConfig = field(default_factory=ICRConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def validate(self) -> "Config":
         """Cross-field and range rules, each failing with a sentence naming the key."""
@@ -149,7 +161,8 @@ class Config:
         for key in ("run.steps", "run.batch_size", "run.eval_every", "run.checkpoint_every", "run.samples",
                     "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "model.discriminator_hidden", "optimizer.max_iter", "sgan.pairs",
                     "proximal.inner_steps", "projection.min_stay", "icr.steps_after", "icr.attack_steps",
-                    "icr.record_every", "icr.test_images"):
+                    "icr.record_every", "icr.test_images", "model.width", "metrics.inception_samples",
+                    "optimizer.critic_steps"):
             section, name = key.split(".")
             if getattr(getattr(self, section), name) < 1:
                 raise ConfigError(f"{key} must be at least 1")
@@ -180,10 +193,12 @@ class Config:
                 raise ConfigError(f"quadratic.optimizers: {name!r} is not one of simgd, cgd, acgd")
         if self.run.framework == "projection" and self.run.optimizer == "adam":
             raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd or acgd")
-        images = self.data.name == "mnist"
-        if images != (self.run.framework == "icr_mnist"):
-            raise ConfigError(f"data.name = {self.data.name!r} with run.framework = {self.run.framework!r}: "
-                              "the icr_mnist framework trains on mnist, the 2D frameworks on 2D data")
+        self._validate_images()
+        if self.optimizer.critic_steps > 1 and (self.run.optimizer != "adam" or self.run.framework not in (
+                "standard", "stackelberg", "multibranch")):
+            raise ConfigError(f"optimizer.critic_steps = {self.optimizer.critic_steps} needs run.optimizer = \"adam\" "
+                              "in a standard, stackelberg or multibranch run (a competitive optimizer moves both "
+                              "players in every step)")
         if self.data.download and not self.data.root:
             raise ConfigError("data.download needs data.root (--data-root), the folder to download into")
         if self.run.framework == "icr_mnist" and (self.run.optimizer != "simgd" or self.run.loss not in ("ogan", "nsgan")):
@@ -196,6 +211,30 @@ class Config:
             if self.run.loss not in ("ogan", "wgan"):
                 raise ConfigError(f"run.loss = {self.run.loss!r}: proximal training needs a zero-sum loss, ogan or wgan")
         return self
+
+    def _validate_images(self) -> None:
+        from .models.image_networks import IMAGE_NETWORKS, check_shape
+        from .data.images import IMAGE_SHAPES
+
+        name, framework, network = self.data.name, self.run.framework, self.model.network
+        if framework == "icr_mnist":
+            if name != "mnist" or network:
+                raise ConfigError(f"data.name = {name!r}, model.network = {network!r}: the icr_mnist framework "
+                                  "trains its own networks (ICR App. A.3) on mnist; set data.name = \"mnist\" and no network")
+            return
+        if name not in IMAGE_DATASETS:
+            if network:
+                raise ConfigError(f"model.network = {network!r} is for image data; data.name = {name!r} is 2D")
+            return
+        if framework not in IMAGE_FRAMEWORKS:
+            raise ConfigError(f"run.framework = {framework!r} on image data ({name}): one of {', '.join(IMAGE_FRAMEWORKS)} "
+                              "(or icr_mnist) trains on images")
+        if network not in IMAGE_NETWORKS:
+            raise ConfigError(f"model.network = {network!r}: image data ({name}) needs one of {', '.join(IMAGE_NETWORKS)}")
+        try:
+            check_shape(network, IMAGE_SHAPES[name])
+        except ValueError as error:
+            raise ConfigError(f"model.network: {error}") from None
 
 
 def _check_type(key: str, value, annotation) -> object:

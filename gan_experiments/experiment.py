@@ -19,12 +19,13 @@ import torch
 from tqdm import tqdm
 
 from .build import build_mixture, build_sampler, build_trainer
-from .config import Config, dumps, with_overrides
+from .config import IMAGE_DATASETS, Config, dumps, with_overrides
 from .frameworks import SGAN, StackelbergGAN
 from .icr import ProjectionGame
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .icr.mnist import run_analysis as run_icr_analysis
 from .icr.runs import projection_summary, run_quadratic
+from .image_evaluation import evaluate_images, final_image_metrics, save_sample_grid
 from .plots import plot_metric_curves, plot_panels
 from .records import append_row
 from .trainer import Trainer
@@ -41,8 +42,10 @@ def evaluate(config: Config, framework, step: int) -> dict:
     if isinstance(framework, ProjectionGame):
         g1, g2 = framework.sample(1)[0].tolist()
         return {"step": step, "g1": g1, "g2": g2}
-    if config.data.name == "mnist":  # the image metrics are the images issue's; the loop logs f
+    if config.run.framework == "icr_mnist":  # its analysis (icr/mnist.py) comes after the checkpoint
         return {"step": step}
+    if config.data.name in IMAGE_DATASETS:
+        return evaluate_images(config, framework, step)
     mixture = build_mixture(config)
     generator = torch.Generator().manual_seed(config.run.seed + 2)
     real = build_sampler(config)(config.run.samples, generator)
@@ -68,6 +71,24 @@ def evaluate(config: Config, framework, step: int) -> dict:
 def _mode_metrics(samples: torch.Tensor, mixture) -> dict:
     stats = mode_statistics(samples.cpu(), mixture.centres, mixture.std)
     return {key: stats[key] for key in MODE_METRICS}
+
+
+def dry_run_overrides(config: Config) -> list[str]:
+    """A dry run goes through every phase at a few iterations: small batches and few samples on
+    image data (and in the ICR MNIST analysis)."""
+    if config.run.framework == "icr_mnist":
+        return ["run.batch_size=8", "icr.steps_after=2", "icr.attack_steps=2", "icr.test_images=16"]
+    overrides = [f"proximal.inner_steps={min(config.proximal.inner_steps, 2)}"]
+    if config.data.name in IMAGE_DATASETS:
+        overrides += [f"run.batch_size={min(config.run.batch_size, 8)}", f"run.samples={min(config.run.samples, 200)}",
+                      f"metrics.inception_samples={min(config.metrics.inception_samples, 64)}"]
+    return overrides
+
+
+def mean_share_modes_missed(rows: list[dict], modes: int) -> float:
+    """SGAN Fig. 2(d): the share of modes not covered, (K - modes covered) / K, averaged over the
+    evaluations of a run (the probability that a mode is missed at a random iteration)."""
+    return sum((modes - float(row["modes_covered"])) / modes for row in rows) / len(rows)
 
 
 def save_checkpoint(trainer: Trainer, path: Path) -> None:
@@ -149,9 +170,8 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
         (out / "config.toml").write_text(dumps(config))
         return run_quadratic(config, out, dry_run=dry_run)
     steps = min(config.run.steps, 3) if dry_run else config.run.steps
-    if dry_run and config.run.framework == "icr_mnist":  # every phase, at a few iterations on small batches
-        config = with_overrides(config, ["run.batch_size=8", "icr.steps_after=2", "icr.attack_steps=2",
-                                         "icr.test_images=16"])
+    if dry_run:
+        config = with_overrides(config, dry_run_overrides(config))
     trainer = build_trainer(config)  # missing data or a bad combination fails here, before the folder exists
     framework = trainer.framework
     out.mkdir(parents=True, exist_ok=True)
@@ -187,8 +207,14 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
         (out / "metrics.json").write_text(json.dumps(final, indent=1))
         return final
     final = evaluate(config, framework, trainer.step_count)
+    if isinstance(framework, SGAN) and not config.sgan.global_pair and build_mixture(config) is not None:
+        final["mean_share_modes_missed"] = mean_share_modes_missed(log.rows(), len(build_mixture(config).centres))
+    if config.data.name in IMAGE_DATASETS:
+        final.update(final_image_metrics(config, framework))
+        save_sample_grid(config, framework, out / "samples.png")
+    else:
+        plot_samples(config, framework, out / "samples.png", trainer.step_count)
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
-    plot_samples(config, framework, out / "samples.png", trainer.step_count)
     if log.path.exists():
         plot_metric_curves(log.rows(), out / "curves.png", f"{out.name}: {config.run.framework}, {config.run.optimizer}")
     return final

@@ -13,7 +13,10 @@ from torch import Tensor, nn
 
 CURVES = (("modes_covered", "modes covered"), ("percent_high_quality", "% high quality"),
           ("kl_to_uniform", "KL to uniform"), ("mean_distance_to_real", "mean distance to real"),
-          ("mean_distance_to_generated", "mean distance to generated"))
+          ("mean_distance_to_generated", "mean distance to generated"),
+          ("inception_score", "inception score (classifier)"), ("class_entropy", "class entropy"),
+          ("total_variation", "total variation to uniform"), ("classes_covered", "classes covered"),
+          ("frechet_classifier_distance", "Frechet distance (classifier)"))
 
 
 def pyplot():
@@ -78,8 +81,9 @@ def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -
 
 
 def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
-    """Each metric of :data:`CURVES` present in ``rows`` over the steps (with SGAN's ``local_``
-    ensemble beside the global generator); False, and no file, when there is none."""
+    """Each metric of :data:`CURVES` present in ``rows`` over the steps, with SGAN's ``local_``
+    values (2D: the local ensemble; images: the local generators' mean) beside the global
+    generator's and real held-out data's ``real_`` values dashed; False, and no file, when there is none."""
     curves = [(key, label) for key, label in CURVES if any(row.get(key) not in (None, "") for row in rows)]
     if not curves:
         return False
@@ -87,11 +91,11 @@ def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
     figure, axes_row = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
     steps = [float(row["step"]) for row in rows]
     for axes, (key, label) in zip(axes_row[0], curves):
-        for prefix, name in (("", "model"), ("local_", "local ensemble")):
+        for prefix, name, style in (("", "model", "-"), ("local_", "local pairs", "-"), ("real_", "real held-out", "--")):
             if f"{prefix}{key}" in rows[0]:
                 values = [float("nan") if row[f"{prefix}{key}"] in (None, "") else float(row[f"{prefix}{key}"])
                           for row in rows]
-                axes.plot(steps, values, marker=".", label=name)
+                axes.plot(steps, values, style, marker=".", label=name)
         axes.set_xlabel("step")
         axes.set_title(label, fontsize=9)
         axes.grid(alpha=0.3)

@@ -42,12 +42,17 @@ class AdamPair:
         self.max_optimizer = torch.optim.Adam(self.max_params, lr=lr, betas=betas, maximize=True)
         self.step_stats: dict = {}
 
-    def step(self, closure: Callable[[], object]):
+    def max_step(self, closure: Callable[[], object]):
+        """The discriminator's ascent step alone (a WGAN critic iteration); returns the closure's value."""
         returned = closure()
         set_gradients(self.max_params, _pair(returned)[1])
         self.max_optimizer.step()
         if self.max_projection is not None:
             self.max_projection()
+        return returned
+
+    def step(self, closure: Callable[[], object]):
+        returned = self.max_step(closure)
         set_gradients(self.min_params, _pair(closure())[0])
         self.min_optimizer.step()
         return returned
@@ -61,21 +66,36 @@ class AdamPair:
 
 
 class Trainer:
-    """Draws a real batch and the noise, and lets the optimizer play one step of the framework's game."""
+    """Draws a real batch and the noise, and lets the optimizer play one step of the framework's game.
+
+    ``critic_steps`` > 1 (an :class:`AdamPair` only): that many discriminator steps per generator
+    step, each on a fresh batch and fresh noise, the last one inside the joint step (WGAN-GP's
+    5 critic iterations, Gulrajani et al. 2017)."""
 
     def __init__(self, framework, optimizer, sample_real: Callable[[int, torch.Generator], Tensor], *,
-                 batch_size: int, seed: int, device: str | torch.device = "cpu") -> None:
+                 batch_size: int, seed: int, device: str | torch.device = "cpu", critic_steps: int = 1) -> None:
+        if critic_steps < 1:
+            raise ValueError(f"Invalid critic_steps: {critic_steps}")
+        if critic_steps > 1 and not isinstance(optimizer, AdamPair):
+            raise ValueError(f"critic_steps = {critic_steps} needs an AdamPair: {type(optimizer).__name__} moves both "
+                             "players in every step")
+        self.critic_steps = critic_steps
         self.framework, self.optimizer, self.sample_real = framework, optimizer, sample_real
         self.batch_size, self.device = batch_size, torch.device(device)
         self.noise = torch.Generator().manual_seed(seed)
         self.data = torch.Generator().manual_seed(seed + 1)
         self.step_count = 0
 
-    def train_step(self) -> dict:
-        """One update; returns the objective's values as floats."""
+    def _closure(self):
         real = self.sample_real(self.batch_size, self.data).to(self.device)
         z = torch.randn(self.batch_size, self.framework.latent_dim, generator=self.noise).to(self.device)
-        closure = lambda: self.framework.objective(real, z, generator=self.noise)  # noqa: E731
+        return real, lambda: self.framework.objective(real, z, generator=self.noise)
+
+    def train_step(self) -> dict:
+        """One update (after ``critic_steps - 1`` discriminator steps); returns the objective's values as floats."""
+        for _ in range(self.critic_steps - 1):
+            self.optimizer.max_step(self._closure()[1])
+        real, closure = self._closure()
         if isinstance(self.optimizer, ProximalMinimax):  # its inner ascent penalises D's input gradients on `real`
             value = self.optimizer.step(closure, real)
         else:

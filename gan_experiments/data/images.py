@@ -24,6 +24,7 @@ from torch import Tensor
 
 SUBSET_SPLIT_SEED = 0
 SUBSET_TRAIN = 4000
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "stacked_mnist": (3, 28, 28)}
 FOLDERS = {"mnist": ("MNIST", "MNIST/raw"), "fashion_mnist": ("Fashion-MNIST", "FashionMNIST/raw"),
            "cifar10": ("CIFAR-10", "cifar-10-batches-py")}
 
@@ -103,6 +104,21 @@ def load_image_data(name: str, root: str | Path, *, train: bool = True, download
     data = torch.as_tensor(dataset.data)
     images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)  # (n, C, H, W)
     return images.float() / 127.5 - 1.0, torch.as_tensor(dataset.targets).long()
+
+
+def dataset_images(name: str, root: str | Path = "", *, train: bool = True, download: bool = False) -> tuple[Tensor, Tensor]:
+    """(images, labels) behind data set ``name``: torchvision's files under ``root`` when it is
+    given, else (MNIST and Stacked MNIST only) the bundled subset's ``train`` or ``test`` part.
+    Stacked MNIST returns its single-channel MNIST source (see data/stacked.py)."""
+    source = "mnist" if name == "stacked_mnist" else name
+    if root:
+        return load_image_data(source, root, train=train, download=download)
+    if source != "mnist":
+        title, folder = FOLDERS[source]
+        raise DataNotFoundError(
+            f"{title} has no bundled offline copy (only MNIST has). Put torchvision's files in DIR/{folder} and pass "
+            f"--data-root DIR, or fetch them with `python -m gan_experiments run CONFIG --data-root DIR --download`.")
+    return bundled_mnist("train" if train else "test")
 
 
 def image_sampler(images: Tensor):

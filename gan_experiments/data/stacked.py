@@ -24,3 +24,11 @@ def stacked_mnist(images: Tensor, labels: Tensor, n: int, generator: torch.Gener
 def stacked_mode(channel_labels: Tensor) -> Tensor:
     """Mode index 100 a + 10 b + c of (n, 3) channel labels (a, b, c)."""
     return channel_labels[:, 0] * 100 + channel_labels[:, 1] * 10 + channel_labels[:, 2]
+
+
+def stacked_sampler(images: Tensor, labels: Tensor):
+    """``sample(n, generator)``: n fresh Stacked MNIST images from the MNIST source ``images``."""
+    def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
+        return stacked_mnist(images, labels, n, generator)[0]
+
+    return sample

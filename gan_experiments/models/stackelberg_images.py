@@ -10,13 +10,19 @@ blank:
   BatchNorm and LeakyReLU(0.2), -> Linear(1024, 784), Tanh.
 - Both: discriminator Linear(784, 512), LeakyReLU(0.2) -> Linear(512, 256), LeakyReLU(0.2) ->
   Linear(256, 1), a logit (the table's Sigmoid lives in the loss).
+- Other image shapes (Stacked MNIST's 3 x 28 x 28): the MNIST networks with the input and
+  output layers sized to the image (``shape``).
 - CIFAR-10 (Table 5), per generator: z ~ U[-1, 1]^100 -> Linear to 8x8x128, ReLU -> ConvT 5x5/2
   to 16x16x64, ReLU -> ConvT 5x5/2 to 32x32x3, Tanh, without batch norm; discriminator Conv 5x5/2
   to 16x16x128, 8x8x256, 4x4x512, each with BatchNorm and LeakyReLU(0.2) -> Linear(4*4*512, 1);
-  weights N(0, 0.01), biases 0 (the table's initialisation).
+  weights N(0, 0.01), biases 0 (the table's initialisation). The shared training loop draws
+  Gaussian noise for every framework, so the generator maps it to the table's uniform noise
+  first (:func:`gaussian_to_uniform`), which gives exactly U[-1, 1]^100.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor, nn
@@ -31,24 +37,33 @@ class Reshape(nn.Module):
         return x.reshape(x.shape[0], *self.shape)
 
 
-def stackelberg_mnist_generator(latent_dim: int = 100) -> nn.Sequential:
-    """Table 3's generator (images 1 x 28 x 28 in [-1, 1])."""
-    return nn.Sequential(nn.Linear(latent_dim, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 784), nn.Tanh(),
-                         Reshape(1, 28, 28))
+MNIST_SHAPE = (1, 28, 28)
 
 
-def stackelberg_fashion_generator(latent_dim: int = 100) -> nn.Sequential:
-    """Table 4's generator (images 1 x 28 x 28 in [-1, 1])."""
+def stackelberg_mnist_generator(latent_dim: int = 100, shape: tuple[int, ...] = MNIST_SHAPE) -> nn.Sequential:
+    """Table 3's generator (images of ``shape``, 1 x 28 x 28 in the table, in [-1, 1])."""
+    pixels = math.prod(shape)
+    return nn.Sequential(nn.Linear(latent_dim, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, pixels), nn.Tanh(),
+                         Reshape(*shape))
+
+
+def stackelberg_fashion_generator(latent_dim: int = 100, shape: tuple[int, ...] = MNIST_SHAPE) -> nn.Sequential:
+    """Table 4's generator (images of ``shape``, 1 x 28 x 28 in the table, in [-1, 1])."""
     layers: list[nn.Module] = []
     for a, b in zip([latent_dim, 128, 256, 512], [128, 256, 512, 1024]):
         layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.LeakyReLU(0.2)]
-    return nn.Sequential(*layers, nn.Linear(1024, 784), nn.Tanh(), Reshape(1, 28, 28))
+    return nn.Sequential(*layers, nn.Linear(1024, math.prod(shape)), nn.Tanh(), Reshape(*shape))
 
 
-def stackelberg_mlp_discriminator() -> nn.Sequential:
-    """Tables 3-4's discriminator on 784 pixels, returning logits."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
-                         nn.Linear(256, 1), Reshape())
+def stackelberg_mlp_discriminator(shape: tuple[int, ...] = MNIST_SHAPE) -> nn.Sequential:
+    """Tables 3-4's discriminator on the image's pixels (784 in the tables), returning logits."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
+                         nn.LeakyReLU(0.2), nn.Linear(256, 1), Reshape())
+
+
+def gaussian_to_uniform(z: Tensor) -> Tensor:
+    r""":math:`2\Phi(z) - 1`: standard normal coordinates to U[-1, 1] ones (Φ the normal CDF)."""
+    return 2 * torch.special.ndtr(z) - 1
 
 
 def _table5_init(module: nn.Module) -> nn.Module:
@@ -60,7 +75,8 @@ def _table5_init(module: nn.Module) -> nn.Module:
 
 
 class StackelbergCIFARGenerator(nn.Module):
-    """Table 5's generator; ``latent_dim`` 100, noise uniform on [-1, 1] (see :meth:`noise`)."""
+    """Table 5's generator; ``latent_dim`` 100; takes standard normal z and maps it to the table's
+    U[-1, 1] noise (:func:`gaussian_to_uniform`)."""
 
     latent_dim = 100
 
@@ -71,12 +87,8 @@ class StackelbergCIFARGenerator(nn.Module):
             nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1), nn.ReLU(),
             nn.ConvTranspose2d(64, 3, 5, stride=2, padding=2, output_padding=1), nn.Tanh()))
 
-    @staticmethod
-    def noise(n: int, generator: torch.Generator | None = None) -> Tensor:
-        return torch.rand(n, 100, generator=generator) * 2 - 1
-
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        return self.net(gaussian_to_uniform(z))
 
 
 class StackelbergCIFARDiscriminator(nn.Module):

@@ -1,0 +1,68 @@
+"""The image networks a config can name (``model.network``), for any framework on image data.
+
+| name | generator | discriminator | from |
+|---|---|---|---|
+| ``stackelberg_mnist`` | Table 3's MLP | Tables 3-4's MLP | 000_38182600a80f113d.txt App. E |
+| ``stackelberg_fashion`` | Table 4's MLP | Tables 3-4's MLP | 000_38182600a80f113d.txt App. E |
+| ``stackelberg_cifar10`` | Table 5's deconvolutions (3 x 32 x 32 only) | Table 5's convolutions | 000_38182600a80f113d.txt App. E |
+| ``sgan_mlp`` | 4 layers, ``generator_hidden`` units, LeakyReLU(0.01), Tanh | 4 layers, ``discriminator_hidden`` units | 004_89f0dcf34a0d068d.txt Sec. 1: the toy MLPs with the image as input/output layer |
+| ``icr_dcgan`` | Table 4's DCGAN at ``width`` (C x 32 x 32) | Table 5's at ``width`` | 002_25e0b42575a82ba3.txt App. B |
+
+The MLP networks size their first/last layer to the image, so they also run on Stacked MNIST
+(3 x 28 x 28); the convolutional ones need 32 x 32 images and say so otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+from .icr_dcgan import DCGANDiscriminator, DCGANGenerator
+from .mlp2d import mlp
+from .stackelberg_images import (Reshape, StackelbergCIFARDiscriminator, StackelbergCIFARGenerator,
+                                 stackelberg_fashion_generator, stackelberg_mlp_discriminator,
+                                 stackelberg_mnist_generator)
+
+IMAGE_NETWORKS = ("stackelberg_mnist", "stackelberg_fashion", "stackelberg_cifar10", "sgan_mlp", "icr_dcgan")
+CONVOLUTIONAL = {"stackelberg_cifar10": (3, 32, 32), "icr_dcgan": (None, 32, 32)}
+
+
+def check_shape(name: str, shape: tuple[int, int, int]) -> None:
+    """Fail with a sentence when network ``name`` cannot make or read images of ``shape``."""
+    if name not in IMAGE_NETWORKS:
+        raise ValueError(f"unknown image network {name!r}; expected one of {', '.join(IMAGE_NETWORKS)}")
+    expected = CONVOLUTIONAL.get(name)
+    if expected is not None and any(e is not None and e != s for e, s in zip(expected, shape)):
+        wanted = "x".join("C" if e is None else str(e) for e in expected)
+        raise ValueError(f"network {name!r} works on {wanted} images, the data are {'x'.join(map(str, shape))}")
+
+
+def image_generator(name: str, shape: tuple[int, int, int], *, latent_dim: int = 100, hidden: int = 512,
+                    width: int = 64) -> nn.Module:
+    """Generator ``name``: noise (n, latent_dim) -> images (n, *shape) in [-1, 1]."""
+    check_shape(name, shape)
+    if name == "stackelberg_mnist":
+        return stackelberg_mnist_generator(latent_dim, shape)
+    if name == "stackelberg_fashion":
+        return stackelberg_fashion_generator(latent_dim, shape)
+    if name == "stackelberg_cifar10":
+        if latent_dim != StackelbergCIFARGenerator.latent_dim:
+            raise ValueError(f"network 'stackelberg_cifar10' takes latent_dim 100, got {latent_dim}")
+        return StackelbergCIFARGenerator()
+    if name == "sgan_mlp":
+        return nn.Sequential(mlp([latent_dim, hidden, hidden, hidden, math.prod(shape)], 0.01, nn.Tanh()),
+                             Reshape(*shape))
+    return DCGANGenerator(width, latent_dim, channels=shape[0])
+
+
+def image_discriminator(name: str, shape: tuple[int, int, int], *, hidden: int = 512, width: int = 64) -> nn.Module:
+    """Discriminator ``name``: images (n, *shape) -> one logit or critic value each, shape (n,)."""
+    check_shape(name, shape)
+    if name in ("stackelberg_mnist", "stackelberg_fashion"):
+        return stackelberg_mlp_discriminator(shape)
+    if name == "stackelberg_cifar10":
+        return StackelbergCIFARDiscriminator()
+    if name == "sgan_mlp":
+        return nn.Sequential(nn.Flatten(), mlp([math.prod(shape), hidden, hidden, hidden, 1], 0.01), Reshape())
+    return DCGANDiscriminator(width, channels=shape[0])
