@@ -27,7 +27,7 @@ import torch
 from cgd_optim import ProximalMinimax
 
 from .build import build_sampler, build_trainer
-from .config import load
+from .config import IMAGE_DATASETS, load
 from .plots import pyplot
 from .records import write_rows
 from .trainer import _pair
@@ -110,13 +110,13 @@ def _samples(game, config):
     """500 samples of the generator (or its mixture), on the CPU."""
     generator = torch.Generator().manual_seed(config.run.seed + 32)
     if hasattr(game, "sample"):
-        return game.sample(500 if config.data.name != "mnist" else 16, generator).cpu()
+        return game.sample(16 if config.data.name in IMAGE_DATASETS else 500, generator).cpu()
     return None
 
 
 def _plot(rows: list[dict], pictures: dict, config, path: Path) -> None:
     plt = pyplot()
-    images = config.data.name == "mnist"
+    images = config.data.name in IMAGE_DATASETS
     figure, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
     for objective, label in (("V", "G on V, eq. (5)"), ("proximal", "G on V_prox, eq. (19)")):
         mine = [r for r in rows if r["objective"] == objective]

@@ -5,14 +5,17 @@ import torch
 
 from gan_experiments.data.images import bundled_mnist
 from gan_experiments.metrics.classifier import class_scores, frechet_feature_distance
-from gan_experiments.metrics.digit_classifier import cached_classifier, data_key, predict
+from gan_experiments.metrics.digit_classifier import cached_classifier, data_key, default_cache_dir, predict
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("classifier-cache")
-    model, accuracy = cached_classifier("mnist_subset", bundled_mnist("train"), bundled_mnist("test"), cache_dir=folder)
-    return model, accuracy, folder
+def trained():
+    """The classifier the runs use for the bundled subset (the session's cache folder, see conftest)."""
+    from gan_experiments.cli import resolve_config
+    from gan_experiments.image_evaluation import classifier_for
+
+    model, accuracy = classifier_for(resolve_config("stackelberg_fig6_mnist", [])[0])
+    return model, accuracy, default_cache_dir()
 
 
 def test_classifier_reaches_95_percent_and_real_digits_score_above_8_5(trained):
@@ -31,10 +34,10 @@ def test_classifier_reaches_95_percent_and_real_digits_score_above_8_5(trained):
 
 def test_the_cache_is_reused_and_keyed_by_the_data(trained):
     model, accuracy, folder = trained
-    again, accuracy_again = cached_classifier("mnist_subset", bundled_mnist("train"), bundled_mnist("test"),
+    again, accuracy_again = cached_classifier("mnist-bundled", bundled_mnist("train"), bundled_mnist("test"),
                                               cache_dir=folder)
     assert accuracy_again == accuracy
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
-    assert len(list(folder.glob("*.pt"))) == 1 and len(list(folder.glob("*.json"))) == 1
+    assert len(list(folder.glob("mnist-bundled-*.pt"))) == 1 and len(list(folder.glob("mnist-bundled-*.json"))) == 1
     images, labels = bundled_mnist("train")
     assert data_key(images, labels) != data_key(images[:-1], labels[:-1])
