@@ -190,7 +190,8 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
                 progress.update()
                 if trainer.step_count % config.run.eval_every == 0 or dry_run:
                     row = evaluate(config, framework, trainer.step_count)
-                    log.record({**row, "f_min": values["f_min"], "f_max": values["f_max"]})
+                    log.record({**row, "f_min": values["f_min"], "f_max": values["f_max"],
+                                **({"hvp_count": values["hvp_count"]} if "hvp_count" in values else {})})
                 if trainer.step_count % config.run.checkpoint_every == 0:
                     save_checkpoint(trainer, checkpoint)
     except KeyboardInterrupt:

@@ -85,6 +85,7 @@ class Trainer:
         self.noise = torch.Generator().manual_seed(seed)
         self.data = torch.Generator().manual_seed(seed + 1)
         self.step_count = 0
+        self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD; ICR Fig. 9's second axis)
 
     def _closure(self):
         real = self.sample_real(self.batch_size, self.data).to(self.device)
@@ -104,8 +105,10 @@ class Trainer:
         if project is not None:  # WGAN-WC after a joint step; idempotent after AdamPair's own
             project()
         self.step_count += 1
+        self.hvp_count += int(getattr(self.optimizer, "step_stats", {}).get("hvp_count", 0))
         f_min, f_max = _pair(value)
-        return {"step": self.step_count, "f_min": float(f_min.detach()), "f_max": float(f_max.detach())}
+        return {"step": self.step_count, "f_min": float(f_min.detach()), "f_max": float(f_max.detach()),
+                "hvp_count": self.hvp_count}
 
     def run(self, steps: int) -> list[dict]:
         return [self.train_step() for _ in range(steps)]
@@ -117,6 +120,7 @@ class Trainer:
             "noise": self.noise.get_state(),
             "data": self.data.get_state(),
             "step": self.step_count,
+            "hvp_count": self.hvp_count,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -125,3 +129,4 @@ class Trainer:
         self.noise.set_state(state["noise"])
         self.data.set_state(state["data"])
         self.step_count = int(state["step"])
+        self.hvp_count = int(state.get("hvp_count", 0))

@@ -81,9 +81,21 @@ def test_resume_from_a_checkpoint_is_bit_identical(optimizer):
     resumed = trainer_for("stackelberg", optimizer, "wgan-gp", seed=1)  # other weights and RNG: all restored
     resumed.load_state_dict(torch.load(buffer, weights_only=False))
     resumed.run(3)
-    assert resumed.step_count == 6
+    assert resumed.step_count == 6 and resumed.hvp_count == straight.hvp_count
     for a, b in zip(straight.framework.parameters(), resumed.framework.parameters()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_the_trainer_counts_the_optimizers_hessian_vector_products(optimizer):
+    trainer = trainer_for("standard", optimizer)
+    counts = []
+    for _ in range(3):
+        row = trainer.train_step()
+        counts.append(int(getattr(trainer.optimizer, "step_stats", {}).get("hvp_count", 0)))
+        assert row["hvp_count"] == sum(counts)
+    # CGD / ACGD: 2 per CG operator application plus the right-hand side's; first-order methods: none
+    assert (sum(counts) >= 3 * 3) if optimizer in ("CGD", "ACGD") else sum(counts) == 0
 
 
 def proximal_pair(inner_steps: int, lam: float, loss: str = "ogan", seed: int = 0):
