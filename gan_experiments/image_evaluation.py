@@ -131,16 +131,14 @@ def evaluate_images(config: Config, framework, step: int) -> dict:
 def final_image_metrics(config: Config, framework) -> dict:
     """FID and the ImageNet Inception Score of ``metrics.inception_samples`` images against as many
     real training images, or ``skipped`` with the reason for each (also printed)."""
-    n = config.metrics.inception_samples
-    if skip_reasons(config.metrics.inception_weights) is None:
-        with evaluation_mode(framework):
-            generated = torch.cat([framework.sample(min(500, n - i), torch.Generator().manual_seed(config.run.seed + 6 + i)).cpu()
-                                   for i in range(0, n, 500)])
+    weights, n = config.metrics.inception_weights, config.metrics.inception_samples
+    metrics, skipped = {}, skip_reasons(weights)
+    if skipped is None:
+        with evaluation_mode(framework):  # in chunks: a generator's activations for 50,000 images at once are large
+            generated = torch.cat([framework.sample(min(500, n - i), torch.Generator().manual_seed(config.run.seed + 6 + i))
+                                   .cpu() for i in range(0, n, 500)])
         real = real_images(config, n, train=True, seed=config.run.seed + 7)
-        metrics, skipped = inception_metrics(generated, real, config.metrics.inception_weights,
-                                             cuda=torch.device(config.run.device).type == "cuda")
-    else:
-        metrics, skipped = {}, skip_reasons(config.metrics.inception_weights)
+        metrics, skipped = inception_metrics(generated, real, weights, cuda=torch.device(config.run.device).type == "cuda")
     for name, reason in skipped.items():
         print(f"{name} skipped: {reason}", file=sys.stderr)
     return {**metrics, "skipped": skipped} if skipped else metrics

@@ -120,7 +120,7 @@ def test_unusable_inception_weights_are_reported_and_the_run_still_succeeds(data
 
 def test_equilibrium_test_runs_on_an_image_checkpoint_of_several_generators(data_root, tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "stackelberg_stackedmnist", "--dry-run", "--data-root", str(data_root), "--out", str(out)]) == 0
+    assert main(["run", "stackelberg_fig6_mnist", "--dry-run", "--data-root", str(data_root), "--out", str(out)]) == 0
     assert main(["equilibrium-test", str(out), "--steps", "2", "--inner-steps", "2"]) == 0
     summary = json.loads((out / "equilibrium_test" / "equilibrium.json").read_text())
     assert all(torch.isfinite(torch.tensor(summary[k]["value_end"])) for k in ("V", "proximal"))

@@ -16,6 +16,7 @@ fail at its last step because of an evaluation extra.
 
 from __future__ import annotations
 
+import importlib.util
 import pickle
 
 import torch
@@ -45,9 +46,7 @@ def skip_reasons(weights: str) -> dict[str, str] | None:
         reason = (f"no Inception weights: pass --inception-weights PATH (torch-fidelity's {WEIGHTS_FILE}) or "
                   "--inception-weights download where there is internet")
         return {name: reason for name in METRICS}
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("torch_fidelity") is None:
         return {name: "torch-fidelity is not installed (pip install torch-fidelity, or the project's [fid] extra)"
                 for name in METRICS}
     return None
