@@ -5,7 +5,8 @@ of the data set (metrics/digit_classifier.py; Stacked MNIST: the MNIST classifie
 channel) and puts the same scores of as many real held-out images beside them (prefix
 ``real_``): the ceiling each number has to be read against. For Stackelberg GAN it adds each
 generator's class histogram and classes covered; for SGAN the scores of each local generator
-(lists ``local_*s``) and their mean (``local_*``) beside G0's (SGAN paper Fig. 5). FID and the
+(lists ``local_*s``) and their mean (``local_*``) beside G0's (SGAN paper Fig. 5; without the
+global pair the unprefixed scores are the local ensemble's, as for 2D data). FID and the
 ImageNet Inception Score come at the end of a run only (metrics/inception.py).
 """
 
@@ -113,6 +114,8 @@ def evaluate_images(config: Config, framework, step: int) -> dict:
         if isinstance(framework, (StackelbergGAN, SGAN)):
             count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
             per_generator = [s.cpu() for s in framework.sample_by_generator(max(n // count, 1), generator)]
+    if isinstance(framework, SGAN) and not config.sgan.global_pair:  # the local pairs alone: their ensemble
+        samples = torch.cat(per_generator)
     row = {"step": step, **_scores(config, classifier, samples, reference)}
     row.update({f"real_{k}": v for k, v in real_row.items()})
     row["classifier_accuracy"] = accuracy
@@ -147,14 +150,14 @@ def final_image_metrics(config: Config, framework) -> dict:
 @torch.no_grad()
 def save_sample_grid(config: Config, framework, path: Path, *, columns: int = 10) -> None:
     """samples.png: a grid of generated images; one row per generator for Stackelberg GAN, one
-    per local generator and a last row for G0 for SGAN, otherwise ``columns`` rows."""
+    per local generator and a last row for G0 (when trained) for SGAN, otherwise ``columns`` rows."""
     from torchvision.utils import save_image
 
     generator = torch.Generator().manual_seed(config.run.seed + 3)
     with evaluation_mode(framework):
         if isinstance(framework, (StackelbergGAN, SGAN)):
             rows = framework.sample_by_generator(columns, generator)
-            if isinstance(framework, SGAN):
+            if isinstance(framework, SGAN) and config.sgan.global_pair:
                 rows.append(framework.sample(columns, generator))
         else:
             rows = [framework.sample(columns * columns, generator)]

@@ -125,3 +125,12 @@ def test_equilibrium_test_runs_on_an_image_checkpoint_of_several_generators(data
     summary = json.loads((out / "equilibrium_test" / "equilibrium.json").read_text())
     assert all(torch.isfinite(torch.tensor(summary[k]["value_end"])) for k in ("V", "proximal"))
     assert (out / "equilibrium_test" / "equilibrium.png").stat().st_size > 0
+
+
+def test_sgan_without_its_global_pair_shows_and_scores_the_local_pairs_only(data_root, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "sgan_fig5_mnist", "--dry-run", "--data-root", str(data_root), "--set", "sgan.pairs=2",
+                 "--set", "sgan.global_pair=false", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["local_inception_scores"]) == 2
+    assert Image.open(out / "samples.png").size[1] == 2 * 30 + 2  # the two local rows, no untrained G0
