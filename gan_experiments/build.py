@@ -110,8 +110,9 @@ def build_framework(config: Config):
 
 
 def build_sgan(config: Config) -> SGAN:
-    """N local pairs and the global pair of SGAN's 4-layer MLPs, each initialised from its own
-    seed stream, so a local pair's weights do not depend on N or on the global pair."""
+    """N local pairs and the global pair (SGAN's 4-layer MLPs, or ``model.network``'s), each
+    initialised from its own seed stream, so a local pair's weights do not depend on N or on the
+    global pair."""
     m, seed = config.model, config.run.seed
     make_generator, make_discriminator = _player_factories(config)
 
