@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from .build import image_data
 from .config import Config
+from .data.images import dataset_images
 from .data.stacked import stacked_mnist, stacked_mode
 from .frameworks import SGAN, StackelbergGAN
 from .metrics.classifier import class_scores, frechet_feature_distance, stacked_mode_scores
@@ -53,8 +54,6 @@ def classifier_for(config: Config):
 
 @lru_cache(maxsize=4)
 def _classifier(source: str, root: str, folder: str):
-    from .data.images import dataset_images
-
     train = dataset_images(source, root, train=True)
     test = dataset_images(source, root, train=False)
     return cached_classifier(source if root else f"{source}-bundled", train, test, cache_dir=folder)
