@@ -91,7 +91,8 @@ def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
     figure, axes_row = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
     steps = [float(row["step"]) for row in rows]
     for axes, (key, label) in zip(axes_row[0], curves):
-        for prefix, name, style in (("", "model", "-"), ("local_", "local pairs", "-"), ("real_", "real held-out", "--")):
+        for prefix, name, style in (("", "model (SGAN: G0)", "-"), ("local_", "local pairs", "-"),
+                                    ("real_", "real held-out", "--")):
             if f"{prefix}{key}" in rows[0]:
                 values = [float("nan") if row[f"{prefix}{key}"] in (None, "") else float(row[f"{prefix}{key}"])
                           for row in rows]
