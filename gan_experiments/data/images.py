@@ -106,10 +106,15 @@ def load_image_data(name: str, root: str | Path, *, train: bool = True, download
     return images.float() / 127.5 - 1.0, torch.as_tensor(dataset.targets).long()
 
 
+@lru_cache(maxsize=2)
 def dataset_images(name: str, root: str | Path = "", *, train: bool = True, download: bool = False) -> tuple[Tensor, Tensor]:
     """(images, labels) behind data set ``name``: torchvision's files under ``root`` when it is
     given, else (MNIST and Stacked MNIST only) the bundled subset's ``train`` or ``test`` part.
-    Stacked MNIST returns its single-channel MNIST source (see data/stacked.py)."""
+    Stacked MNIST returns its single-channel MNIST source (see data/stacked.py).
+
+    A run reads the same parts several times (the sampler, the classifier, the real ceiling, FID):
+    the last two parts read are kept, so the files are read once; callers index the tensors and
+    never write into them."""
     source = "mnist" if name == "stacked_mnist" else name
     if root:
         return load_image_data(source, root, train=train, download=download)
