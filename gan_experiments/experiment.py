@@ -25,7 +25,7 @@ from .icr import ProjectionGame
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .icr.mnist import run_analysis as run_icr_analysis
 from .icr.runs import projection_summary, run_quadratic
-from .image_evaluation import evaluate_images, final_image_metrics, save_sample_grid
+from .image_evaluation import evaluate_images, evaluation_mode, final_image_metrics, save_sample_grid
 from .plots import plot_metric_curves, plot_panels
 from .records import append_row
 from .trainer import Trainer
@@ -125,11 +125,9 @@ def save_image_grid(framework, path: Path, seed: int, n: int = 64) -> None:
     from torchvision.utils import save_image
 
     generator = framework.generator
-    was_training = generator.training
-    generator.eval()
     z = torch.randn(n, framework.latent_dim, generator=torch.Generator().manual_seed(seed + 3))
-    images = generator(z.to(next(generator.parameters()).device)).cpu()
-    generator.train(was_training)
+    with evaluation_mode(generator):
+        images = generator(z.to(next(generator.parameters()).device)).cpu()
     save_image(images, path, nrow=8, normalize=True, value_range=(-1, 1))
 
 
@@ -208,8 +206,9 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
         (out / "metrics.json").write_text(json.dumps(final, indent=1))
         return final
     final = evaluate(config, framework, trainer.step_count)
-    if isinstance(framework, SGAN) and not config.sgan.global_pair and build_mixture(config) is not None:
-        final["mean_share_modes_missed"] = mean_share_modes_missed(log.rows(), len(build_mixture(config).centres))
+    mixture = build_mixture(config)
+    if isinstance(framework, SGAN) and not config.sgan.global_pair and mixture is not None:
+        final["mean_share_modes_missed"] = mean_share_modes_missed(log.rows(), len(mixture.centres))
     if config.data.name in IMAGE_DATASETS:
         final.update(final_image_metrics(config, framework))
         save_sample_grid(config, framework, out / "samples.png")
