@@ -23,9 +23,10 @@ from .config import IMAGE_DATASETS, Config, dumps, with_overrides
 from .frameworks import SGAN, StackelbergGAN
 from .icr import ProjectionGame
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
+from .models import evaluation_mode
 from .icr.mnist import run_analysis as run_icr_analysis
 from .icr.runs import projection_summary, run_quadratic
-from .image_evaluation import evaluate_images, evaluation_mode, final_image_metrics, save_sample_grid
+from .image_evaluation import evaluate_images, final_image_metrics, save_sample_grid
 from .plots import plot_metric_curves, plot_panels
 from .records import append_row
 from .trainer import Trainer

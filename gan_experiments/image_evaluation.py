@@ -12,13 +12,12 @@ ImageNet Inception Score come at the end of a run only (metrics/inception.py).
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from functools import lru_cache
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .build import image_data
 from .config import Config
@@ -28,19 +27,9 @@ from .frameworks import SGAN, StackelbergGAN
 from .metrics.classifier import class_scores, frechet_feature_distance, stacked_mode_scores
 from .metrics.digit_classifier import cached_classifier, default_cache_dir, predict
 from .metrics.inception import inception_metrics, skip_reasons
+from .models import evaluation_mode
 
 CLASSIFIER_FOLDER = "gan_experiments_classifiers"  # under the data root; the user cache for the bundled subset
-
-
-@contextlib.contextmanager
-def evaluation_mode(module: nn.Module):
-    """``module`` in eval mode (batch norm's running statistics) for the block, then as it was."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 def classifier_for(config: Config):

@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .models import evaluation_mode
+
 CURVES = (("modes_covered", "modes covered"), ("percent_high_quality", "% high quality"),
           ("kl_to_uniform", "KL to uniform"), ("mean_distance_to_real", "mean distance to real"),
           ("mean_distance_to_generated", "mean distance to generated"),
@@ -45,10 +47,8 @@ def discriminator_grid(discriminator: nn.Module, bounds: tuple[float, float, flo
     ys = torch.linspace(bounds[2], bounds[3], resolution)
     grid_x, grid_y = torch.meshgrid(xs, ys, indexing="xy")
     points = torch.stack([grid_x.reshape(-1), grid_y.reshape(-1)], dim=1).to(device)
-    was_training = discriminator.training
-    discriminator.eval()  # spectral norm's power iteration must not advance for a picture
-    values = discriminator(points).reshape(resolution, resolution).cpu()
-    discriminator.train(was_training)
+    with evaluation_mode(discriminator):  # spectral norm's power iteration must not advance for a picture
+        values = discriminator(points).reshape(resolution, resolution).cpu()
     return grid_x, grid_y, values
 
 

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from cgd_optim import CGD, SimGD
 
 from ..losses import game_objective, ogan_value
+from ..models import evaluation_mode
 from ..trainer import _pair
 from ..plots import pyplot
 from ..records import write_rows
@@ -100,9 +101,8 @@ def fig4(game, sample_real, config, out: Path) -> dict:
     sets = torch.Generator().manual_seed(config.run.seed + 10)
     real_set = sample_real(icr.test_images, sets).to(device)
     with torch.no_grad():
-        game.generator.eval()
-        fake_set = game.generator(torch.randn(icr.test_images, game.latent_dim, generator=sets).to(device))
-        game.generator.train()
+        with evaluation_mode(game.generator):
+            fake_set = game.generator(torch.randn(icr.test_images, game.latent_dim, generator=sets).to(device))
         reference = game.discriminator(real_set), game.discriminator(fake_set)
     rows = []
 

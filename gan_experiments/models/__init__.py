@@ -1,5 +1,6 @@
 """The networks of the papers' tables."""
 
+from .evaluation import evaluation_mode
 from .icr_dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp2d import (
     GeneratorMixture,
@@ -21,4 +22,5 @@ __all__ = [
     "sgan_generator",
     "sgan_discriminator",
     "with_spectral_norm",
+    "evaluation_mode",
 ]
