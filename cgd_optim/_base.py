@@ -27,8 +27,9 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
             1 on the CPU (a read costs no synchronisation there), 4 on accelerators.
         warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
             the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) whichever
-            of warm and cold starts has cost fewer operator applications on recent solves (a warm
-            start costs one for its initial residual), re-measuring the other every 10 steps."""
+            of warm and cold starts has cost fewer Hessian-vector products on recent steps (a warm
+            start costs one more for its initial residual in a zero-sum game, two in a general-sum
+            one), re-measuring the other every 10 steps."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call

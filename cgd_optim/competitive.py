@@ -49,6 +49,8 @@ def competitive_update(
     eta_y: Tensor,
     solve: Callable[..., tuple[Tensor, dict]],
     x0: Tensor | None = None,
+    *,
+    symmetric: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, dict]:
     r"""The local-game Nash equilibrium :math:`(\Delta x, \Delta y)` of the module docstring.
 
@@ -64,6 +66,9 @@ def competitive_update(
             :math:`L s = D_{yx} f_{max} A s` it accumulates from the products of the solve gives
             :math:`\Delta y` without another Hessian-vector product.
         x0: warm start for ``s``.
+        symmetric: the game is zero-sum (:math:`D_{xy} f = (D_{yx} f)^\top`) and ``solve`` is
+            conjugate gradient; a warm start then costs one product instead of two
+            (:func:`_symmetric_warm_start`).
 
     Returns:
         ``(dx, dy, s, info)``; ``info["hvp_count"]`` counts the mixed products made.
@@ -74,12 +79,58 @@ def competitive_update(
         cross = hvp_yx(root_eta_x * v)  # L v = D_yx f_max A v, kept: L s gives Delta y for free
         return torch.addcmul(v, root_eta_x, hvp_xy(eta_y * cross)), cross
 
-    rhs = root_eta_x * (grad_x + hvp_xy(eta_y * grad_y))
-    s, info = solve(matvec, rhs, x0, side_output=True)
+    if x0 is not None and symmetric:
+        start, cross_start, residual, bounds = _symmetric_warm_start(hvp_xy, hvp_yx, grad_x, grad_y, root_eta_x, eta_y, x0)
+        correction, info = solve(matvec, residual, None, side_output=True, galerkin_start=bounds)
+        s, side = start + correction, cross_start + info["side_output"]
+        info["hvp_count"] = 2 * info["matvecs"] + 2
+    else:
+        rhs = root_eta_x * (grad_x + hvp_xy(eta_y * grad_y))
+        s, info = solve(matvec, rhs, x0, side_output=True)
+        side = info["side_output"]
+        info["hvp_count"] = 2 * info["matvecs"] + 1
     dx = -root_eta_x * s
-    dy = eta_y * (grad_y - info["side_output"])  # D_yx f_max dx = -L s
-    info["hvp_count"] = 2 * info["matvecs"] + 1
+    dy = eta_y * (grad_y - side)  # D_yx f_max dx = -L s
     return dx, dy, s, info
+
+
+def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tensor, root_eta_x: Tensor,
+                          eta_y: Tensor, x0: Tensor):
+    r"""A warm start of the zero-sum system :math:`M s = b` for two products instead of three.
+
+    With :math:`K = A D_{xy} f\, \eta_y^{1/2}`, :math:`M = I + K K^\top` and
+    :math:`b = A \nabla_x f + K \eta_y^{1/2} \nabla_y f`. The usual warm start forms
+    :math:`b` (one :math:`D_{xy}` product) and :math:`M s_0` (one of each kind). Here, from
+    :math:`L s_0 = D_{yx} f A s_0` alone and the symmetry :math:`D_{xy} f = (D_{yx} f)^\top`,
+
+    .. math::
+        s_0^\top b = (A s_0)^\top \nabla_x f + (L s_0)^\top \eta_y \nabla_y f,\qquad
+        s_0^\top M s_0 = \|s_0\|^2 + (L s_0)^\top \eta_y L s_0,
+
+    which give the Galerkin scaling :math:`\gamma = s_0^\top b / s_0^\top M s_0` (the best
+    multiple of :math:`s_0` in the energy norm, so never worse than a cold start), and one
+    :math:`D_{xy}` product of a combined vector gives the residual without forming :math:`b`:
+
+    .. math::
+        r_0 = b - \gamma M s_0 = A\bigl(\nabla_x f + D_{xy} f\, \eta_y (\nabla_y f - \gamma L s_0)\bigr) - \gamma s_0 .
+
+    :math:`\|b\|` stays unknown; the solver's tolerance is taken relative to lower bounds of it
+    (``galerkin_start`` of :func:`~cgd_optim.linalg.conjugate_gradient`), so the solve stops no
+    earlier than a solve of :math:`M s = b` would.
+
+    Returns:
+        ``(gamma s0, gamma L s0, r0, (|s0' b| / |s0|, (s0' b)^2 / s0' M s0))``.
+    """
+    cross = hvp_yx(root_eta_x * x0)
+    scaled_grad_y = eta_y * grad_y
+    along_b = torch.dot(root_eta_x * x0, grad_x) + torch.dot(cross, scaled_grad_y)
+    energy = torch.dot(x0, x0) + torch.dot(cross, eta_y * cross)
+    gamma = torch.where(energy > 0, along_b / torch.where(energy > 0, energy, 1.0), 0.0)
+    start, cross_start = gamma * x0, gamma * cross
+    residual = root_eta_x * (grad_x + hvp_xy(scaled_grad_y - eta_y * cross_start)) - start
+    length = torch.linalg.vector_norm(x0)
+    bound = torch.where(length > 0, along_b.abs() / torch.where(length > 0, length, 1.0), 0.0)
+    return start, cross_start, residual, (bound, gamma * along_b)
 
 
 class _CompetitiveOptimizer(TwoPlayerOptimizer):
@@ -121,15 +172,15 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
     def _use_warm_start(self) -> bool:
         """``warm_start="auto"``: the cheaper of warm and cold starts as measured on recent solves.
 
-        Each kind's cost is a running average of the operator applications its solves took (a
-        warm start pays one for its initial residual); the other kind is re-measured every
+        Each kind's cost is a running average of the Hessian-vector products its steps made (a
+        warm start pays one or two for its initial residual); the other kind is re-measured every
         ``WARM_START_PROBE_EVERY`` steps, so the choice follows the problem as training moves.
         """
         mode = self.param_groups[0]["warm_start"]
         if mode != "auto":
             return mode
         solver = self._solver_state()
-        warm, cold = solver.get("warm_cost"), solver.get("cold_cost")
+        warm, cold = solver.get("warm_hvps"), solver.get("cold_hvps")
         if warm is None or cold is None:
             return warm is None  # after the first step, measure a warm start, then a cold one
         preferred = warm <= cold
@@ -149,18 +200,17 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         recent = self._solver_state().get("recent_iterations")
         return check_every, (max(1, max(recent)) if recent and check_every > 1 else check_every)
 
-    def _after_solve(self, warm_started: bool, iterations: int) -> None:
-        """Remember where the solve converged (the next first check) and what its start cost."""
+    def _after_solve(self, warm_started: bool, iterations: int, hvp_count: int) -> None:
+        """Remember where the solve converged (the next first check) and what the step's products cost."""
         solver = self.state.setdefault("solver", {})
         first_solve = "recent_iterations" not in solver
         solver["recent_iterations"] = (solver.get("recent_iterations", []) + [iterations])[-RECENT_SOLVES:]
         if first_solve:  # v_hat = g^2 exactly at t = 1: an atypical system, not a cost sample
             return
-        key = "warm_cost" if warm_started else "cold_cost"
-        cost = iterations + (1 if warm_started else 0)
+        key = "warm_hvps" if warm_started else "cold_hvps"
         previous = solver.get(key)
-        solver[key] = float(cost) if previous is None else (1 - COST_AVERAGING) * previous + COST_AVERAGING * cost
-        preferred_warm = solver.get("warm_cost", float("inf")) <= solver.get("cold_cost", float("inf"))
+        solver[key] = float(hvp_count) if previous is None else (1 - COST_AVERAGING) * previous + COST_AVERAGING * hvp_count
+        preferred_warm = solver.get("warm_hvps", float("inf")) <= solver.get("cold_hvps", float("inf"))
         measured = previous is None or warm_started != preferred_warm  # a first sample or a probe
         solver["since_probe"] = 0 if measured else solver.get("since_probe", 0) + 1
 
@@ -186,7 +236,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             dx, dy, s, info = competitive_update(
                 mixed_hvp_operator(cross_y, xs),  # D_xy f_min v: differentiate grad_y f_min by x
                 mixed_hvp_operator(cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
-                flat_gx, flat_gy, eta_x, eta_y, solve, warm,
+                flat_gx, flat_gy, eta_x, eta_y, solve, warm, symmetric=zero_sum,
             )
         finite = self._finite(f_min.detach(), f_max.detach(), dx, dy, flat_gx, flat_gy)
         is_finite, converged, iterations = self._read_values(finite, info["converged"], info["iterations"])
@@ -199,7 +249,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             self.state[p]["cg_solution"] = piece.clone()
         for p, entries in new_state.items():
             self.state[p].update(entries)
-        self._after_solve(warm is not None, int(iterations))
+        self._after_solve(warm is not None, int(iterations), info["hvp_count"])
         self.step_stats = {
             "iterations": info["iterations"],
             "relative_residual": info["relative_residual"],

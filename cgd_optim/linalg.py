@@ -118,6 +118,7 @@ def conjugate_gradient(
     check_every: int = 4,
     first_check: int | None = None,
     side_output: bool = False,
+    galerkin_start: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, dict]:
     r"""Solve :math:`A x = b` for symmetric positive definite :math:`A` by conjugate gradient.
 
@@ -139,6 +140,18 @@ def conjugate_gradient(
         check_every: read the device to test convergence once every this many iterations.
         first_check: iteration of the first read (default ``check_every``).
         side_output: ``matvec`` returns ``(A v, L v)``; ``info["side_output"]`` is then :math:`L x`.
+        galerkin_start: ``(c, e)`` when ``b`` is the residual :math:`r_0 = b' - A x_0` of a start
+            scaled so that :math:`x_0^\top r_0 = 0`, for a right-hand side :math:`b'` that was never
+            formed, and :math:`A \succeq I`: :math:`c = |x_0^\top b'| / \|x_0\|`,
+            :math:`e = (x_0^\top b')^2 / x_0^\top A x_0`. The solve then returns the correction
+            :math:`x - x_0`, and ``tol`` is relative to
+            :math:`\max\bigl(c, \sqrt{e + \sum_k \alpha_k \|r_k\|^2}\bigr) \le \|b'\|` instead of
+            :math:`\|b\|`: the first bound is Cauchy-Schwarz, the second the :math:`A^{-1}`-norm of
+            :math:`b'` as far as the iterations have measured it (:math:`\|b'\|^2_{A^{-1}} = e +
+            r_0^\top A^{-1} r_0` by the Galerkin condition, :math:`r_0^\top A^{-1} r_0 \ge \sum_k
+            \alpha_k \|r_k\|^2`, and :math:`\|b'\|_{A^{-1}} \le \|b'\|` for :math:`A \succeq I`), so
+            the correction's solve stops no earlier than the full system's would. The relative
+            residuals in ``info`` are then relative to that bound.
 
     Returns:
         ``(x, info)``; ``info["iterations"]`` counts the iterations until the
@@ -148,11 +161,15 @@ def conjugate_gradient(
     _check_solver_args(tol, atol, max_iter, check_every, first_check)
     first_check = check_every if first_check is None else first_check
     b, x0, b_norm, scale = _normalise(b, x0)
-    threshold = torch.clamp(b_norm * tol, min=atol) / scale
     x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
     rs = torch.dot(r, r)
     initial_norm = rs.sqrt()
-    threshold_sq = threshold * threshold
+    if galerkin_start is None:
+        reference, energy = b_norm / scale, None
+    else:  # bounds of |b'| in the units of the normalised b
+        bound, energy = galerkin_start[0] / scale, galerkin_start[1] / (scale * scale)
+        reference = torch.maximum(bound, energy.sqrt())
+    threshold_sq = _threshold_sq(reference, tol, atol / scale)
     p = r.clone()
     done = ~(rs > threshold_sq)
     iterations = torch.zeros((), dtype=torch.int64, device=b.device)
@@ -168,15 +185,24 @@ def conjugate_gradient(
         if side_output:  # L x = L x0 + sum_k alpha_k L p_k
             side = side_p * alpha if side is None else side.addcmul_(side_p, alpha)
         r.addcmul_(ap, alpha, value=-1.0)
+        if energy is not None:  # r_0' x_k = sum_k alpha_k |r_k|^2 rises to r_0' A^-1 r_0
+            energy = energy + alpha * rs
+            reference = torch.maximum(bound, energy.sqrt())
+            threshold_sq = _threshold_sq(reference, tol, atol / scale)
         rs_new = torch.dot(r, r)
         beta = torch.where(done, 0.0, rs_new / rs)
         p = torch.addcmul(r, p, beta)
         iterations.add_(~done)
         rs = torch.where(done, rs, rs_new)
         done = done | ~(rs > threshold_sq)  # also true for a NaN residual: stop, report unconverged
-    residual_norm = rs.sqrt()
-    converged = (residual_norm <= threshold) & torch.isfinite(residual_norm)
-    return _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm)
+    converged = ~(rs > threshold_sq) & torch.isfinite(rs)
+    return _rescaled(x, scale, iterations, rs.sqrt(), reference * scale, converged, matvecs, side, initial_norm)
+
+
+def _threshold_sq(reference: Tensor, tol: float, atol: float | Tensor) -> Tensor:
+    """Squared stopping threshold max(tol * reference, atol) on the residual norm."""
+    threshold = torch.clamp(reference * tol, min=atol)
+    return threshold * threshold
 
 
 def gmres(

@@ -154,3 +154,32 @@ def test_solvers_are_scale_invariant_down_to_tiny_right_hand_sides(solver):
     tiny, tiny_info = solver(lambda v: a @ v, b * 1e-160, tol=1e-10, max_iter=200)
     torch.testing.assert_close(tiny * 1e160, x, rtol=1e-8, atol=0.0)
     assert bool(tiny_info["converged"]) and int(tiny_info["iterations"]) == int(info["iterations"])
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 20), m=st.integers(1, 20), coupling=st.floats(0.1, 3.0),
+       noise=st.floats(0.0, 2.0), tol=st.floats(1e-9, 1e-3))
+def test_cg_galerkin_start_stops_no_earlier_than_the_full_solve(seed, n, m, coupling, noise, tol):
+    # M = I + K K' >= I; the start is the exact solution plus noise, scaled by the Galerkin condition;
+    # only its residual is handed to the solver, the right-hand side b' never is
+    g = torch.Generator().manual_seed(seed)
+    k = coupling * torch.randn(n, m, generator=g, dtype=torch.float64) / math.sqrt(m)
+    matrix = torch.eye(n, dtype=torch.float64) + k @ k.T
+    b_full = torch.randn(n, generator=g, dtype=torch.float64)
+    guess = torch.linalg.solve(matrix, b_full) + noise * torch.randn(n, generator=g, dtype=torch.float64)
+    along_b, energy = guess @ b_full, guess @ matrix @ guess
+    gamma = along_b / energy
+    start = gamma * guess
+    residual = b_full - matrix @ start
+    assert abs(float(start @ residual)) < 1e-9 * float(b_full.norm() * start.norm()) + 1e-12
+    bounds = (along_b.abs() / guess.norm(), gamma * along_b)
+    correction, info = conjugate_gradient(lambda v: matrix @ v, residual, tol=tol, max_iter=500, check_every=1,
+                                          galerkin_start=bounds)
+    true_residual = torch.linalg.vector_norm(b_full - matrix @ (start + correction))
+    assert bool(info["converged"])
+    assert float(true_residual) <= tol * float(b_full.norm()) * (1 + 1e-6) + 1e-14
+    if float(info["residual_norm"]) > 0:  # an exact start leaves nothing to divide
+        reference = info["residual_norm"] / info["relative_residual"]  # what the tolerance was relative to
+        assert float(reference) <= float(b_full.norm()) * (1 + 1e-9)
+        # and it is no smaller than the A^-1-norm of b' as far as the solve got to measure it
+        a_inverse_norm = torch.sqrt(b_full @ torch.linalg.solve(matrix, b_full))
+        assert float(reference) >= float(a_inverse_norm) * (1 - 2 * tol) or float(reference) >= float(bounds[0])

@@ -379,25 +379,25 @@ def test_auto_warm_start_uses_the_cheaper_start_and_re_measures_the_other():
     root_eta = torch.ones((), dtype=torch.float64)
     optimizer.step(game.loss)  # first step: nothing stored, cold start, not a cost sample
     solver = optimizer.state["solver"]
-    assert "cold_cost" not in solver and "warm_cost" not in solver
+    assert "cold_hvps" not in solver and "warm_hvps" not in solver
     assert optimizer._warm_start(generator, root_eta) is not None  # a warm start is measured first
-    optimizer._after_solve(True, 5)  # 5 iterations + 1 for its residual
-    assert solver["warm_cost"] == 6.0
+    optimizer._after_solve(True, 5, 12)  # costs are counted in Hessian-vector products
+    assert solver["warm_hvps"] == 12.0
     assert optimizer._warm_start(generator, root_eta) is None  # then a cold one
-    optimizer._after_solve(False, 3)
-    assert solver["cold_cost"] == 3.0
+    optimizer._after_solve(False, 3, 7)
+    assert solver["cold_hvps"] == 7.0
     for _ in range(10):  # cold is cheaper: used for 10 steps, then warm is re-measured
         assert optimizer._warm_start(generator, root_eta) is None
-        optimizer._after_solve(False, 3)
+        optimizer._after_solve(False, 3, 7)
     assert optimizer._warm_start(generator, root_eta) is not None
-    optimizer._after_solve(True, 0)  # a warm start that solved at once: 0.5 * 6 + 0.5 * 1 = 3.5
-    assert solver["warm_cost"] == pytest.approx(3.5) and solver["since_probe"] == 0
-    assert optimizer._warm_start(generator, root_eta) is None  # still dearer than cold's 3
-    optimizer._after_solve(False, 5)  # cold got dearer: 0.5 * 3 + 0.5 * 5 = 4 > 3.5
+    optimizer._after_solve(True, 0, 4)  # a warm start that solved at once: 0.5 * 12 + 0.5 * 4 = 8
+    assert solver["warm_hvps"] == pytest.approx(8.0) and solver["since_probe"] == 0
+    assert optimizer._warm_start(generator, root_eta) is None  # still dearer than cold's 7
+    optimizer._after_solve(False, 5, 11)  # cold got dearer: 0.5 * 7 + 0.5 * 11 = 9 > 8
     assert optimizer._warm_start(generator, root_eta) is not None
     always = make("CGD", game, tol=1e-8, warm_start=True)
     always.step(game.loss)
-    always._after_solve(True, 50)
+    always._after_solve(True, 50, 103)
     assert always._warm_start(generator, root_eta) is not None
     never = make("CGD", game, tol=1e-8, warm_start=False)
     never.step(game.loss)
@@ -407,7 +407,9 @@ def test_auto_warm_start_uses_the_cheaper_start_and_re_measures_the_other():
 
 
 @pytest.mark.parametrize("check_every", [None, 4])
-def test_a_warm_start_costs_one_operator_application(check_every):
+def test_a_zero_sum_warm_start_costs_one_hvp(check_every):
+    # cold: b takes one D_xy product; warm: L s0 and one D_xy product of a combined vector give
+    # the residual (competitive._symmetric_warm_start), so a warm start costs one product more
     game = Game()
     point = params_of(game)
     optimizer = make("CGD", game, tol=1e-9, warm_start=True, check_every=check_every)
@@ -422,10 +424,10 @@ def test_a_warm_start_costs_one_operator_application(check_every):
     assert warm_iterations == 0
     if check_every is None:  # CPU default: a check after every iteration, nothing masked
         assert cold_hvps == 2 * cold_iterations + 1  # right-hand side + 2 per iteration; Delta y is free
-        assert warm_hvps == 2 * 1 + 2 * 1 + 1  # residual of x0, one masked iteration before the first check
+        assert warm_hvps == 2 + 2 * 1  # the residual, one masked iteration before the first check
     else:  # the accelerator schedule: first check after 4, then where the last solve converged
         assert cold_hvps == 2 * max(cold_iterations, 4) + 1
-        assert warm_hvps == 2 * 1 + 2 * cold_iterations + 1
+        assert warm_hvps == 2 + 2 * cold_iterations
 
 
 @pytest.mark.parametrize("alternating", [False, True])

@@ -1,5 +1,7 @@
 """CGD, ACGD and GMRES steps on random quadratic games against dense NumPy solves (float64)."""
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim.competitive import _symmetric_warm_start, competitive_update
+from cgd_optim.linalg import conjugate_gradient
 from games import QuadraticGame, dense_acgd, dense_cgd_step, dense_general_sum_step, players
 
 dims = st.integers(1, 5)
@@ -121,3 +125,33 @@ def test_cgd_without_interaction_is_simgd(seed, n, m, lr_min, lr_max):
         simgd.step(lambda: game.value(x2, y2))
         torch.testing.assert_close(x, x2, rtol=1e-10, atol=1e-10)
         torch.testing.assert_close(y, y2, rtol=1e-10, atol=1e-10)
+
+
+@given(seed=seeds, n=dims, m=dims, lr=rates, noise=st.floats(0.0, 1.0))
+def test_zero_sum_warm_start_gives_the_dense_step_for_one_extra_product(seed, n, m, lr, noise):
+    # competitive._symmetric_warm_start: the residual of the Galerkin-scaled start from L s0 and one
+    # D_xy product of a combined vector; the step is the dense one, cold or warm
+    game, x0, y0 = setup(seed, n, m)
+    rng = np.random.default_rng(seed + 1)
+    grad_x, grad_y = (torch.tensor(g) for g in (game.grad_x(x0, y0), game.grad_y(x0, y0)))
+    eta_x, eta_y = torch.tensor(lr * (0.5 + rng.random(n))), torch.tensor(lr * (0.5 + rng.random(m)))
+    B = torch.tensor(game.B)
+    hvp_xy, hvp_yx = (lambda v: B @ v), (lambda u: B.T @ u)
+    solve = functools.partial(conjugate_gradient, tol=1e-13, max_iter=200, check_every=1)
+    dx_dense, dy_dense = dense_cgd_step(game, x0, y0, eta_x.numpy(), eta_y.numpy())
+    cold = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, symmetric=True)
+    warm_guess = cold[2] + noise * torch.tensor(rng.normal(size=n))
+    warm = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, warm_guess, symmetric=True)
+    for dx, dy, _, info in (cold, warm):
+        np.testing.assert_allclose(dx.numpy(), dx_dense, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(dy.numpy(), dy_dense, rtol=1e-8, atol=1e-10)
+    assert cold[3]["hvp_count"] == 2 * cold[3]["matvecs"] + 1
+    assert warm[3]["hvp_count"] == 2 * warm[3]["matvecs"] + 2
+    # the start is the energy-optimal multiple of the guess: gamma = s0'b / s0'Ms0
+    root = eta_x.sqrt()
+    matrix = torch.eye(n, dtype=torch.float64) + root[:, None] * B @ torch.diag(eta_y) @ B.T * root[None, :]
+    b = root * (grad_x + B @ (eta_y * grad_y))
+    start, _, residual, _ = _symmetric_warm_start(hvp_xy, hvp_yx, grad_x, grad_y, root, eta_y, warm_guess)
+    gamma = (warm_guess @ b) / (warm_guess @ matrix @ warm_guess)
+    torch.testing.assert_close(start, gamma * warm_guess)
+    torch.testing.assert_close(residual, b - matrix @ start)
