@@ -65,22 +65,21 @@ def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
 def mixed_hvp_operator(grads_other: Sequence[Tensor], wrt: Sequence[Tensor]) -> Callable[[Tensor], Tensor]:
     r"""The map :math:`v \mapsto D_{ab} f\, v` of :func:`mixed_hvp`, with its bookkeeping done once.
 
-    The solver applies the same mixed Hessian many times per step; this precomputes which
-    gradient pieces carry a graph, their shapes and the zero blocks, so that each product is
-    one ``torch.autograd.grad`` call and one concatenation.
+    The solver applies the same mixed Hessian many times per step. The gradient pieces are
+    concatenated once, inside the graph, into the flat :math:`\nabla_b f`, so that each product
+    is one ``torch.autograd.grad`` call with the flat vector itself as the seed (autograd's
+    concatenation backward splits it, instead of per-piece Python views and shape checks) and one
+    concatenation of the result.
     """
-    sizes = [g.numel() for g in grads_other]
-    carrying = [i for i, g in enumerate(grads_other) if g.requires_grad]
-    outputs = [grads_other[i] for i in carrying]
     wrt = list(wrt)
     total = sum(p.numel() for p in wrt)
+    if not any(g.requires_grad for g in grads_other):
+        return lambda vector: vector.new_zeros(total)
+    with torch.enable_grad():
+        flat_gradient = torch.cat([g.reshape(-1) for g in grads_other])
 
     def product(vector: Tensor) -> Tensor:
-        if not outputs:
-            return vector.new_zeros(total)
-        pieces = torch.split(vector, sizes)
-        seeds = [pieces[i].view_as(grads_other[i]) for i in carrying]
-        products = torch.autograd.grad(outputs, wrt, grad_outputs=seeds, retain_graph=True, allow_unused=True)
+        products = torch.autograd.grad(flat_gradient, wrt, grad_outputs=vector, retain_graph=True, allow_unused=True)
         return torch.cat([p.new_zeros(p.numel()) if g is None else g.reshape(-1) for g, p in zip(products, wrt)])
 
     return product
