@@ -231,9 +231,7 @@ def _phase_summary(records: dict, floor: dict) -> dict:
                for label, r in records.items()}
     ours, theirs = summary["cgd_optim.ACGD"], summary["cgds.ACGD"]
     adam = summary["Adam (simultaneous)"]["median_step_s"]
-    # our products: (h - 1) / 2 operator applications, each one of each kind, plus one D_xy for b
-    applications = (ours["mean_hvps_per_step"] - 1) / 2
-    floor_s = floor["gradient_s"] + (applications + 1) * floor["hvp_xy_s"] + applications * floor["hvp_yx_s"]
+    floor_s = floor_seconds(floor, ours["hvps"])
     return {
         "runners": summary,
         "ratio_ours_over_cgds": ours["median_step_s"] / theirs["median_step_s"],
@@ -244,8 +242,28 @@ def _phase_summary(records: dict, floor: dict) -> dict:
     }
 
 
+def floor_seconds(floor: dict, hvps_per_step: list[int]) -> float:
+    """Mean over steps of gradient + HVPs at their measured times. A cold step's 2m + 1 products
+    are m + 1 D_xy (m operator applications and the right-hand side) and m D_yx; a warm-started
+    step's 2m + 2 are m + 1 of each (L s0 and the residual's product come on top of m)."""
+    steps = [floor["gradient_s"] + (h + 1) // 2 * floor["hvp_xy_s"] + h // 2 * floor["hvp_yx_s"] for h in hvps_per_step]
+    return sum(steps) / len(steps)
+
+
+def _alone_summary(records: dict, floor: dict) -> dict:
+    """Our steps timed with no other runner in between: the caches hold our game, as in training
+    and as when the floor is measured (interleaved runners evict each other's small models)."""
+    median_s, hvps = median(records["seconds"]), sum(records["hvps"]) / len(records["hvps"])
+    floor_s = floor_seconds(floor, records["hvps"])
+    return {"median_step_s": median_s, "mean_hvps_per_step": hvps, "floor_s": floor_s,
+            "overhead": median_s / floor_s - 1.0, **records}
+
+
 def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: torch.device, cold: bool) -> dict:
     """Two timed phases: early training (after ``warmup`` steps) and after ``steady_after`` steps.
+
+    Each phase times ``steps`` interleaved steps of every runner, then ``steps`` more of ours
+    alone (for the overhead over the HVP floor in the caches' state of a training loop).
 
     Early on, Algorithm 1's eps (inside the bias correction) and cgds's (outside it) give
     different step sizes to coordinates with small gradients, so the two solve different
@@ -259,10 +277,12 @@ def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: 
     for start in starts:
         _run_steps(runners, done, start - done, device, record=False)
         records = _run_steps(runners, start, steps, device, record=True)
-        done = start + steps
+        alone = _run_steps(runners[:1], start + steps, steps, device, record=True)[runners[0].label]
+        done = start + 2 * steps
         # the floor is measured right after the phase, at its weights: the machine's speed drifts
         floor = hvp_floor(instance, instance.batch(start), device)
-        phases[f"steps {start}-{start + steps - 1}"] = {**_phase_summary(records, floor), "floor": floor}
+        phases[f"steps {start}-{start + steps - 1}"] = {**_phase_summary(records, floor), "floor": floor,
+                                                        "ours_alone": _alone_summary(alone, floor)}
     return {"phases": phases, "peak_memory": peak_step_memory(name, runners, device)}
 
 
@@ -361,6 +381,9 @@ def _print_tables(report: dict) -> None:
             print(f"  {name:14s} {phase:14s} ours / cgds = {summary['ratio_ours_over_cgds']:.3f}; ours / Adam = "
                   f"{summary['ours_over_adam']:.1f}; cgds / Adam = {summary['cgds_over_adam']:.1f}; "
                   f"floor {summary['floor_s']:.4f} s, overhead {100 * summary['overhead']:+.1f} %")
+            alone = summary["ours_alone"]
+            print(f"  {name:14s} {phase:14s} ours alone (next {len(alone['seconds'])} steps): {alone['median_step_s']:.4f} s, "
+                  f"{alone['mean_hvps_per_step']:.1f} HVPs, floor {alone['floor_s']:.4f} s, overhead {100 * alone['overhead']:+.1f} %")
             print(f"  {name:14s} {phase:14s} gradient {floor['gradient_s']:.4f} s, HVP D_xy "
                   f"{floor['hvp_xy_s']:.4f} s, D_yx {floor['hvp_yx_s']:.4f} s")
         memory = ", ".join(f"{label} {m['peak_bytes'] / 2**20:.1f} MiB" for label, m in result["peak_memory"].items())

@@ -82,15 +82,16 @@ def competitive_update(
     if x0 is not None and symmetric:
         start, cross_start, residual, bounds = _symmetric_warm_start(hvp_xy, hvp_yx, grad_x, grad_y, root_eta_x, eta_y, x0)
         correction, info = solve(matvec, residual, None, side_output=True, galerkin_start=bounds)
-        s, side = start + correction, cross_start + info["side_output"]
+        side = info["side_output"]
+        s, side = start + correction, (cross_start if side is None else cross_start + side)
         info["hvp_count"] = 2 * info["matvecs"] + 2
     else:
         rhs = root_eta_x * (grad_x + hvp_xy(eta_y * grad_y))
         s, info = solve(matvec, rhs, x0, side_output=True)
-        side = info["side_output"]
+        side = info["side_output"]  # None when the solve made no product: s = 0, L s = 0
         info["hvp_count"] = 2 * info["matvecs"] + 1
     dx = -root_eta_x * s
-    dy = eta_y * (grad_y - side)  # D_yx f_max dx = -L s
+    dy = eta_y * (grad_y if side is None else grad_y - side)  # D_yx f_max dx = -L s
     return dx, dy, s, info
 
 
@@ -190,15 +191,18 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         """(check_every, first_check) for this step's solve.
 
         Reading a flag from CPU memory costs no synchronisation, so on the CPU the default
-        checks after every iteration and no iteration is wasted.  On an accelerator the default
-        is every 4, and the first check goes where the recent, similar systems converged: a check
-        that comes too early costs up to check_every - 1 masked iterations, one too late fewer.
+        checks before every iteration, the first included (a warm start that already meets the
+        tolerance then costs no iteration), and no iteration is wasted.  On an accelerator the
+        default is every 4, and the first check goes where the recent, similar systems converged:
+        a check that comes too early costs up to check_every - 1 masked iterations, one too late fewer.
         """
         check_every = self.param_groups[0]["check_every"]
         if check_every is None:
             check_every = 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
+        if check_every == 1:
+            return 1, 0
         recent = self._solver_state().get("recent_iterations")
-        return check_every, (max(1, max(recent)) if recent and check_every > 1 else check_every)
+        return check_every, (max(recent) if recent else check_every)
 
     def _after_solve(self, warm_started: bool, iterations: int, hvp_count: int) -> None:
         """Remember where the solve converged (the next first check) and what the step's products cost."""

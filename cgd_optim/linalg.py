@@ -45,7 +45,7 @@ def _check_solver_args(tol: float, atol: float, max_iter: int, check_every: int,
         raise ValueError(f"Invalid max_iter value: {max_iter}")
     if not (isinstance(check_every, int) and check_every >= 1):
         raise ValueError(f"Invalid check_every value: {check_every}")
-    if first_check is not None and not (isinstance(first_check, int) and first_check >= 1):
+    if first_check is not None and not (isinstance(first_check, int) and first_check >= 0):
         raise ValueError(f"Invalid first_check value: {first_check}")
 
 
@@ -77,7 +77,7 @@ def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: 
         "converged": converged,
         "matvecs": matvecs,
     }
-    if side is not None:
+    if side is not _NO_SIDE_OUTPUT:
         info["side_output"] = side
     return info
 
@@ -90,9 +90,12 @@ def _normalise(b: Tensor, x0: Tensor | None) -> tuple[Tensor, Tensor | None, Ten
     return b / scale, (None if x0 is None else x0 / scale), b_norm, scale
 
 
-def _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm):
+_NO_SIDE_OUTPUT = object()  # side_output=False: no "side_output" key in info
+
+
+def _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm, side_output):
     """Undo :func:`_normalise` on the solution, its residual norms and the side output."""
-    side = None if side is None else side * scale
+    side = (None if side is None else side * scale) if side_output else _NO_SIDE_OUTPUT
     return x * scale, _info(iterations, residual_norm * scale, b_norm, converged, matvecs, side, initial_norm * scale)
 
 
@@ -138,8 +141,10 @@ def conjugate_gradient(
         atol: absolute tolerance on the residual norm.
         max_iter: most iterations (each one ``matvec``).
         check_every: read the device to test convergence once every this many iterations.
-        first_check: iteration of the first read (default ``check_every``).
-        side_output: ``matvec`` returns ``(A v, L v)``; ``info["side_output"]`` is then :math:`L x`.
+        first_check: iteration of the first read (default ``check_every``); 0 reads before the
+            first iteration, which saves it when the start already meets the tolerance.
+        side_output: ``matvec`` returns ``(A v, L v)``; ``info["side_output"]`` is then :math:`L x`
+            (``None`` when the solve made no product: then :math:`x = 0`).
         galerkin_start: ``(c, e)`` when ``b`` is the residual :math:`r_0 = b' - A x_0` of a start
             scaled so that :math:`x_0^\top r_0 = 0`, for a right-hand side :math:`b'` that was never
             formed, and :math:`A \succeq I`: :math:`c = |x_0^\top b'| / \|x_0\|`,
@@ -196,7 +201,8 @@ def conjugate_gradient(
         rs = torch.where(done, rs, rs_new)
         done = done | ~(rs > threshold_sq)  # also true for a NaN residual: stop, report unconverged
     converged = ~(rs > threshold_sq) & torch.isfinite(rs)
-    return _rescaled(x, scale, iterations, rs.sqrt(), reference * scale, converged, matvecs, side, initial_norm)
+    return _rescaled(x, scale, iterations, rs.sqrt(), reference * scale, converged, matvecs, side, initial_norm,
+                     side_output)
 
 
 def _threshold_sq(reference: Tensor, tol: float, atol: float | Tensor) -> Tensor:
@@ -269,7 +275,7 @@ def gmres(
         matvecs += 1
         first = check_every
     converged = (residual_estimate <= threshold) & torch.isfinite(residual_estimate)
-    return _rescaled(x, scale, iterations, residual_estimate, b_norm, converged, matvecs, side, initial_norm)
+    return _rescaled(x, scale, iterations, residual_estimate, b_norm, converged, matvecs, side, initial_norm, side_output)
 
 
 def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, side: Tensor | None, threshold: Tensor, m: int,
@@ -316,6 +322,8 @@ def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, side: Tensor | None, thre
         counted += (~done).to(counted.dtype)
         estimate = torch.where(done, estimate, beta * rotations[j + 1, 0].abs())
         done = done | (estimate <= threshold) | ~torch.isfinite(estimate)
+    if steps == 0:  # converged at the check before the first iteration
+        return x, side, estimate, done, steps, counted
     upper = hessenberg_r[:steps, :steps]
     diagonal = torch.diagonal(upper)
     # Columns after a breakdown are zero; a unit diagonal there gives y_j = 0.

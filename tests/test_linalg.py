@@ -44,7 +44,10 @@ def test_cg_warm_start_at_solution_takes_no_iteration():
     a, b = spd_matrix(0, 10, 10.0), rhs(0, 10)
     exact = torch.linalg.solve(a, b)
     x, info = conjugate_gradient(lambda v: a @ v, b, x0=exact, tol=1e-8)
-    assert int(info["iterations"]) == 0
+    assert int(info["iterations"]) == 0 and info["matvecs"] == 1 + 4  # masked until the first check
+    torch.testing.assert_close(x, exact)
+    x, info = conjugate_gradient(lambda v: a @ v, b, x0=exact, tol=1e-8, check_every=1, first_check=0)
+    assert int(info["iterations"]) == 0 and info["matvecs"] == 1  # checked before the first iteration
     torch.testing.assert_close(x, exact)
 
 
@@ -143,7 +146,7 @@ def test_first_check_reads_once_where_the_solve_converges():
         _, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-8, max_iter=100, check_every=4, first_check=needed)
     assert reads.count == 1 and info["matvecs"] == needed == int(info["iterations"])
     with pytest.raises(ValueError, match="Invalid first_check"):
-        conjugate_gradient(lambda v: a @ v, b, first_check=0)
+        conjugate_gradient(lambda v: a @ v, b, first_check=-1)
 
 
 @pytest.mark.parametrize("solver", [conjugate_gradient, gmres])
@@ -183,3 +186,17 @@ def test_cg_galerkin_start_stops_no_earlier_than_the_full_solve(seed, n, m, coup
         # and it is no smaller than the A^-1-norm of b' as far as the solve got to measure it
         a_inverse_norm = torch.sqrt(b_full @ torch.linalg.solve(matrix, b_full))
         assert float(reference) >= float(a_inverse_norm) * (1 - 2 * tol) or float(reference) >= float(bounds[0])
+
+
+@pytest.mark.parametrize("solver", [conjugate_gradient, gmres])
+def test_a_check_before_the_first_iteration_makes_no_product_for_a_zero_rhs(solver):
+    a = spd_matrix(0, 6, 10.0)
+    calls = []
+
+    def matvec(v):
+        calls.append(1)
+        return a @ v, 2 * v
+
+    x, info = solver(matvec, torch.zeros(6, dtype=torch.float64), check_every=1, first_check=0, side_output=True)
+    assert not calls and info["matvecs"] == 0 and bool(info["converged"])
+    assert bool((x == 0).all()) and info["side_output"] is None  # L x = 0, shape unknown without a product
