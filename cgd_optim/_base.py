@@ -171,8 +171,13 @@ class TwoPlayerOptimizer(Optimizer):
 
     @staticmethod
     def _finite(*tensors: Tensor) -> Tensor:
-        """One bool tensor: every element of every tensor is finite (no device read)."""
-        return torch.stack([torch.isfinite(t).all() for t in tensors]).all()
+        """One bool tensor: every element of every tensor is finite (no device read).
+
+        t * 0 is exactly 0 where t is finite and NaN where it is inf or NaN, so sum(t * 0) is
+        finite exactly when all of t is (its terms cannot overflow); on the CPU this is about three
+        times faster than ``isfinite(t).all()``, which builds and reduces a bool tensor.
+        """
+        return torch.isfinite(torch.stack([(t * 0).sum() for t in tensors])).all()
 
     def _raise_non_finite(self) -> None:
         raise FloatingPointError(

@@ -450,3 +450,14 @@ def test_simgd_general_sum_with_shared_nodes(alternating):
     SimGD([x], [y], lr=0.1, alternating=alternating).step(lambda: objectives(x, y))
     torch.testing.assert_close(y.detach(), y1)
     torch.testing.assert_close(x.detach(), x1)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_the_finiteness_check_sees_one_bad_element_and_no_overflow(bad):
+    from cgd_optim._base import TwoPlayerOptimizer
+
+    large = torch.full((1000,), 3e38, dtype=torch.float32)  # its sum would overflow float32
+    assert bool(TwoPlayerOptimizer._finite(large, torch.empty(0), torch.tensor(1.0)))
+    spoiled = large.clone()
+    spoiled[517] = bad
+    assert not bool(TwoPlayerOptimizer._finite(torch.ones(3), spoiled))
