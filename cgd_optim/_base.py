@@ -23,8 +23,9 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
         max_iter: most Krylov iterations per step (each costs two mixed Hessian-vector products).
         gmres_restart: (keyword-only) Krylov dimension of a GMRES cycle, used for general-sum games.
         check_every: (keyword-only) the solver reads its convergence flag once every this many
-            iterations; the first read comes where the last 3 solves converged. Default ``None``:
-            1 on the CPU (a read costs no synchronisation there), 4 on accelerators.
+            iterations; the first read comes where the last 3 solves converged (with 1: before
+            every iteration, the first included). Default ``None``: 1 on the CPU (a read costs no
+            synchronisation there), 4 on accelerators.
         warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
             the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) whichever
             of warm and cold starts has cost fewer Hessian-vector products on recent steps (a warm
