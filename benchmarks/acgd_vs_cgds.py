@@ -224,11 +224,15 @@ def _run_steps(runners: list, first: int, count: int, device: torch.device, reco
     return records
 
 
+def _runner_summary(records: dict) -> dict:
+    """Median step time, mean CG iterations and HVPs per step, and the samples, of one runner."""
+    return {"median_step_s": median(records["seconds"]),
+            "mean_cg_iterations": sum(records["iterations"]) / len(records["iterations"]),
+            "mean_hvps_per_step": sum(records["hvps"]) / len(records["hvps"]), **records}
+
+
 def _phase_summary(records: dict, floor: dict) -> dict:
-    summary = {label: {"median_step_s": median(r["seconds"]),
-                       "mean_cg_iterations": sum(r["iterations"]) / len(r["iterations"]),
-                       "mean_hvps_per_step": sum(r["hvps"]) / len(r["hvps"]), **r}
-               for label, r in records.items()}
+    summary = {label: _runner_summary(r) for label, r in records.items()}
     ours, theirs = summary["cgd_optim.ACGD"], summary["cgds.ACGD"]
     adam = summary["Adam (simultaneous)"]["median_step_s"]
     floor_s = floor_seconds(floor, ours["hvps"])
@@ -253,10 +257,9 @@ def floor_seconds(floor: dict, hvps_per_step: list[int]) -> float:
 def _alone_summary(records: dict, floor: dict) -> dict:
     """Our steps timed with no other runner in between: the caches hold our game, as in training
     and as when the floor is measured (interleaved runners evict each other's small models)."""
-    median_s, hvps = median(records["seconds"]), sum(records["hvps"]) / len(records["hvps"])
+    summary = _runner_summary(records)
     floor_s = floor_seconds(floor, records["hvps"])
-    return {"median_step_s": median_s, "mean_hvps_per_step": hvps, "floor_s": floor_s,
-            "overhead": median_s / floor_s - 1.0, **records}
+    return {**summary, "floor_s": floor_s, "overhead": summary["median_step_s"] / floor_s - 1.0}
 
 
 def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: torch.device, cold: bool) -> dict:

@@ -68,7 +68,7 @@ def _relative(norm: Tensor, b_norm: Tensor) -> Tensor:
 
 
 def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: Tensor, matvecs: int,
-          side: Tensor | None, initial_norm: Tensor) -> dict:
+          initial_norm: Tensor) -> dict:
     info = {
         "iterations": iterations,
         "residual_norm": residual_norm,
@@ -77,8 +77,6 @@ def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: 
         "converged": converged,
         "matvecs": matvecs,
     }
-    if side is not _NO_SIDE_OUTPUT:
-        info["side_output"] = side
     return info
 
 
@@ -90,13 +88,13 @@ def _normalise(b: Tensor, x0: Tensor | None) -> tuple[Tensor, Tensor | None, Ten
     return b / scale, (None if x0 is None else x0 / scale), b_norm, scale
 
 
-_NO_SIDE_OUTPUT = object()  # side_output=False: no "side_output" key in info
-
-
 def _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm, side_output):
-    """Undo :func:`_normalise` on the solution, its residual norms and the side output."""
-    side = (None if side is None else side * scale) if side_output else _NO_SIDE_OUTPUT
-    return x * scale, _info(iterations, residual_norm * scale, b_norm, converged, matvecs, side, initial_norm * scale)
+    """Undo :func:`_normalise` on the solution, its residual norms and the side output (``None``
+    when the solve made no product)."""
+    info = _info(iterations, residual_norm * scale, b_norm, converged, matvecs, initial_norm * scale)
+    if side_output:
+        info["side_output"] = None if side is None else side * scale
+    return x * scale, info
 
 
 def _initial_guess(matvec: MatVec, b: Tensor, x0: Tensor | None, b_nonzero: Tensor, side_output: bool):
@@ -171,10 +169,10 @@ def conjugate_gradient(
     initial_norm = rs.sqrt()
     if galerkin_start is None:
         reference, energy = b_norm / scale, None
+        threshold_sq = _threshold_sq(reference, tol, atol / scale)
     else:  # bounds of |b'| in the units of the normalised b
         bound, energy = galerkin_start[0] / scale, galerkin_start[1] / (scale * scale)
-        reference = torch.maximum(bound, energy.sqrt())
-    threshold_sq = _threshold_sq(reference, tol, atol / scale)
+        reference, threshold_sq = _galerkin_threshold_sq(bound, energy, tol, atol / scale)
     p = r.clone()
     done = ~(rs > threshold_sq)
     iterations = torch.zeros((), dtype=torch.int64, device=b.device)
@@ -192,8 +190,7 @@ def conjugate_gradient(
         r.addcmul_(ap, alpha, value=-1.0)
         if energy is not None:  # r_0' x_k = sum_k alpha_k |r_k|^2 rises to r_0' A^-1 r_0
             energy = energy + alpha * rs
-            reference = torch.maximum(bound, energy.sqrt())
-            threshold_sq = _threshold_sq(reference, tol, atol / scale)
+            reference, threshold_sq = _galerkin_threshold_sq(bound, energy, tol, atol / scale)
         rs_new = torch.dot(r, r)
         beta = torch.where(done, 0.0, rs_new / rs)
         p = torch.addcmul(r, p, beta)
@@ -209,6 +206,13 @@ def _threshold_sq(reference: Tensor, tol: float, atol: float | Tensor) -> Tensor
     """Squared stopping threshold max(tol * reference, atol) on the residual norm."""
     threshold = torch.clamp(reference * tol, min=atol)
     return threshold * threshold
+
+
+def _galerkin_threshold_sq(bound: Tensor, energy: Tensor, tol: float, atol: float | Tensor) -> tuple[Tensor, Tensor]:
+    """The lower bound max(c, sqrt(e + sum_k alpha_k |r_k|^2)) of |b'| (``galerkin_start``) and
+    the squared threshold relative to it."""
+    reference = torch.maximum(bound, energy.sqrt())
+    return reference, _threshold_sq(reference, tol, atol)
 
 
 def gmres(
