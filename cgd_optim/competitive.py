@@ -28,6 +28,7 @@ expression above, which costs one Hessian-vector product instead of a solve.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Callable, Iterable
 
 import torch
@@ -126,11 +127,11 @@ def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tens
     scaled_grad_y = eta_y * grad_y
     along_b = torch.dot(root_eta_x * x0, grad_x) + torch.dot(cross, scaled_grad_y)
     energy = torch.dot(x0, x0) + torch.dot(cross, eta_y * cross)
-    gamma = torch.where(energy > 0, along_b / torch.where(energy > 0, energy, 1.0), 0.0)
+    gamma = torch.where(energy > 0, along_b / energy, 0.0)  # the unselected 0/0 is discarded
     start, cross_start = gamma * x0, gamma * cross
     residual = root_eta_x * (grad_x + hvp_xy(scaled_grad_y - eta_y * cross_start)) - start
     length = torch.linalg.vector_norm(x0)
-    bound = torch.where(length > 0, along_b.abs() / torch.where(length > 0, length, 1.0), 0.0)
+    bound = torch.where(length > 0, along_b.abs() / length, 0.0)
     return start, cross_start, residual, (bound, gamma * along_b)
 
 
@@ -242,15 +243,16 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
                 mixed_hvp_operator(cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
                 flat_gx, flat_gy, eta_x, eta_y, solve, warm, symmetric=zero_sum,
             )
-        finite = self._finite(f_min.detach(), f_max.detach(), dx, dy, flat_gx, flat_gy)
-        is_finite, converged, iterations = self._read_values(finite, info["converged"], info["iterations"])
-        if not is_finite:
+        objectives = (f_min,) if zero_sum else (f_min, f_max)
+        finiteness = self._finiteness(*(f.detach() for f in objectives), dx, dy, flat_gx, flat_gy)
+        finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
+        if not math.isfinite(finiteness):
             self._raise_non_finite()
         # Commit: nothing above changed a parameter or the state.
         torch._foreach_add_(xs, unflatten(dx, xs))
         torch._foreach_add_(ys, unflatten(dy, ys))
-        for p, piece in zip(xs, unflatten(s / root_eta_x, xs)):
-            self.state[p]["cg_solution"] = piece.clone()
+        for p, piece in zip(xs, unflatten(s / root_eta_x, xs)):  # views of a fresh tensor: no copy needed
+            self.state[p]["cg_solution"] = piece
         for p, entries in new_state.items():
             self.state[p].update(entries)
         self._after_solve(warm is not None, int(iterations), info["hvp_count"])
@@ -401,7 +403,7 @@ class ACGD(_CompetitiveOptimizer):
         sq_avg = sq_avg.mul_(beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t
         steps = [self.state.get(p, {}).get("step", 0) + 1 for p in params]
         if len(set(steps)) == 1:
-            correction = torch.tensor(1.0 - beta ** steps[0], dtype=grad.dtype, device=grad.device)
+            correction = 1.0 - beta ** steps[0]
         else:  # parameters unfrozen at different times have their own t
             correction = torch.cat([p.new_full((p.numel(),), 1.0 - beta**t) for p, t in zip(params, steps)])
         eta = group["lr"] / ((sq_avg / correction).sqrt_().add_(eps))

@@ -28,6 +28,7 @@ Neither solver warns or prints: they return ``(x, info)`` where ``info`` holds t
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -63,21 +64,12 @@ def _apply(matvec: MatVec, v: Tensor, side_output: bool) -> tuple[Tensor, Tensor
     return out, None
 
 
-def _relative(norm: Tensor, b_norm: Tensor) -> Tensor:
-    return torch.where(b_norm > 0, norm / torch.where(b_norm > 0, b_norm, 1.0), 0.0)
-
-
-def _info(iterations: Tensor, residual_norm: Tensor, b_norm: Tensor, converged: Tensor, matvecs: int,
-          initial_norm: Tensor) -> dict:
-    info = {
-        "iterations": iterations,
-        "residual_norm": residual_norm,
-        "relative_residual": _relative(residual_norm, b_norm),
-        "initial_relative_residual": _relative(initial_norm, b_norm),
-        "converged": converged,
-        "matvecs": matvecs,
-    }
-    return info
+def _relative(norm: Tensor, reference: Tensor | None) -> Tensor:
+    """``norm / reference`` in the units of the normalised system, where ``reference`` is None for
+    ``|b| = 1`` (or b = 0, whose residuals are exactly 0) and may be 0 for a Galerkin bound."""
+    if reference is None:
+        return norm
+    return torch.where(reference > 0, norm / reference, 0.0)  # the unselected 0/0 is discarded
 
 
 def _normalise(b: Tensor, x0: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor, Tensor]:
@@ -88,10 +80,18 @@ def _normalise(b: Tensor, x0: Tensor | None) -> tuple[Tensor, Tensor | None, Ten
     return b / scale, (None if x0 is None else x0 / scale), b_norm, scale
 
 
-def _rescaled(x, scale, iterations, residual_norm, b_norm, converged, matvecs, side, initial_norm, side_output):
+def _rescaled(x, scale, iterations, residual_norm, reference, converged, matvecs, side, initial_norm, side_output):
     """Undo :func:`_normalise` on the solution, its residual norms and the side output (``None``
-    when the solve made no product)."""
-    info = _info(iterations, residual_norm * scale, b_norm, converged, matvecs, initial_norm * scale)
+    when the solve made no product); ``residual_norm``, ``initial_norm`` and ``reference`` (what the
+    tolerance was relative to, None for ``|b|``) are in the normalised units."""
+    info = {
+        "iterations": iterations,
+        "residual_norm": residual_norm * scale,
+        "relative_residual": _relative(residual_norm, reference),
+        "initial_relative_residual": _relative(initial_norm, reference),
+        "converged": converged,
+        "matvecs": matvecs,
+    }
     if side_output:
         info["side_output"] = None if side is None else side * scale
     return x * scale, info
@@ -167,52 +167,54 @@ def conjugate_gradient(
     x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
     rs = torch.dot(r, r)
     initial_norm = rs.sqrt()
-    if galerkin_start is None:
-        reference, energy = b_norm / scale, None
-        threshold_sq = _threshold_sq(reference, tol, atol / scale)
-    else:  # bounds of |b'| in the units of the normalised b
-        bound, energy = galerkin_start[0] / scale, galerkin_start[1] / (scale * scale)
-        reference, threshold_sq = _galerkin_threshold_sq(bound, energy, tol, atol / scale)
+    if galerkin_start is None:  # |b| = 1 in the normalised units (or b = 0: r = 0, solved at once)
+        reference_sq, energy = None, None
+        threshold_sq = torch.clamp(atol / scale, min=tol) ** 2
+    else:  # squared lower bounds of |b'| in the normalised units
+        atol_sq = (atol / scale) ** 2
+        bound_sq, energy = (galerkin_start[0] / scale) ** 2, galerkin_start[1] / (scale * scale)
+        reference_sq = torch.maximum(bound_sq, energy)
+        threshold_sq = torch.clamp(reference_sq * tol**2, min=atol_sq)
     p = r.clone()
-    done = ~(rs > threshold_sq)
-    iterations = torch.zeros((), dtype=torch.int64, device=b.device)
+    active = rs > threshold_sq  # false once solved, and for a NaN residual: stop, report unconverged
+    live_iterations, masked_iterations = 0, None
     for k in range(max_iter):
-        if _is_check(k, first_check, check_every) and bool(done):
+        checked = _is_check(k, first_check, check_every)
+        if checked and not bool(active):
             break
         ap, side_p = _apply(matvec, p, side_output)
         matvecs += 1
-        # Once done, alpha and beta are masked to zero so further iterations change nothing
-        # (and a 0/0 from an exactly solved system never reaches x).
-        alpha = torch.where(done, 0.0, rs / torch.dot(p, ap))
+        alpha = rs / torch.dot(p, ap)
+        if not checked:
+            # Past an unread convergence, alpha and beta are masked to zero so further iterations
+            # change nothing (and a 0/0 from an exactly solved system never reaches x). An iteration
+            # right after a check that found the system unsolved needs no mask.
+            alpha = torch.where(active, alpha, 0.0)
         x.addcmul_(p, alpha)
         if side_output:  # L x = L x0 + sum_k alpha_k L p_k
             side = side_p * alpha if side is None else side.addcmul_(side_p, alpha)
         r.addcmul_(ap, alpha, value=-1.0)
         if energy is not None:  # r_0' x_k = sum_k alpha_k |r_k|^2 rises to r_0' A^-1 r_0
-            energy = energy + alpha * rs
-            reference, threshold_sq = _galerkin_threshold_sq(bound, energy, tol, atol / scale)
+            energy = torch.addcmul(energy, alpha, rs)
+            reference_sq = torch.maximum(bound_sq, energy)
+            threshold_sq = torch.clamp(reference_sq * tol**2, min=atol_sq)
         rs_new = torch.dot(r, r)
-        beta = torch.where(done, 0.0, rs_new / rs)
-        p = torch.addcmul(r, p, beta)
-        iterations.add_(~done)
-        rs = torch.where(done, rs, rs_new)
-        done = done | ~(rs > threshold_sq)  # also true for a NaN residual: stop, report unconverged
-    converged = ~(rs > threshold_sq) & torch.isfinite(rs)
-    return _rescaled(x, scale, iterations, rs.sqrt(), reference * scale, converged, matvecs, side, initial_norm,
-                     side_output)
-
-
-def _threshold_sq(reference: Tensor, tol: float, atol: float | Tensor) -> Tensor:
-    """Squared stopping threshold max(tol * reference, atol) on the residual norm."""
-    threshold = torch.clamp(reference * tol, min=atol)
-    return threshold * threshold
-
-
-def _galerkin_threshold_sq(bound: Tensor, energy: Tensor, tol: float, atol: float | Tensor) -> tuple[Tensor, Tensor]:
-    """The lower bound max(c, sqrt(e + sum_k alpha_k |r_k|^2)) of |b'| (``galerkin_start``) and
-    the squared threshold relative to it."""
-    reference = torch.maximum(bound, energy.sqrt())
-    return reference, _threshold_sq(reference, tol, atol)
+        if checked:
+            p = torch.addcmul(r, p, rs_new / rs)
+            live_iterations += 1
+            rs = rs_new
+            active = rs > threshold_sq
+        else:
+            p = torch.addcmul(r, p, torch.where(active, rs_new / rs, 0.0))
+            masked_iterations = active.long() if masked_iterations is None else masked_iterations + active
+            rs = torch.where(active, rs_new, rs)
+            active = active & (rs > threshold_sq)
+    iterations = torch.full((), live_iterations, dtype=torch.int64, device=b.device)
+    if masked_iterations is not None:
+        iterations = iterations + masked_iterations
+    converged = (rs <= threshold_sq) & (rs < math.inf)  # rs >= 0: finite exactly when below inf
+    reference = None if reference_sq is None else reference_sq.sqrt()
+    return _rescaled(x, scale, iterations, rs.sqrt(), reference, converged, matvecs, side, initial_norm, side_output)
 
 
 def gmres(
@@ -279,7 +281,7 @@ def gmres(
         matvecs += 1
         first = check_every
     converged = (residual_estimate <= threshold) & torch.isfinite(residual_estimate)
-    return _rescaled(x, scale, iterations, residual_estimate, b_norm, converged, matvecs, side, initial_norm, side_output)
+    return _rescaled(x, scale, iterations, residual_estimate, None, converged, matvecs, side, initial_norm, side_output)
 
 
 def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, side: Tensor | None, threshold: Tensor, m: int,

@@ -57,23 +57,20 @@ class SimGD(TwoPlayerOptimizer):
         lr_x, lr_y = self.param_groups[0]["lr"], self.param_groups[1]["lr"]
         if not alternating:
             grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
-            if not self._read_values(self._finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y))[0]:
-                self._raise_non_finite()
+            self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y)
             torch._foreach_add_(xs, grad_x, alpha=-lr_x)
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
         else:
             with torch.enable_grad():
                 grad_y = zeros_for_none(gradients(f_max, ys, create_graph=False), ys)
-            if not self._read_values(self._finite(f_max.detach(), *grad_y))[0]:
-                self._raise_non_finite()
+            self._check_finite(f_max.detach(), *grad_y)
             saved_y = [y.clone() for y in ys]
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
             try:
                 _, f_min_after, _, _ = self._evaluate(closure)
                 with torch.enable_grad():
                     grad_x = zeros_for_none(gradients(f_min_after, xs, create_graph=False), xs)
-                if not self._read_values(self._finite(f_min_after.detach(), *grad_x))[0]:
-                    self._raise_non_finite()
+                self._check_finite(f_min_after.detach(), *grad_x)
             except BaseException:
                 torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was
                 raise

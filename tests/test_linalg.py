@@ -74,6 +74,27 @@ def test_cg_reads_the_device_once_per_check(check_every):
     assert info["matvecs"] < iterations + check_every + 1  # masked iterations stay within one window
 
 
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 25), check_every=st.integers(1, 7), first_check=st.integers(0, 9),
+       galerkin=st.booleans())
+def test_cg_iterates_do_not_depend_on_the_check_schedule(seed, n, check_every, first_check, galerkin):
+    # checked iterations run unmasked, the others masked: both must be the same recurrence, and
+    # iterations past an unread convergence must leave x, L x and the counts exactly as they were
+    a, b = spd_matrix(seed, n, 50.0), rhs(seed + 1, n)
+    options = dict(tol=1e-9, max_iter=200, side_output=True)
+    if galerkin:
+        options["galerkin_start"] = (b.norm() / 2, b.norm() ** 2 / 8)
+
+    def matvec(v):
+        return a @ v, 3 * v
+
+    x_every, every = conjugate_gradient(matvec, b, check_every=1, first_check=0, **options)
+    x, info = conjugate_gradient(matvec, b, check_every=check_every, first_check=first_check, **options)
+    assert torch.equal(x, x_every) and torch.equal(info["side_output"], every["side_output"])
+    for key in ("iterations", "residual_norm", "relative_residual", "converged"):
+        assert torch.equal(info[key], every[key]), key
+    assert bool(info["converged"])
+
+
 def test_cg_masked_iterations_do_not_move_the_solution():
     a, b = spd_matrix(4, 3, 2.0), rhs(4, 3)
     x_tight, info = conjugate_gradient(lambda v: a @ v, b, tol=1e-10, check_every=50, max_iter=50)

@@ -1,6 +1,7 @@
 """torch.optim conventions and bad-input handling, written once for every two-player optimizer."""
 
 import copy
+import math
 import warnings
 
 import pytest
@@ -457,7 +458,9 @@ def test_the_finiteness_check_sees_one_bad_element_and_no_overflow(bad):
     from cgd_optim._base import TwoPlayerOptimizer
 
     large = torch.full((1000,), 3e38, dtype=torch.float32)  # its sum would overflow float32
-    assert bool(TwoPlayerOptimizer._finite(large, torch.empty(0), torch.tensor(1.0)))
-    spoiled = large.clone()
-    spoiled[517] = bad
-    assert not bool(TwoPlayerOptimizer._finite(torch.ones(3), spoiled))
+    assert float(TwoPlayerOptimizer._finiteness(large, -large, torch.empty(0), torch.tensor(1.0))) == 0.0
+    assert float(TwoPlayerOptimizer._finiteness(torch.empty(0))) == 0.0
+    spoiled = large.clone().reshape(10, 100)
+    spoiled[5, 17] = bad
+    assert math.isnan(float(TwoPlayerOptimizer._finiteness(torch.ones(3), spoiled)))
+    assert math.isnan(float(TwoPlayerOptimizer._finiteness(torch.tensor(bad), torch.ones(3))))
