@@ -406,7 +406,7 @@ class ACGD(_CompetitiveOptimizer):
             correction = 1.0 - beta ** steps[0]
         else:  # parameters unfrozen at different times have their own t
             correction = torch.cat([p.new_full((p.numel(),), 1.0 - beta**t) for p, t in zip(params, steps)])
-        eta = group["lr"] / ((sq_avg / correction).sqrt_().add_(eps))
+        eta = (sq_avg / correction).sqrt_().add_(eps).reciprocal_().mul_(group["lr"])  # lr / (sqrt(v_hat) + eps)
         for p, piece, t in zip(params, unflatten(sq_avg, params), steps):
             new_state[p] = {"sq_avg": piece, "step": t}
         return eta
