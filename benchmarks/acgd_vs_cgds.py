@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from cgd_optim import ACGD
-from cgd_optim.autodiff import flatten, gradients, mixed_hvp, zeros_for_none
+from cgd_optim.autodiff import flatten, gradients, mixed_hvp, mixed_hvp_operator, zeros_for_none
 
 from . import forward_hvp, problems
 from .device_reads import DeviceReads
@@ -256,17 +256,59 @@ def floor_seconds(floor: dict, hvps_per_step: list[int]) -> float:
 
 def _alone_summary(records: dict, floor: dict) -> dict:
     """Our steps timed with no other runner in between: the caches hold our game, as in training
-    and as when the floor is measured (interleaved runners evict each other's small models)."""
-    summary = _runner_summary(records)
+    and as when the floor is measured (interleaved runners evict each other's small models).
+
+    ``overhead`` divides by the floor measured after the phase; ``paired_overhead`` is the median
+    over steps of step / (that step's own floor, timed right after it), which the machine's
+    drift between a phase and its floor measurement cannot move.
+    """
+    summary = _runner_summary({key: records[key] for key in ("seconds", "iterations", "hvps")})
     floor_s = floor_seconds(floor, records["hvps"])
-    return {**summary, "floor_s": floor_s, "overhead": summary["median_step_s"] / floor_s - 1.0}
+    ratios = [step / paired for step, paired in zip(records["seconds"], records["paired_floor_seconds"])]
+    return {**summary, "floor_s": floor_s, "overhead": summary["median_step_s"] / floor_s - 1.0,
+            "paired_floor_seconds": records["paired_floor_seconds"],
+            "paired_floor_s": median(records["paired_floor_seconds"]), "paired_overhead": median(ratios) - 1.0}
+
+
+def paired_floor_step(instance, batch, hvps: int, device: torch.device) -> float:
+    """Seconds of one step's floor on its own batch: a create_graph gradient (forward included) and
+    ``hvps`` mixed products, (hvps + 1) // 2 of D_xy and hvps // 2 of D_yx as in
+    :func:`floor_seconds`, each operator built once as a solver would."""
+    xs, ys = instance.min_params, instance.max_params
+    v_y = torch.randn(sum(p.numel() for p in ys), dtype=ys[0].dtype, device=device)
+    v_x = torch.randn(sum(p.numel() for p in xs), dtype=xs[0].dtype, device=device)
+
+    def work():
+        grads = zeros_for_none(gradients(instance.value(batch), xs + ys, create_graph=True), xs + ys)
+        d_xy, d_yx = mixed_hvp_operator(grads[len(xs):], xs), mixed_hvp_operator(grads[: len(xs)], ys)
+        for _ in range((hvps + 1) // 2):
+            d_xy(v_y)
+        for _ in range(hvps // 2):
+            d_yx(v_x)
+
+    return timed(work, device)[0]
+
+
+def _alone_steps(runner, first: int, count: int, device: torch.device) -> dict:
+    """``count`` steps of one runner, each followed by its own floor (:func:`paired_floor_step`)."""
+    records = {"seconds": [], "iterations": [], "hvps": [], "paired_floor_seconds": []}
+    for step in range(first, first + count):
+        batch = runner.instance.batch(step)
+        seconds, _ = timed(lambda: runner.step(batch), device)
+        iterations, hvps = runner.counts()
+        records["seconds"].append(seconds)
+        records["iterations"].append(iterations)
+        records["hvps"].append(hvps)
+        records["paired_floor_seconds"].append(paired_floor_step(runner.instance, batch, hvps, device))
+    return records
 
 
 def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: torch.device, cold: bool) -> dict:
     """Two timed phases: early training (after ``warmup`` steps) and after ``steady_after`` steps.
 
     Each phase times ``steps`` interleaved steps of every runner, then ``steps`` more of ours
-    alone (for the overhead over the HVP floor in the caches' state of a training loop).
+    alone, each followed by its own floor (for the overhead over the HVP floor in the caches'
+    state of a training loop, free of the machine's drift).
 
     Early on, Algorithm 1's eps (inside the bias correction) and cgds's (outside it) give
     different step sizes to coordinates with small gradients, so the two solve different
@@ -280,7 +322,7 @@ def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: 
     for start in starts:
         _run_steps(runners, done, start - done, device, record=False)
         records = _run_steps(runners, start, steps, device, record=True)
-        alone = _run_steps(runners[:1], start + steps, steps, device, record=True)[runners[0].label]
+        alone = _alone_steps(runners[0], start + steps, steps, device)
         done = start + 2 * steps
         # the floor is measured right after the phase, at its weights: the machine's speed drifts
         floor = hvp_floor(instance, instance.batch(start), device)
@@ -386,7 +428,8 @@ def _print_tables(report: dict) -> None:
                   f"floor {summary['floor_s']:.4f} s, overhead {100 * summary['overhead']:+.1f} %")
             alone = summary["ours_alone"]
             print(f"  {name:14s} {phase:14s} ours alone (next {len(alone['seconds'])} steps): {alone['median_step_s']:.4f} s, "
-                  f"{alone['mean_hvps_per_step']:.1f} HVPs, floor {alone['floor_s']:.4f} s, overhead {100 * alone['overhead']:+.1f} %")
+                  f"{alone['mean_hvps_per_step']:.1f} HVPs, floor {alone['floor_s']:.4f} s, overhead {100 * alone['overhead']:+.1f} %; "
+                  f"each step's own floor {alone['paired_floor_s']:.4f} s, overhead {100 * alone['paired_overhead']:+.1f} %")
             print(f"  {name:14s} {phase:14s} gradient {floor['gradient_s']:.4f} s, HVP D_xy "
                   f"{floor['hvp_xy_s']:.4f} s, D_yx {floor['hvp_yx_s']:.4f} s")
         memory = ", ".join(f"{label} {m['peak_bytes'] / 2**20:.1f} MiB" for label, m in result["peak_memory"].items())

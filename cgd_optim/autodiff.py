@@ -34,6 +34,27 @@ def unflatten(flat: Tensor, like: Sequence[Tensor]) -> list[Tensor]:
     return [piece.view_as(t) for piece, t in zip(pieces, like)]
 
 
+def flat_or_concatenated(pieces: Sequence[Tensor | None], like: Sequence[Tensor]) -> Tensor:
+    """The flat vector of per-parameter pieces (zeros where a piece is None), read-only.
+
+    When the pieces are, in order, the views of one flat tensor that :func:`unflatten` made (as
+    the optimizers store their state), that tensor is returned without a copy; otherwise the
+    pieces are concatenated. Callers must not write into the result.
+    """
+    base = pieces[0]._base if pieces and pieces[0] is not None else None
+    if base is not None and base.dim() == 1 and base.is_contiguous():
+        offset = base.storage_offset()
+        for piece, t in zip(pieces, like):
+            if piece is None or piece._base is not base or piece.storage_offset() != offset \
+                    or piece.shape != t.shape or not piece.is_contiguous():
+                break
+            offset += piece.numel()
+        else:
+            if offset == base.storage_offset() + base.numel():
+                return base
+    return flatten([torch.zeros_like(t) if piece is None else piece for piece, t in zip(pieces, like)])
+
+
 def zeros_for_none(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> list[Tensor]:
     """Replace the ``None`` gradients of parameters that do not influence f by zeros."""
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]

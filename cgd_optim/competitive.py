@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc
-from .autodiff import flatten, mixed_hvp_operator, unflatten
+from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
 from .linalg import conjugate_gradient, gmres
 
 HVP = Callable[[Tensor], Tensor]
@@ -123,15 +123,17 @@ def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tens
     Returns:
         ``(gamma s0, gamma L s0, r0, (|s0' b| / |s0|, (s0' b)^2 / s0' M s0))``.
     """
-    cross = hvp_yx(root_eta_x * x0)
-    scaled_grad_y = eta_y * grad_y
-    along_b = torch.dot(root_eta_x * x0, grad_x) + torch.dot(cross, scaled_grad_y)
-    energy = torch.dot(x0, x0) + torch.dot(cross, eta_y * cross)
+    scaled_x0 = root_eta_x * x0
+    cross = hvp_yx(scaled_x0)
+    scaled_grad_y, scaled_cross = eta_y * grad_y, eta_y * cross
+    along_b = torch.dot(scaled_x0, grad_x) + torch.dot(cross, scaled_grad_y)
+    squared_length = torch.dot(x0, x0)
+    energy = squared_length + torch.dot(cross, scaled_cross)
     gamma = torch.where(energy > 0, along_b / energy, 0.0)  # the unselected 0/0 is discarded
     start, cross_start = gamma * x0, gamma * cross
-    residual = root_eta_x * (grad_x + hvp_xy(scaled_grad_y - eta_y * cross_start)) - start
-    length = torch.linalg.vector_norm(x0)
-    bound = torch.where(length > 0, along_b.abs() / length, 0.0)
+    combined = torch.addcmul(scaled_grad_y, scaled_cross, gamma, value=-1.0)  # eta_y (grad_y - gamma L s0)
+    residual = (grad_x + hvp_xy(combined)).mul_(root_eta_x).sub_(start)
+    bound = torch.where(squared_length > 0, along_b.abs() / squared_length.sqrt(), 0.0)
     return start, cross_start, residual, (bound, gamma * along_b)
 
 
@@ -169,7 +171,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         stored = [self.state.get(p, {}).get("cg_solution") for p in xs]
         if all(u is None for u in stored):
             return None
-        return root_eta_x * flatten([torch.zeros_like(p) if u is None else u for u, p in zip(stored, xs)])
+        return root_eta_x * flat_or_concatenated(stored, xs)
 
     def _use_warm_start(self) -> bool:
         """``warm_start="auto"``: the cheaper of warm and cold starts as measured on recent solves.
@@ -243,8 +245,11 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
                 mixed_hvp_operator(cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
                 flat_gx, flat_gy, eta_x, eta_y, solve, warm, symmetric=zero_sum,
             )
+        # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
+        # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
+        # infinite |b| stays their scale), and a non-finite grad_y f reaches dy = eta_y (grad_y f - L s).
         objectives = (f_min,) if zero_sum else (f_min, f_max)
-        finiteness = self._finiteness(*(f.detach() for f in objectives), dx, dy, flat_gx, flat_gy)
+        finiteness = self._finiteness(*(f.detach() for f in objectives), dx, dy)
         finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
         if not math.isfinite(finiteness):
             self._raise_non_finite()
@@ -398,15 +403,17 @@ class ACGD(_CompetitiveOptimizer):
 
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
         beta, eps = group["beta"], group["eps"]
-        previous = [self.state.get(p, {}).get("sq_avg") for p in params]
-        sq_avg = flatten([torch.zeros_like(p) if v is None else v for v, p in zip(previous, params)])
-        sq_avg = sq_avg.mul_(beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t
+        previous = flat_or_concatenated([self.state.get(p, {}).get("sq_avg") for p in params], params)
+        sq_avg = (previous * beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t, a new tensor: the state waits for the commit
         steps = [self.state.get(p, {}).get("step", 0) + 1 for p in params]
         if len(set(steps)) == 1:
-            correction = 1.0 - beta ** steps[0]
+            # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five
+            root_correction = math.sqrt(1.0 - beta ** steps[0])
+            numerator = torch.full((), group["lr"] * root_correction, dtype=grad.dtype, device=grad.device)
+            eta = torch.div(numerator, sq_avg.sqrt().add_(eps * root_correction))
         else:  # parameters unfrozen at different times have their own t
             correction = torch.cat([p.new_full((p.numel(),), 1.0 - beta**t) for p, t in zip(params, steps)])
-        eta = (sq_avg / correction).sqrt_().add_(eps).reciprocal_().mul_(group["lr"])  # lr / (sqrt(v_hat) + eps)
+            eta = (sq_avg / correction).sqrt_().add_(eps).reciprocal_().mul_(group["lr"])
         for p, piece, t in zip(params, unflatten(sq_avg, params), steps):
             new_state[p] = {"sq_avg": piece, "step": t}
         return eta

@@ -76,7 +76,7 @@ def _normalise(b: Tensor, x0: Tensor | None) -> tuple[Tensor, Tensor | None, Ten
     """(b / |b|, x0 / |b|, |b|, scale): Krylov iterations are scale-invariant, and solving for a unit
     right-hand side keeps their dot products away from underflow and overflow (tiny gradients)."""
     b_norm = torch.linalg.vector_norm(b)
-    scale = torch.where(b_norm > 0, b_norm, 1.0)
+    scale = torch.where(b_norm == 0, 1.0, b_norm)  # a NaN or infinite |b| passes on: x is then not finite
     return b / scale, (None if x0 is None else x0 / scale), b_norm, scale
 
 
@@ -164,7 +164,10 @@ def conjugate_gradient(
     _check_solver_args(tol, atol, max_iter, check_every, first_check)
     first_check = check_every if first_check is None else first_check
     b, x0, b_norm, scale = _normalise(b, x0)
-    x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
+    if x0 is None:  # b is the solver's own normalised copy: it becomes r, and x starts as alpha_0 p_0
+        x, r, side, matvecs = None, b, None, 0
+    else:
+        x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
     rs = torch.dot(r, r)
     initial_norm = rs.sqrt()
     if galerkin_start is None:  # |b| = 1 in the normalised units (or b = 0: r = 0, solved at once)
@@ -190,7 +193,7 @@ def conjugate_gradient(
             # change nothing (and a 0/0 from an exactly solved system never reaches x). An iteration
             # right after a check that found the system unsolved needs no mask.
             alpha = torch.where(active, alpha, 0.0)
-        x.addcmul_(p, alpha)
+        x = p * alpha if x is None else x.addcmul_(p, alpha)
         if side_output:  # L x = L x0 + sum_k alpha_k L p_k
             side = side_p * alpha if side is None else side.addcmul_(side_p, alpha)
         r.addcmul_(ap, alpha, value=-1.0)
@@ -209,7 +212,9 @@ def conjugate_gradient(
             masked_iterations = active.long() if masked_iterations is None else masked_iterations + active
             rs = torch.where(active, rs_new, rs)
             active = active & (rs > threshold_sq)
-    iterations = torch.full((), live_iterations, dtype=torch.int64, device=b.device)
+    if x is None:  # no iteration: the solution is the zero start
+        x = torch.zeros_like(r)
+    iterations = torch.full((), live_iterations, dtype=torch.int64, device=r.device)
     if masked_iterations is not None:
         iterations = iterations + masked_iterations
     converged = (rs <= threshold_sq) & (rs < math.inf)  # rs >= 0: finite exactly when below inf

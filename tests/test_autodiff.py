@@ -3,7 +3,7 @@
 import torch
 from torch.func import hessian
 
-from cgd_optim.autodiff import flatten, gradients, mixed_hvp, unflatten, zeros_for_none
+from cgd_optim.autodiff import flat_or_concatenated, flatten, gradients, mixed_hvp, unflatten, zeros_for_none
 
 
 def objective(x1, x2, y):
@@ -44,3 +44,23 @@ def test_flat_views_round_trip():
     for original, view in zip(tensors, unflatten(flat, tensors)):
         torch.testing.assert_close(view, original)
         assert view.data_ptr() >= flat.data_ptr()  # views into the flat buffer, not copies
+
+
+def test_flat_or_concatenated_reuses_only_the_exact_flat_tensor_behind_unflatten_views():
+    like = [torch.randn(2, 3), torch.randn(()), torch.randn(4)]
+    flat = torch.randn(11)
+    views = unflatten(flat, like)
+    assert flat_or_concatenated(views, like) is flat  # no copy
+    larger = torch.randn(20)
+    cases = [
+        (views[::-1], like[::-1]),  # another order
+        ([views[0], None, views[2]], like),  # a piece missing: zeros there
+        (unflatten(larger[:11], like), like),  # views of part of a larger tensor
+        (unflatten(larger[3:14], like), like),  # ... at an offset
+        ([v.clone() for v in views], like),  # copies
+    ]
+    for pieces, shapes in cases:
+        result = flat_or_concatenated(pieces, shapes)
+        expected = flatten([torch.zeros_like(t) if p is None else p for p, t in zip(pieces, shapes)])
+        assert torch.equal(result, expected)
+        assert all(p is None or result.data_ptr() != p.data_ptr() for p in pieces)  # a fresh concatenation

@@ -221,3 +221,13 @@ def test_a_check_before_the_first_iteration_makes_no_product_for_a_zero_rhs(solv
     x, info = solver(matvec, torch.zeros(6, dtype=torch.float64), check_every=1, first_check=0, side_output=True)
     assert not calls and info["matvecs"] == 0 and bool(info["converged"])
     assert bool((x == 0).all()) and info["side_output"] is None  # L x = 0, shape unknown without a product
+
+
+@pytest.mark.parametrize("solver", [conjugate_gradient, gmres])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_right_hand_side_gives_a_non_finite_solution(solver, bad):
+    # the optimizers rely on it: a bad gradient coordinate must not turn into a finite (zero) step
+    a, b = spd_matrix(5, 8, 10.0), rhs(5, 8)
+    b[3] = bad
+    x, info = solver(lambda v: a @ v, b, tol=1e-8, max_iter=20)
+    assert not bool(torch.isfinite(x).all()) and not bool(info["converged"])

@@ -185,6 +185,37 @@ def test_a_nan_closure_leaves_parameters_and_state_untouched(name):
 
 
 @names
+@pytest.mark.parametrize("player", ["min", "max"])
+@pytest.mark.parametrize("general_sum", [False, True])
+@pytest.mark.parametrize("kind", ["inf", "nan"])
+def test_one_non_finite_gradient_coordinate_under_a_finite_objective_fails_the_step(name, player, general_sum, kind):
+    x = torch.tensor([0.5, 1.0, -0.3], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.2, -0.7], dtype=torch.float64, requires_grad=True)
+    coupling = torch.tensor([[1.0, 0.5], [-0.3, 0.8], [0.2, 0.1]], dtype=torch.float64)
+    optimizer = OPTIMIZERS[name]([x], [y])
+    optimizer.step(lambda: x @ coupling @ y)  # a good first step: there is state to keep intact
+    spoiled = x if player == "min" else y
+    with torch.no_grad():
+        spoiled[0] = 0.0  # sqrt is finite there, its derivative is not
+    state, before = copy.deepcopy(optimizer.state_dict()), (x.detach().clone(), y.detach().clone())
+
+    def closure():
+        # d sqrt(v) / dv = inf at v = 0, and d (0 sqrt(v)) / dv = 0 * inf = NaN; f itself is finite
+        kink = torch.sqrt(spoiled[0]) * (1.0 if kind == "inf" else 0.0)
+        f = x @ coupling @ y + kink
+        return (f, f + 0.1 * (x * x).sum()) if general_sum else f
+
+    assert math.isfinite(float(closure()[0] if general_sum else closure()))
+    with pytest.raises(FloatingPointError, match="not finite"):
+        optimizer.step(closure)
+    assert torch.equal(x.detach(), before[0]) and torch.equal(y.detach(), before[1])
+    after = optimizer.state_dict()
+    for key, entries in state["state"].items():
+        for field, value in entries.items():
+            assert torch.equal(torch.as_tensor(after["state"][key][field]), torch.as_tensor(value))
+
+
+@names
 def test_a_failed_first_step_leaves_no_state(name):
     game = Game()
     optimizer = make(name, game)
