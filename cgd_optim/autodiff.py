@@ -83,21 +83,27 @@ def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
     return list(grads)
 
 
-def mixed_hvp_operator(grads_other: Sequence[Tensor], wrt: Sequence[Tensor]) -> Callable[[Tensor], Tensor]:
+def mixed_hvp_operator(grads_other: Sequence[Tensor] | Tensor, wrt: Sequence[Tensor]) -> Callable[[Tensor], Tensor]:
     r"""The map :math:`v \mapsto D_{ab} f\, v` of :func:`mixed_hvp`, with its bookkeeping done once.
 
     The solver applies the same mixed Hessian many times per step. The gradient pieces are
     concatenated once, inside the graph, into the flat :math:`\nabla_b f`, so that each product
     is one ``torch.autograd.grad`` call with the flat vector itself as the seed (autograd's
     concatenation backward splits it, instead of per-piece Python views and shape checks) and one
-    concatenation of the result.
+    concatenation of the result. ``grads_other`` may also be that flat gradient itself, built
+    by the caller with :func:`flatten` under ``torch.enable_grad()`` (whose detached value is
+    then the flat gradient the caller needs anyway).
     """
     wrt = list(wrt)
     total = sum(p.numel() for p in wrt)
-    if not any(g.requires_grad for g in grads_other):
+    pieces = [grads_other] if isinstance(grads_other, Tensor) else list(grads_other)
+    if not any(g.requires_grad for g in pieces):
         return lambda vector: vector.new_zeros(total)
-    with torch.enable_grad():
-        flat_gradient = torch.cat([g.reshape(-1) for g in grads_other])
+    if isinstance(grads_other, Tensor):
+        flat_gradient = grads_other
+    else:
+        with torch.enable_grad():
+            flat_gradient = flatten(grads_other)
 
     def product(vector: Tensor) -> Tensor:
         products = torch.autograd.grad(flat_gradient, wrt, grad_outputs=vector, retain_graph=True, allow_unused=True)

@@ -52,6 +52,7 @@ def competitive_update(
     x0: Tensor | None = None,
     *,
     symmetric: bool = False,
+    root_eta_x: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, dict]:
     r"""The local-game Nash equilibrium :math:`(\Delta x, \Delta y)` of the module docstring.
 
@@ -70,11 +71,13 @@ def competitive_update(
         symmetric: the game is zero-sum (:math:`D_{xy} f = (D_{yx} f)^\top`) and ``solve`` is
             conjugate gradient; a warm start then costs one product instead of two
             (:func:`_symmetric_warm_start`).
+        root_eta_x: :math:`\eta_x^{1/2}`, when the caller has computed it already.
 
     Returns:
         ``(dx, dy, s, info)``; ``info["hvp_count"]`` counts the mixed products made.
     """
-    root_eta_x = eta_x.sqrt()
+    if root_eta_x is None:
+        root_eta_x = eta_x.sqrt()
 
     def matvec(v: Tensor) -> tuple[Tensor, Tensor]:
         cross = hvp_yx(root_eta_x * v)  # L v = D_yx f_max A v, kept: L s gives Delta y for free
@@ -91,7 +94,7 @@ def competitive_update(
         s, info = solve(matvec, rhs, x0, side_output=True)
         side = info["side_output"]  # None when the solve made no product: s = 0, L s = 0
         info["hvp_count"] = 2 * info["matvecs"] + 1
-    dx = -root_eta_x * s
+    dx = (root_eta_x * s).neg_()
     dy = eta_y * (grad_y if side is None else grad_y - side)  # D_yx f_max dx = -L s
     return dx, dy, s, info
 
@@ -227,7 +230,12 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
         grad_x, grad_y, cross_x, cross_y = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
-        flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
+        with torch.enable_grad():  # in the graph: the mixed products differentiate these
+            flat_cross_x, flat_cross_y = flatten(cross_x), flatten(cross_y)
+        if zero_sum:  # one concatenation per player serves the products and the update
+            flat_gx, flat_gy = flat_cross_x.detach(), flat_cross_y.detach()
+        else:
+            flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
         eta_x, eta_y, new_state = self._step_sizes(flat_gx, flat_gy, xs, ys)
         group = self.param_groups[0]
         check_every, first_check = self._check_schedule(flat_gx.device)
@@ -241,9 +249,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         warm = self._warm_start(xs, root_eta_x)
         with torch.enable_grad():
             dx, dy, s, info = competitive_update(
-                mixed_hvp_operator(cross_y, xs),  # D_xy f_min v: differentiate grad_y f_min by x
-                mixed_hvp_operator(cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
-                flat_gx, flat_gy, eta_x, eta_y, solve, warm, symmetric=zero_sum,
+                mixed_hvp_operator(flat_cross_y, xs),  # D_xy f_min v: differentiate grad_y f_min by x
+                mixed_hvp_operator(flat_cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
+                flat_gx, flat_gy, eta_x, eta_y, solve, warm, symmetric=zero_sum, root_eta_x=root_eta_x,
             )
         # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
         # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or

@@ -3,7 +3,8 @@
 import torch
 from torch.func import hessian
 
-from cgd_optim.autodiff import flat_or_concatenated, flatten, gradients, mixed_hvp, unflatten, zeros_for_none
+from cgd_optim.autodiff import (flat_or_concatenated, flatten, gradients, mixed_hvp, mixed_hvp_operator, unflatten,
+                                zeros_for_none)
 
 
 def objective(x1, x2, y):
@@ -22,6 +23,11 @@ def test_mixed_hvp_matches_the_dense_mixed_hessian():
     v_x = torch.randn(5, generator=g, dtype=torch.float64)
     torch.testing.assert_close(mixed_hvp(grads[2:], [x1, x2], v_y), d_xy @ v_y)
     torch.testing.assert_close(mixed_hvp(grads[:2], [y], v_x), d_yx @ v_x)
+    # the operator also takes the flat gradient, concatenated by the caller inside the graph
+    with torch.enable_grad():
+        flat_y, flat_x = flatten(grads[2:]), flatten(grads[:2])
+    torch.testing.assert_close(mixed_hvp_operator(flat_y, [x1, x2])(v_y), d_xy @ v_y)
+    torch.testing.assert_close(mixed_hvp_operator(flat_x, [y])(v_x), d_yx @ v_x)
 
 
 def test_parameters_without_a_path_give_zero_blocks():
