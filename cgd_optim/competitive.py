@@ -415,13 +415,11 @@ class ACGD(_CompetitiveOptimizer):
         sq_avg = (previous * beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t, a new tensor: the state waits for the commit
         steps = [self.state.get(p, {}).get("step", 0) + 1 for p in params]
         if len(set(steps)) == 1:
-            # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five
             root_correction = math.sqrt(1.0 - beta ** steps[0])
-            numerator = torch.full((), group["lr"] * root_correction, dtype=grad.dtype, device=grad.device)
-            eta = torch.div(numerator, sq_avg.sqrt().add_(eps * root_correction))
         else:  # parameters unfrozen at different times have their own t
-            correction = torch.cat([p.new_full((p.numel(),), 1.0 - beta**t) for p, t in zip(params, steps)])
-            eta = (sq_avg / correction).sqrt_().add_(eps).reciprocal_().mul_(group["lr"])
+            root_correction = torch.cat([p.new_full((p.numel(),), math.sqrt(1.0 - beta**t)) for p, t in zip(params, steps)])
+        # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five
+        eta = torch.div(group["lr"] * root_correction, sq_avg.sqrt().add_(eps * root_correction))
         for p, piece, t in zip(params, unflatten(sq_avg, params), steps):
             new_state[p] = {"sq_avg": piece, "step": t}
         return eta

@@ -172,12 +172,11 @@ def conjugate_gradient(
     initial_norm = rs.sqrt()
     if galerkin_start is None:  # |b| = 1 in the normalised units (or b = 0: r = 0, solved at once)
         reference_sq, energy = None, None
-        threshold_sq = torch.clamp(atol / scale, min=tol) ** 2
+        threshold_sq = _unit_threshold(tol, atol, scale) ** 2
     else:  # squared lower bounds of |b'| in the normalised units
         atol_sq = (atol / scale) ** 2
         bound_sq, energy = (galerkin_start[0] / scale) ** 2, galerkin_start[1] / (scale * scale)
-        reference_sq = torch.maximum(bound_sq, energy)
-        threshold_sq = torch.clamp(reference_sq * tol**2, min=atol_sq)
+        reference_sq, threshold_sq = _galerkin_threshold_sq(bound_sq, energy, tol, atol_sq)
     p = r.clone()
     active = rs > threshold_sq  # false once solved, and for a NaN residual: stop, report unconverged
     live_iterations, masked_iterations = 0, None
@@ -199,8 +198,7 @@ def conjugate_gradient(
         r.addcmul_(ap, alpha, value=-1.0)
         if energy is not None:  # r_0' x_k = sum_k alpha_k |r_k|^2 rises to r_0' A^-1 r_0
             energy = torch.addcmul(energy, alpha, rs)
-            reference_sq = torch.maximum(bound_sq, energy)
-            threshold_sq = torch.clamp(reference_sq * tol**2, min=atol_sq)
+            reference_sq, threshold_sq = _galerkin_threshold_sq(bound_sq, energy, tol, atol_sq)
         rs_new = torch.dot(r, r)
         if checked:
             p = torch.addcmul(r, p, rs_new / rs)
@@ -220,6 +218,19 @@ def conjugate_gradient(
     converged = (rs <= threshold_sq) & (rs < math.inf)  # rs >= 0: finite exactly when below inf
     reference = None if reference_sq is None else reference_sq.sqrt()
     return _rescaled(x, scale, iterations, rs.sqrt(), reference, converged, matvecs, side, initial_norm, side_output)
+
+
+def _unit_threshold(tol: float, atol: float, scale: Tensor) -> Tensor:
+    """max(tol |b|, atol) in the units of the normalised system, where |b| is 1 (for b = 0 the
+    residuals are exactly 0 and any threshold holds)."""
+    return torch.clamp(atol / scale, min=tol)
+
+
+def _galerkin_threshold_sq(bound_sq: Tensor, energy: Tensor, tol: float, atol_sq: Tensor) -> tuple[Tensor, Tensor]:
+    """The squared lower bound max(c^2, e + sum_k alpha_k |r_k|^2) of |b'|^2 (``galerkin_start``)
+    and the squared threshold max(tol^2 reference^2, atol^2) relative to it."""
+    reference_sq = torch.maximum(bound_sq, energy)
+    return reference_sq, torch.clamp(reference_sq * tol**2, min=atol_sq)
 
 
 def gmres(
@@ -266,7 +277,7 @@ def gmres(
     if not (isinstance(restart, int) and restart >= 1):
         raise ValueError(f"Invalid gmres_restart value: {restart}")
     b, x0, b_norm, scale = _normalise(b, x0)
-    threshold = torch.clamp(b_norm * tol, min=atol) / scale
+    threshold = _unit_threshold(tol, atol, scale)
     x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
     initial_norm = torch.linalg.vector_norm(r)
     iterations = torch.zeros((), dtype=torch.int64, device=b.device)

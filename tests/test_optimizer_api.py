@@ -285,6 +285,34 @@ def test_unused_frozen_and_zero_dim_parameters(name):
     assert frozen not in optimizer.state
 
 
+def test_acgd_gives_a_parameter_unfrozen_later_its_own_bias_correction():
+    # uncoupled game: D_xy f = 0, so each ACGD step is dx = -eta_x grad_x f exactly, with
+    # eta = lr / (sqrt(v_t / (1 - beta^t)) + eps) and t counted per parameter (Algorithm 1)
+    lr, beta, eps = 0.1, 0.9, 1e-3
+    a = torch.tensor([0.8, -0.4], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.3], dtype=torch.float64, requires_grad=False)  # frozen for the first step
+    y = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    optimizer = ACGD([a, b], [y], lr=lr, beta=beta, eps=eps)
+
+    def f():
+        return 0.5 * (a * a).sum() + 0.5 * (b * b).sum() - 0.5 * (y * y).sum()
+
+    def expected(value, v_previous, t):
+        v = beta * v_previous + (1 - beta) * value**2  # gradient of v^2 / 2 is v
+        return value - lr / ((v / (1 - beta**t)).sqrt() + eps) * value, v
+
+    a1, v_a = expected(a.detach().clone(), torch.zeros(2, dtype=torch.float64), 1)
+    optimizer.step(f)
+    torch.testing.assert_close(a.detach(), a1, rtol=1e-12, atol=0.0)
+    b.requires_grad_(True)
+    a2, _ = expected(a1, v_a, 2)
+    b1, _ = expected(b.detach().clone(), torch.zeros(1, dtype=torch.float64), 1)
+    optimizer.step(f)
+    torch.testing.assert_close(a.detach(), a2, rtol=1e-12, atol=0.0)
+    torch.testing.assert_close(b.detach(), b1, rtol=1e-12, atol=0.0)
+    assert optimizer.state[a]["step"] == 2 and optimizer.state[b]["step"] == 1
+
+
 @names
 def test_zero_gradient_is_a_no_op(name):
     x = torch.zeros(2, dtype=torch.float64, requires_grad=True)
