@@ -133,7 +133,7 @@ def _plot(rows: list[dict], pictures: dict, config, path: Path) -> None:
             from torchvision.utils import make_grid
 
             grid = make_grid(torch.cat([start, end]), nrow=8, normalize=True, value_range=(-1, 1))
-            ax.imshow(grid.permute(1, 2, 0))
+            ax.imshow(grid.permute(1, 2, 0).numpy())
             ax.axis("off")
         else:
             ax.scatter(start[:, 0], start[:, 1], s=3, label="start")
