@@ -70,3 +70,16 @@ def test_flat_or_concatenated_reuses_only_the_exact_flat_tensor_behind_unflatten
         expected = flatten([torch.zeros_like(t) if p is None else p for p, t in zip(pieces, shapes)])
         assert torch.equal(result, expected)
         assert all(p is None or result.data_ptr() != p.data_ptr() for p in pieces)  # a fresh concatenation
+
+
+def test_the_transpose_of_the_d_xy_map_is_d_yx_on_the_benchmark_networks():
+    """benchmarks/product_routes.py's third route: in a zero-sum game D_yx f = (D_xy f)^T, so the
+    vector-Jacobian product of v -> D_xy f v (built with create_graph, through batch norm's double
+    backward in the DCGAN's generator) with u is D_yx f u."""
+    from benchmarks import problems
+    from benchmarks.product_routes import measure
+
+    torch.manual_seed(0)
+    for instance in (problems.dcgan(torch.float64, width=4, batch_size=4), problems.mlp_gan(torch.float64, hidden=8, batch_size=8)):
+        row = measure(instance, torch.device("cpu"), repeats=1)
+        assert row["transposed_relative_difference"] < 1e-12
