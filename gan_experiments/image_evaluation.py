@@ -96,13 +96,14 @@ def evaluate_images(config: Config, framework, step: int) -> dict:
     reference, real_row = _real_reference(config, classifier)
     n = config.run.samples
     generator = torch.Generator().manual_seed(config.run.seed + 2)
+    local_only = isinstance(framework, SGAN) and not config.sgan.global_pair  # scored as the locals' ensemble
     with evaluation_mode(framework):
-        samples = framework.sample(n, generator).cpu()
+        samples = None if local_only else framework.sample(n, generator).cpu()  # an untrained G0 is not sampled
         per_generator = None
         if isinstance(framework, (StackelbergGAN, SGAN)):
             count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
             per_generator = [s.cpu() for s in framework.sample_by_generator(max(n // count, 1), generator)]
-    if isinstance(framework, SGAN) and not config.sgan.global_pair:  # the local pairs alone: their ensemble
+    if local_only:
         samples = torch.cat(per_generator)
     row = {"step": step, **_scores(config, classifier, samples, reference)}
     row.update({f"real_{k}": v for k, v in real_row.items()})
