@@ -216,12 +216,17 @@ def _run_steps(runners: list, first: int, count: int, device: torch.device, reco
         batch = batch_of(step)
         _share_weights(runners)
         for runner in runners if step % 2 == 0 else runners[::-1]:
-            seconds, _ = timed(lambda: runner.step(batch), device)
-            if record:
-                iterations, hvps = runner.counts()
-                for key, value in (("seconds", seconds), ("iterations", iterations), ("hvps", hvps)):
-                    records[runner.label][key].append(value)
+            _timed_step(runner, batch, device, records[runner.label] if record else None)
     return records
+
+
+def _timed_step(runner, batch, device: torch.device, records: dict | None) -> None:
+    """One step of ``runner``; its seconds, CG iterations and HVPs are appended to ``records`` if given."""
+    seconds, _ = timed(lambda: runner.step(batch), device)
+    if records is not None:
+        iterations, hvps = runner.counts()
+        for key, value in (("seconds", seconds), ("iterations", iterations), ("hvps", hvps)):
+            records[key].append(value)
 
 
 def _runner_summary(records: dict) -> dict:
@@ -294,12 +299,8 @@ def _alone_steps(runner, first: int, count: int, device: torch.device) -> dict:
     records = {"seconds": [], "iterations": [], "hvps": [], "paired_floor_seconds": []}
     for step in range(first, first + count):
         batch = runner.instance.batch(step)
-        seconds, _ = timed(lambda: runner.step(batch), device)
-        iterations, hvps = runner.counts()
-        records["seconds"].append(seconds)
-        records["iterations"].append(iterations)
-        records["hvps"].append(hvps)
-        records["paired_floor_seconds"].append(paired_floor_step(runner.instance, batch, hvps, device))
+        _timed_step(runner, batch, device, records)
+        records["paired_floor_seconds"].append(paired_floor_step(runner.instance, batch, records["hvps"][-1], device))
     return records
 
 
