@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from .build import build_mixture, build_sampler, build_trainer
 from .config import IMAGE_DATASETS, Config, dumps, with_overrides
-from .frameworks import SGAN, StackelbergGAN
+from .frameworks import SGAN, StackelbergGAN, samples_of_each_generator
 from .icr import ProjectionGame
 from .metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .models import evaluation_mode
@@ -50,10 +50,7 @@ def evaluate(config: Config, framework, step: int) -> dict:
     mixture = build_mixture(config)
     generator = torch.Generator().manual_seed(config.run.seed + 2)
     real = build_sampler(config)(config.run.samples, generator)
-    per_generator = None
-    if isinstance(framework, (StackelbergGAN, SGAN)):
-        count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
-        per_generator = [s.cpu() for s in framework.sample_by_generator(config.run.samples // count, generator)]
+    per_generator = samples_of_each_generator(framework, config.run.samples, generator)
     if isinstance(framework, SGAN) and not config.sgan.global_pair:  # the local pairs alone: their ensemble
         samples = torch.cat(per_generator)
     else:

@@ -23,7 +23,7 @@ from .build import image_data
 from .config import Config
 from .data.images import dataset_images
 from .data.stacked import stacked_mnist, stacked_mode
-from .frameworks import SGAN, StackelbergGAN
+from .frameworks import SGAN, StackelbergGAN, samples_of_each_generator
 from .metrics.classifier import class_scores, frechet_feature_distance, stacked_mode_scores
 from .metrics.digit_classifier import cached_classifier, default_cache_dir, predict
 from .metrics.inception import inception_metrics, skip_reasons
@@ -99,10 +99,7 @@ def evaluate_images(config: Config, framework, step: int) -> dict:
     local_only = isinstance(framework, SGAN) and not config.sgan.global_pair  # scored as the locals' ensemble
     with evaluation_mode(framework):
         samples = None if local_only else framework.sample(n, generator).cpu()  # an untrained G0 is not sampled
-        per_generator = None
-        if isinstance(framework, (StackelbergGAN, SGAN)):
-            count = len(framework.local_pairs) if isinstance(framework, SGAN) else config.model.generators
-            per_generator = [s.cpu() for s in framework.sample_by_generator(max(n // count, 1), generator)]
+        per_generator = samples_of_each_generator(framework, n, generator)
     if local_only:
         samples = torch.cat(per_generator)
     row = {"step": step, **_scores(config, classifier, samples, reference)}
