@@ -7,7 +7,7 @@ import torch
 
 from cgd_optim import ACGD, CGD, SimGD
 from gan_experiments.data import ring
-from gan_experiments.frameworks import StackelbergGAN, StandardGAN
+from gan_experiments.frameworks import StackelbergGAN, StandardGAN, samples_of_each_generator
 from gan_experiments.models import (
     GeneratorMixture,
     MultiBranchGenerator,
@@ -60,6 +60,20 @@ def test_general_sum_losses_train(loss, optimizer):
     assert all(abs(log["f_min"]) < 1e3 and abs(log["f_max"]) < 1e3 for log in logs)
     if loss != "wgan-gp":
         assert logs[-1]["f_min"] != logs[-1]["f_max"]  # a general-sum game really
+
+
+def test_a_sample_budget_is_shared_evenly_among_a_stackelberg_gans_generators():
+    """The evaluations' split: total // I samples of each of the I generators (at least one), each
+    equal to that generator's own output on the same noise; None for a single-generator GAN."""
+    game = build("stackelberg")
+    parts = samples_of_each_generator(game, 10, torch.Generator().manual_seed(3))
+    assert [tuple(p.shape) for p in parts] == [(2, 2)] * 4
+    z = torch.randn(2, 2, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        for part, generator in zip(parts, game.generator.generators):
+            torch.testing.assert_close(part, generator(z))
+    assert [p.shape[0] for p in samples_of_each_generator(game, 3)] == [1] * 4
+    assert samples_of_each_generator(build("standard"), 10) is None
 
 
 def test_stackelberg_objective_is_the_average_over_generators():
