@@ -1,7 +1,7 @@
 """cgd_optim.ACGD against the ICR authors' ``cgds`` package, side by side in one process.
 
     python -m benchmarks.acgd_vs_cgds [--steps 10] [--warmup 2] [--steady-after 150] [--device cpu]
-                                      [--problems dcgan32 mlp_gan quadratic_1e4] [--quick]
+                                      [--problems dcgan32 mlp_gan quadratic_1e4] [--quick] [--early-seeds 1 2 3]
                                       [--out benchmarks/results/acgd_vs_cgds.json]
 
 For each problem (``benchmarks/problems.py``) it
@@ -13,8 +13,9 @@ For each problem (``benchmarks/problems.py``) it
    warm starts; and reports medians, CG iterations, Hessian-vector products (HVPs) per step and
    our overhead over the HVP floor (gradient time + HVPs x time of one HVP);
 3. measures the peak memory of one step of each.
-It also counts host reads on a 50 x 50 bilinear game, sweeps the CG tolerance on the DCGAN and
-times forward-over-reverse HVPs against double backward. It prints tables and writes JSON.
+It also repeats the early phase of the two GANs from other initial weights (``--early-seeds``)
+and pools their steps, counts host reads on a 50 x 50 bilinear game, sweeps the CG tolerance on
+the DCGAN and times forward-over-reverse HVPs against double backward. It prints tables and writes JSON.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from cgd_optim.autodiff import flatten, gradients, mixed_hvp, mixed_hvp_operator
 
 from . import forward_hvp, problems
 from .device_reads import DeviceReads
-from .measure import cuda_peak_memory, median, timed
+from .measure import cuda_peak_memory, median, ratio_of_medians_interval, timed
 
 PAPER = dict(lr=1e-4, beta=0.99, eps=1e-5)
 
@@ -176,16 +177,16 @@ def hvp_floor(instance, batch, device: torch.device, repeats: int = 7) -> dict:
     return {"gradient_s": median(grad_times), "hvp_xy_s": xy, "hvp_yx_s": yx, "hvp_s": (xy + yx) / 2}
 
 
-def _make_runners(name: str, device: torch.device, cold: bool) -> list:
+def _make_runners(name: str, device: torch.device, cold: bool, seed: int = 0) -> list:
     builder = problems.PROBLEMS[name]
     tolerance = dict(tol=1e-6, atol=1e-10)
     runners = [
-        Ours(builder(torch.float32, 0, device=device), **PAPER, **tolerance),
-        Theirs(builder(torch.float32, 0, device=device), CountingHvp(), **PAPER, **tolerance),
-        SimultaneousAdam(builder(torch.float32, 0, device=device), lr=PAPER["lr"]),
+        Ours(builder(torch.float32, seed, device=device), **PAPER, **tolerance),
+        Theirs(builder(torch.float32, seed, device=device), CountingHvp(), **PAPER, **tolerance),
+        SimultaneousAdam(builder(torch.float32, seed, device=device), lr=PAPER["lr"]),
     ]
     if cold:
-        cold_runner = Ours(builder(torch.float32, 0, device=device), **PAPER, **tolerance, warm_start=False)
+        cold_runner = Ours(builder(torch.float32, seed, device=device), **PAPER, **tolerance, warm_start=False)
         cold_runner.label = "cgd_optim.ACGD (no warm start)"
         runners.append(cold_runner)
     return runners
@@ -332,6 +333,31 @@ def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: 
     return {"phases": phases, "peak_memory": peak_step_memory(name, runners, device)}
 
 
+def early_phase_over_seeds(name: str, seeds: list[int], steps: int, warmup: int, device: torch.device) -> dict:
+    """The early phase again from other initial weights, ours and cgds alone (alternating).
+
+    Per-step times vary by a fifth or more on the CPU (steps of identical work that page-fault
+    their temporaries and steps that do not), so ten steps pin a ratio of medians down to a few
+    per cent. Pooling the steps of several seeds gives the ratio of medians with a bootstrap
+    90 % interval, and each seed's ratio and CG iterations.
+    """
+    ours, theirs, per_seed = [], [], {}
+    for seed in seeds:
+        runners = _make_runners(name, device, cold=False, seed=seed)[:2]
+        _run_steps(runners, 0, warmup, device, record=False)
+        records = _run_steps(runners, warmup, steps, device, record=True)
+        mine, cgds = records["cgd_optim.ACGD"], records["cgds.ACGD"]
+        per_seed[seed] = {"ratio_ours_over_cgds": median(mine["seconds"]) / median(cgds["seconds"]),
+                          "cg_iterations_ours": sum(mine["iterations"]) / steps,
+                          "cg_iterations_cgds": sum(cgds["iterations"]) / steps}
+        ours += mine["seconds"]
+        theirs += cgds["seconds"]
+    low, high = ratio_of_medians_interval(ours, theirs)
+    return {"steps": f"{warmup}-{warmup + steps - 1}", "seeds": per_seed,
+            "pooled_ratio_ours_over_cgds": median(ours) / median(theirs), "interval_90": [low, high],
+            "ours_seconds": ours, "cgds_seconds": theirs}
+
+
 def peak_step_memory(name: str, runners: list, device: torch.device) -> dict:
     """CUDA: max_memory_allocated over one step in this process. CPU: a fresh process per optimizer."""
     memory = {}
@@ -435,6 +461,14 @@ def _print_tables(report: dict) -> None:
                   f"{floor['hvp_xy_s']:.4f} s, D_yx {floor['hvp_yx_s']:.4f} s")
         memory = ", ".join(f"{label} {m['peak_bytes'] / 2**20:.1f} MiB" for label, m in result["peak_memory"].items())
         print(f"  {name:14s} peak memory of one step above baseline: {memory}")
+    if "early_phase_over_seeds" in report:
+        print("\n== early phase from other initial weights (ours and cgds alone): ratio of medians ours / cgds")
+        for name, row in report["early_phase_over_seeds"].items():
+            seeds = "; ".join(f"seed {seed}: {r['ratio_ours_over_cgds']:.3f} ({r['cg_iterations_ours']:.1f} / "
+                              f"{r['cg_iterations_cgds']:.1f} CG it.)" for seed, r in row["seeds"].items())
+            low, high = row["interval_90"]
+            print(f"  {name:14s} steps {row['steps']}: {seeds}; pooled {len(row['ours_seconds'])} steps "
+                  f"{row['pooled_ratio_ours_over_cgds']:.3f} (bootstrap 90 % interval {low:.3f}-{high:.3f})")
     if "device_reads" in report:
         print("\n== host reads per step, 50 x 50 bilinear game")
         for label, row in report["device_reads"].items():
@@ -464,7 +498,10 @@ def main(argv: list[str] | None = None) -> dict:
                         help="which games to time")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--out", default="benchmarks/results/acgd_vs_cgds.json", help="where to write the JSON report")
-    parser.add_argument("--quick", action="store_true", help="skip the tolerance sweep, the read count and the HVP backends")
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the early phase over seeds, the tolerance sweep, the read count and the HVP backends")
+    parser.add_argument("--early-seeds", type=int, nargs="*", default=[1, 2, 3],
+                        help="initial weights of the early phase's repeats on the two GANs (default 1 2 3; none: skip)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     report = {
@@ -477,6 +514,10 @@ def main(argv: list[str] | None = None) -> dict:
                    for name in args.problems},
     }
     if not args.quick:
+        gans = [name for name in args.problems if name != "quadratic_1e4"]
+        if args.early_seeds and gans:
+            report["early_phase_over_seeds"] = {name: early_phase_over_seeds(name, args.early_seeds, args.steps, args.warmup, device)
+                                                for name in gans}
         report["device_reads"] = device_reads_bilinear()
         report["tolerance_sweep"] = tolerance_sweep(device, steps=args.steps, warmup=args.warmup)
         report["forward_over_reverse"] = forward_hvp.compare(device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from contextlib import contextmanager
@@ -26,6 +27,15 @@ def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, object
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def ratio_of_medians_interval(a: list[float], b: list[float], level: float = 0.9, resamples: int = 2000,
+                              seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(a) / median(b), each sample resampled on its own."""
+    rng = random.Random(seed)
+    ratios = sorted(median(rng.choices(a, k=len(a))) / median(rng.choices(b, k=len(b))) for _ in range(resamples))
+    tail = int(resamples * (1 - level) / 2)
+    return ratios[tail], ratios[resamples - 1 - tail]
 
 
 @contextmanager

@@ -26,3 +26,18 @@ def test_device_reads_on_the_bilinear_game_stay_under_ten():
     ours = reads["cgd_optim.ACGD"]
     assert ours["cg_iterations"] == [30, 30] and max(ours["reads_per_step"]) <= 10
     assert min(reads["cgds.ACGD"]["reads_per_step"]) > 30  # its CG tests the residual every iteration
+
+
+def test_the_bootstrap_interval_of_a_ratio_of_medians():
+    """Constant samples leave nothing to resample: the interval is the ratio itself. Otherwise it
+    holds the point estimate and narrows as the samples grow."""
+    from benchmarks.measure import median, ratio_of_medians_interval
+
+    assert ratio_of_medians_interval([3.0] * 10, [2.0] * 10) == (1.5, 1.5)
+    a = [1.0 + 0.1 * ((7 * i) % 10) for i in range(10)]
+    b = [2.0 + 0.2 * ((3 * i) % 10) for i in range(10)]
+    low, high = ratio_of_medians_interval(a, b)
+    assert low <= median(a) / median(b) <= high and low < high
+    wide = high - low
+    low, high = ratio_of_medians_interval(a * 10, b * 10)
+    assert low <= median(a) / median(b) <= high and high - low < wide
