@@ -336,9 +336,8 @@ def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: 
 def early_phase_over_seeds(name: str, seeds: list[int], steps: int, warmup: int, device: torch.device) -> dict:
     """The early phase again from other initial weights, ours and cgds alone (alternating).
 
-    Per-step times vary by a fifth or more on the CPU (steps of identical work that page-fault
-    their temporaries and steps that do not), so ten steps pin a ratio of medians down to a few
-    per cent. Pooling the steps of several seeds gives the ratio of medians with a bootstrap
+    On the development CPU, steps of identical work (the same CG iterations and products) differ
+    in time by a fifth or more, so ten steps pin a ratio of medians down to a few per cent only. Pooling the steps of several seeds gives the ratio of medians with a bootstrap
     90 % interval, and each seed's ratio and CG iterations.
     """
     ours, theirs, per_seed = [], [], {}
