@@ -95,15 +95,14 @@ def mixed_hvp_operator(grads_other: Sequence[Tensor] | Tensor, wrt: Sequence[Ten
     then the flat gradient the caller needs anyway).
     """
     wrt = list(wrt)
-    total = sum(p.numel() for p in wrt)
-    pieces = [grads_other] if isinstance(grads_other, Tensor) else list(grads_other)
-    if not any(g.requires_grad for g in pieces):
-        return lambda vector: vector.new_zeros(total)
     if isinstance(grads_other, Tensor):
         flat_gradient = grads_other
     else:
-        with torch.enable_grad():
+        with torch.enable_grad():  # the concatenation is in the graph exactly when some piece is
             flat_gradient = flatten(grads_other)
+    if not flat_gradient.requires_grad:
+        total = sum(p.numel() for p in wrt)
+        return lambda vector: vector.new_zeros(total)
 
     def product(vector: Tensor) -> Tensor:
         products = torch.autograd.grad(flat_gradient, wrt, grad_outputs=vector, retain_graph=True, allow_unused=True)
