@@ -337,8 +337,9 @@ def early_phase_over_seeds(name: str, seeds: list[int], steps: int, warmup: int,
     """The early phase again from other initial weights, ours and cgds alone (alternating).
 
     On the development CPU, steps of identical work (the same CG iterations and products) differ
-    in time by a fifth or more, so ten steps pin a ratio of medians down to a few per cent only. Pooling the steps of several seeds gives the ratio of medians with a bootstrap
-    90 % interval, and each seed's ratio and CG iterations.
+    in time by a fifth or more, so ten steps pin a ratio of medians down to a few per cent only.
+    Pooling the steps of several seeds gives the ratio of medians with a bootstrap 90 % interval,
+    and each seed's ratio and CG iterations.
     """
     ours, theirs, per_seed = [], [], {}
     for seed in seeds:
