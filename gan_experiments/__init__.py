@@ -1,4 +1,10 @@
-"""gan_experiments: Stackelberg GAN, SGAN and proximal training on top of cgd_optim.
+"""gan_experiments: Stackelberg GAN, SGAN, proximal training and the ICR paper's experiments on top
+of cgd_optim, as TOML configs behind ``python -m gan_experiments``.
 
-Filled by the frameworks issue; importable (and empty) until then.
+A run goes one way: a config (config.py) names a framework, whose registry entry
+(frameworks/) builds the data source (data/), the players, their optimizer(s) and batch streams
+(streams.py) into a session (session.py); the one training loop (trainer.py) fits it into a run
+folder (records.py), evaluating through the data source; the entry's ``finish`` writes the final
+metrics and pictures. ``experiment.run`` is that sequence; cli.py parses and hands over to it,
+to the main job (main_job.py), the sweep (sweep.py) and the equilibrium test (equilibrium.py).
 """

@@ -12,6 +12,7 @@ import dataclasses
 import sys
 import typing
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -19,20 +20,51 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-FRAMEWORKS = ("standard", "stackelberg", "multibranch", "sgan", "proximal", "projection", "quadratic", "icr_mnist")
-OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")
-DATASETS = ("ring", "grid", "circle", "swiss_roll", "mnist", "fashion_mnist", "cifar10", "stacked_mnist")
-IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10", "stacked_mnist")
-IMAGE_FRAMEWORKS = ("standard", "stackelberg", "sgan", "proximal")  # with model.network; icr_mnist has its own
-LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
-
-
 class ConfigError(ValueError):
     """A config that cannot run; the message names the key."""
 
 
+def _one_of(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+
+
+def _check(section, name: str, rule: str) -> None:
+    """``rule``: "at least 1", "positive" or "not negative", for the key ``name`` of ``section``."""
+    value, key = getattr(section, name), f"{section.section}.{name}"
+    if rule == "at least 1" and value < 1:
+        raise ConfigError(f"{key} must be at least 1")
+    if rule == "positive" and not value > 0:
+        raise ConfigError(f"{key} must be positive")
+    if rule == "not negative" and value < 0:
+        raise ConfigError(f"{key} must not be negative")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _two_numbers(key: str, value) -> None:
+    if len(value) != 2 or not all(_number(v) for v in value):
+        raise ConfigError(f"{key} must be a list of two numbers, got {value!r}")
+
+
+class Section:
+    """A config section: ``section`` is its name; :meth:`validate` checks its own keys."""
+
+    section = ""
+    rules: dict = {}  # key -> "at least 1" | "positive" | "not negative"
+
+    def validate(self) -> None:
+        for name, rule in self.rules.items():
+            _check(self, name, rule)
+
+
 @dataclass
-class RunConfig:
+class RunConfig(Section):
+    section: typing.ClassVar[str] = "run"
+    rules: typing.ClassVar[dict] = dict.fromkeys(("steps", "batch_size", "eval_every", "checkpoint_every", "samples"),
+                                                 "at least 1")
     description: str = ""
     framework: str = "stackelberg"
     optimizer: str = "adam"
@@ -45,9 +77,21 @@ class RunConfig:
     checkpoint_every: int = 1000
     samples: int = 2500
 
+    def validate(self) -> None:
+        from .frameworks import FRAMEWORKS
+        from .losses import LOSSES
+        from .optimizers import OPTIMIZERS
+
+        _one_of("run.framework", self.framework, FRAMEWORKS)
+        _one_of("run.optimizer", self.optimizer, OPTIMIZERS)
+        _one_of("run.loss", self.loss, LOSSES)
+        super().validate()
+
 
 @dataclass
-class DataConfig:
+class DataConfig(Section):
+    section: typing.ClassVar[str] = "data"
+    rules: typing.ClassVar[dict] = {"modes": "at least 1", "std": "positive"}
     name: str = "ring"
     modes: int = 8  # ring and circle
     radius: float = 1.0  # ring and circle
@@ -58,9 +102,23 @@ class DataConfig:
     root: str = ""  # image data: torchvision's folders under it; "" = MNIST's bundled 5,000-digit subset (mnist, stacked_mnist)
     download: bool = False  # image data: fetch into root (needs internet)
 
+    def validate(self) -> None:
+        from .data import DATA_SOURCES
+
+        _one_of("data.name", self.name, DATA_SOURCES)
+        super().validate()
+        if not self.grid_values or not all(_number(v) for v in self.grid_values):
+            raise ConfigError(f"data.grid_values must be a non-empty list of numbers, got {self.grid_values!r}")
+        if self.download and not self.root:
+            raise ConfigError("data.download needs data.root (--data-root), the folder to download into")
+
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Section):
+    section: typing.ClassVar[str] = "model"
+    rules: typing.ClassVar[dict] = {**dict.fromkeys(("generators", "latent_dim", "generator_hidden",
+                                                     "discriminator_hidden", "width"), "at least 1"),
+                                    "output_scale": "positive"}
     generators: int = 8  # stackelberg and multibranch
     latent_dim: int = 2
     generator_hidden: int = 32  # hidden units of each generator (standard: of the single one)
@@ -71,7 +129,10 @@ class ModelConfig:
 
 
 @dataclass
-class OptimizerConfig:
+class OptimizerConfig(Section):
+    section: typing.ClassVar[str] = "optimizer"
+    rules: typing.ClassVar[dict] = {"max_iter": "at least 1", "critic_steps": "at least 1", "lr": "positive",
+                                    "eps": "positive"}
     lr: float = 2e-4
     betas: list = field(default_factory=lambda: [0.5, 0.999])  # adam
     beta: float = 0.99  # acgd
@@ -81,9 +142,16 @@ class OptimizerConfig:
     alternating: bool = False  # simgd
     critic_steps: int = 1  # adam: discriminator steps per generator step (WGAN-GP: 5)
 
+    def validate(self) -> None:
+        super().validate()
+        if len(self.betas) != 2:
+            raise ConfigError("optimizer.betas must be a list of two numbers")
+
 
 @dataclass
-class LossConfig:
+class LossConfig(Section):
+    section: typing.ClassVar[str] = "loss"
+    rules: typing.ClassVar[dict] = dict.fromkeys(("weight_clip", "l2", "gp_weight"), "not negative")
     gp_weight: float = 10.0  # wgan-gp
     l2: float = 0.0  # L2 penalty on D
     weight_clip: float = 0.0  # WGAN-WC: clamp D's weights to [-c, c] after each update (0: off)
@@ -91,45 +159,93 @@ class LossConfig:
 
 
 @dataclass
-class SGANConfig:
+class SGANConfig(Section):
+    section: typing.ClassVar[str] = "sgan"
+    rules: typing.ClassVar[dict] = {"pairs": "at least 1"}
     pairs: int = 10  # N local pairs
     global_pair: bool = True  # false: the N local pairs alone
     global_optimizer: str = "adam"  # G0 against the messengers; D0 always trains with Adam
 
+    def validate(self) -> None:
+        from .optimizers import OPTIMIZERS
+
+        _one_of("sgan.global_optimizer", self.global_optimizer, OPTIMIZERS)
+        super().validate()
+
 
 @dataclass
-class ProximalConfig:
+class ProximalConfig(Section):
+    section: typing.ClassVar[str] = "proximal"
+    rules: typing.ClassVar[dict] = {"inner_steps": "at least 1", "lam": "not negative"}
     lam: float = 0.1  # lambda of (11)
     inner_steps: int = 20  # T Adam ascent steps (Sec. 6.2)
     penalty: str = "sobolev"  # or "parameter"
 
+    def validate(self) -> None:
+        from cgd_optim.proximal import PENALTIES
+
+        _one_of("proximal.penalty", self.penalty, PENALTIES)
+        super().validate()
+
 
 @dataclass
-class ProjectionConfig:  # framework "projection": ICR Fig. 7, App. A.2
+class ProjectionConfig(Section):  # framework "projection": ICR Fig. 7, App. A.2
+    section: typing.ClassVar[str] = "projection"
+    rules: typing.ClassVar[dict] = {"min_stay": "at least 1"}
     eta: list = field(default_factory=lambda: [1.0, 0.01])  # D's diagonal input scaling
     target: list = field(default_factory=lambda: [2.0, 2.0])  # P_data
     tolerance: float = 0.05  # |G_1 - 2| <= tolerance is "in the projection state"
     min_stay: int = 200  # ... for at least this many consecutive iterations
 
+    def validate(self) -> None:
+        super().validate()
+        _two_numbers("projection.eta", self.eta)
+        _two_numbers("projection.target", self.target)
+
 
 @dataclass
-class QuadraticConfig:  # framework "quadratic": ICR Figs. 3 and 6, f = x^2 + 10xy + y^2
+class QuadraticConfig(Section):  # framework "quadratic": ICR Figs. 3 and 6, f = x^2 + 10xy + y^2
+    section: typing.ClassVar[str] = "quadratic"
     start: list = field(default_factory=lambda: [1.0, 1.0])
     step_sizes: list = field(default_factory=lambda: [[0.09, 0.01], [0.03, 0.03], [0.01, 0.09]])  # (eta_x, eta_y)
     optimizers: list = field(default_factory=lambda: ["simgd", "cgd", "acgd"])
 
+    def validate(self) -> None:
+        from .icr.quadratic import OPTIMIZERS
+
+        _two_numbers("quadratic.start", self.start)
+        pairs = self.step_sizes
+        if not pairs or not all(isinstance(p, list) and len(p) == 2 and all(_number(v) and v > 0 for v in p)
+                                for p in pairs):
+            raise ConfigError(f"quadratic.step_sizes must be a list of [eta_x, eta_y] pairs of positive numbers, "
+                              f"got {pairs!r}")
+        for name in self.optimizers:
+            if name not in OPTIMIZERS:
+                raise ConfigError(f"quadratic.optimizers: {name!r} is not one of {', '.join(OPTIMIZERS)}")
+
 
 @dataclass
-class ICRConfig:  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 (run.steps trains the checkpoint)
+class ICRConfig(Section):  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 (run.steps trains the checkpoint)
+    section: typing.ClassVar[str] = "icr"
+    rules: typing.ClassVar[dict] = dict.fromkeys(("steps_after", "attack_steps", "record_every", "test_images"),
+                                                 "at least 1")
     experiment: str = "fig4"  # or "fig8"
     steps_after: int = 200  # iterations after the checkpoint: each Fig. 4 branch, each Fig. 8 over-training
     attack_steps: int = 50  # Fig. 8: generator iterations against each fixed discriminator
     record_every: int = 10  # Fig. 4
     test_images: int = 500  # Fig. 4: |X_real| = |X_fake|
 
+    def validate(self) -> None:
+        from .icr.mnist import ANALYSES
+
+        _one_of("icr.experiment", self.experiment, ANALYSES)
+        super().validate()
+
 
 @dataclass
-class MetricsConfig:  # image data
+class MetricsConfig(Section):  # image data
+    section: typing.ClassVar[str] = "metrics"
+    rules: typing.ClassVar[dict] = {"inception_samples": "at least 1"}
     inception_weights: str = ""  # FID / Inception Score: a local weights file, "download", or "" (skipped)
     inception_samples: int = 10000  # generated and real images for FID / IS, at the end of a run
 
@@ -149,92 +265,14 @@ class Config:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def validate(self) -> "Config":
-        """Cross-field and range rules, each failing with a sentence naming the key."""
-        choices = [("run.framework", self.run.framework, FRAMEWORKS), ("run.optimizer", self.run.optimizer, OPTIMIZERS),
-                   ("run.loss", self.run.loss, LOSSES), ("data.name", self.data.name, DATASETS),
-                   ("sgan.global_optimizer", self.sgan.global_optimizer, OPTIMIZERS),
-                   ("proximal.penalty", self.proximal.penalty, ("sobolev", "parameter")),
-                   ("icr.experiment", self.icr.experiment, ("fig4", "fig8"))]
-        for key, value, allowed in choices:
-            if value not in allowed:
-                raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
-        for key in ("run.steps", "run.batch_size", "run.eval_every", "run.checkpoint_every", "run.samples",
-                    "data.modes", "model.generators", "model.latent_dim", "model.generator_hidden", "model.discriminator_hidden", "optimizer.max_iter", "sgan.pairs",
-                    "proximal.inner_steps", "projection.min_stay", "icr.steps_after", "icr.attack_steps",
-                    "icr.record_every", "icr.test_images", "model.width", "metrics.inception_samples",
-                    "optimizer.critic_steps"):
-            section, name = key.split(".")
-            if getattr(getattr(self, section), name) < 1:
-                raise ConfigError(f"{key} must be at least 1")
-        for key in ("optimizer.lr", "optimizer.eps", "data.std", "model.output_scale"):
-            section, name = key.split(".")
-            if not getattr(getattr(self, section), name) > 0:
-                raise ConfigError(f"{key} must be positive")
-        for key in ("loss.weight_clip", "loss.l2", "loss.gp_weight", "proximal.lam"):
-            section, name = key.split(".")
-            if getattr(getattr(self, section), name) < 0:
-                raise ConfigError(f"{key} must not be negative")
-        if len(self.optimizer.betas) != 2:
-            raise ConfigError("optimizer.betas must be a list of two numbers")
-        if not self.data.grid_values or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                for v in self.data.grid_values):
-            raise ConfigError(f"data.grid_values must be a non-empty list of numbers, got {self.data.grid_values!r}")
-        for key in ("projection.eta", "projection.target", "quadratic.start"):
-            section, name = key.split(".")
-            value = getattr(getattr(self, section), name)
-            if len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-                raise ConfigError(f"{key} must be a list of two numbers, got {value!r}")
-        pairs = self.quadratic.step_sizes
-        if not pairs or not all(isinstance(p, list) and len(p) == 2 and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in p) for p in pairs):
-            raise ConfigError(f"quadratic.step_sizes must be a list of [eta_x, eta_y] pairs of positive numbers, got {pairs!r}")
-        for name in self.quadratic.optimizers:
-            if name not in ("simgd", "cgd", "acgd"):
-                raise ConfigError(f"quadratic.optimizers: {name!r} is not one of simgd, cgd, acgd")
-        if self.run.framework == "projection" and self.run.optimizer == "adam":
-            raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd or acgd")
-        self._validate_images()
-        if self.optimizer.critic_steps > 1 and (self.run.optimizer != "adam" or self.run.framework not in (
-                "standard", "stackelberg", "multibranch")):
-            raise ConfigError(f"optimizer.critic_steps = {self.optimizer.critic_steps} needs run.optimizer = \"adam\" "
-                              "in a standard, stackelberg or multibranch run (a competitive optimizer moves both "
-                              "players in every step)")
-        if self.data.download and not self.data.root:
-            raise ConfigError("data.download needs data.root (--data-root), the folder to download into")
-        if self.run.framework == "icr_mnist" and (self.run.optimizer != "simgd" or self.run.loss not in ("ogan", "nsgan")):
-            raise ConfigError("run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
-                              "SimGD (App. A.3) on the OGAN or NS-GAN loss; set run.optimizer = \"simgd\"")
-        if self.run.framework == "proximal":
-            if self.run.optimizer != "adam":
-                raise ConfigError(f"run.optimizer = {self.run.optimizer!r}: proximal training uses Adam inner "
-                                  f"optimizers (ProximalMinimax takes torch optimizers); set it to \"adam\"")
-            if self.run.loss not in ("ogan", "wgan"):
-                raise ConfigError(f"run.loss = {self.run.loss!r}: proximal training needs a zero-sum loss, ogan or wgan")
+        """Each section's own keys, then the rules of the framework's registry entry (which asks the
+        data source for its own), each failing with a sentence naming the key."""
+        from .frameworks import FRAMEWORKS
+
+        for f in dataclasses.fields(self):
+            getattr(self, f.name).validate()
+        FRAMEWORKS[self.run.framework].validate(self)
         return self
-
-    def _validate_images(self) -> None:
-        from .models.image_networks import IMAGE_NETWORKS, check_shape
-        from .data.images import IMAGE_SHAPES
-
-        name, framework, network = self.data.name, self.run.framework, self.model.network
-        if framework == "icr_mnist":
-            if name != "mnist" or network:
-                raise ConfigError(f"data.name = {name!r}, model.network = {network!r}: the icr_mnist framework "
-                                  "trains its own networks (ICR App. A.3) on mnist; set data.name = \"mnist\" and no network")
-            return
-        if name not in IMAGE_DATASETS:
-            if network:
-                raise ConfigError(f"model.network = {network!r} is for image data; data.name = {name!r} is 2D")
-            return
-        if framework not in IMAGE_FRAMEWORKS:
-            raise ConfigError(f"run.framework = {framework!r} on image data ({name}): one of {', '.join(IMAGE_FRAMEWORKS)} "
-                              "(or icr_mnist) trains on images")
-        if network not in IMAGE_NETWORKS:
-            raise ConfigError(f"model.network = {network!r}: image data ({name}) needs one of {', '.join(IMAGE_NETWORKS)}")
-        try:
-            check_shape(network, IMAGE_SHAPES[name])
-        except ValueError as error:
-            raise ConfigError(f"model.network: {error}") from None
 
 
 def _check_type(key: str, value, annotation) -> object:
@@ -297,3 +335,21 @@ def dumps(config: Config) -> str:
     import tomli_w
 
     return tomli_w.dumps(to_dict(config))
+
+
+def bundled_configs() -> dict[str, Path]:
+    """NAME -> path of every TOML file shipped in gan_experiments/configs."""
+    folder = Path(str(resources.files("gan_experiments") / "configs"))
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+
+
+def resolve_config(name_or_path: str, overrides: list[str]) -> tuple[Config, str]:
+    """(config, name) of a bundled config NAME or a TOML file, with ``--set`` overrides applied."""
+    known = bundled_configs()
+    if name_or_path in known:
+        path = known[name_or_path]
+    elif Path(name_or_path).is_file():
+        path = Path(name_or_path)
+    else:
+        raise ConfigError(f"no bundled config named {name_or_path!r} and no such file (see `python -m gan_experiments list`)")
+    return with_overrides(load(path), overrides), path.stem

@@ -1,5 +1,5 @@
-r"""The equilibrium tests of Farnia & Ozdaglar (003_e197ed17a5d76a27.txt Sec. 2 and 6.1) on a
-checkpoint this project wrote.
+r"""The equilibrium tests of Farnia & Ozdaglar (2020, "Do GANs always have Nash equilibria?",
+Sec. 2 and 6.1) on a checkpoint this project wrote.
 
 With the trained discriminator :math:`D_{w_{final}}` frozen, the generator alone is optimized
 
@@ -26,11 +26,12 @@ import torch
 
 from cgd_optim import ProximalMinimax
 
-from .build import build_sampler, build_trainer
-from .config import IMAGE_DATASETS, load
+from .config import load
+from .experiment import build
+from .losses import as_min_max
 from .plots import pyplot
 from .records import write_rows
-from .trainer import _pair
+from .streams import BatchStream
 
 
 def locate(checkpoint: str | Path) -> tuple[Path, Path]:
@@ -46,77 +47,100 @@ def locate(checkpoint: str | Path) -> tuple[Path, Path]:
     return config, weights
 
 
+def _value(game, real, z):
+    """V: the discriminator's side of the game's value."""
+    return as_min_max(game.objective(real, z))[1]
+
+
+def _on_value(game, optimizer_options, *, lam: float, inner_steps: int):
+    """``step(real, z)`` of G alone by Adam on V, eq. (5); returns nothing to record."""
+    adam = torch.optim.Adam([p for p in game.min_parameters() if p.requires_grad], lr=optimizer_options.lr,
+                            betas=tuple(optimizer_options.betas))
+
+    def step(real, z):
+        adam.zero_grad()
+        _value(game, real, z).backward()
+        adam.step()
+    return step
+
+
+def _on_proximal_objective(game, optimizer_options, *, lam: float, inner_steps: int):
+    """``step(real, z)`` of G alone on the proximal objective (19) through ProximalMinimax, a fresh
+    inner Adam per solve (Sec. 6.1); returns V at the proximal solution."""
+    betas, lr = tuple(optimizer_options.betas), optimizer_options.lr
+    adam = torch.optim.Adam([p for p in game.min_parameters() if p.requires_grad], lr=lr, betas=betas)
+    inner = torch.optim.Adam(list(game.discriminator.parameters()), lr=lr, betas=betas)
+    proximal = ProximalMinimax(game.discriminator, min_optimizer=adam, max_optimizer=inner, lam=lam,
+                               inner_steps=inner_steps, keep_proximal_solution=False)
+
+    def step(real, z):
+        inner.state.clear()
+        return float(proximal.step(lambda: _value(game, real, z), real).detach())
+    return step
+
+
+OBJECTIVES = {"V": _on_value, "proximal": _on_proximal_objective}  # what G alone optimizes, in this order
+
+
+def _generator_alone(framework, objective: str, data, config, evaluation: tuple, *, steps: int, lam: float,
+                     inner_steps: int) -> tuple[list[dict], list]:
+    """A copy of the players, D frozen, G optimized ``steps`` times; one row per step with V on the
+    evaluation batch, and the copy's samples before and after."""
+    game, r = copy.deepcopy(framework), config.run
+    for p in game.discriminator.parameters():
+        p.requires_grad_(objective != "V")  # frozen; the proximal inner ascent moves a copy and returns
+    step = OBJECTIVES[objective](game, config.optimizer, lam=lam, inner_steps=inner_steps)
+    batches = BatchStream(data.sample, r.batch_size, framework.latent_dim, noise_seed=r.seed + 31, device=r.device)
+    rows, pictures = [], [_samples(game, data, r.seed)]
+    for t in range(steps + 1):
+        with torch.no_grad():
+            rows.append({"objective": objective, "step": t, "value": float(_value(game, *evaluation))})
+        if t == steps:
+            break
+        proximal_value = step(*batches.next())
+        if proximal_value is not None:
+            rows[-1]["proximal_value"] = proximal_value
+    return rows, pictures + [_samples(game, data, r.seed)]
+
+
 def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0.1, inner_steps: int = 50,
                      out: str | Path | None = None) -> dict:
     """Run both tests from ``checkpoint``; write equilibrium.csv, equilibrium.png and
     equilibrium.json into ``out`` (default: ``<run folder>/equilibrium_test``)."""
     config_path, weights = locate(checkpoint)
     config = load(config_path)
-    trainer = build_trainer(config)
-    trainer.load_state_dict(torch.load(weights, weights_only=False))
-    framework, o = trainer.framework, config.optimizer
+    run = build(config)
+    run.session.load_state_dict(torch.load(weights, weights_only=False))
+    framework, data, r = run.players, run.data, config.run
     if not hasattr(framework, "discriminator") or not hasattr(framework, "objective"):
-        raise ValueError(f"equilibrium-test needs a generator-discriminator run; {config.run.framework!r} has none")
+        raise ValueError(f"equilibrium-test needs a generator-discriminator run; {r.framework!r} has none")
     out = Path(out) if out is not None else config_path.parent / "equilibrium_test"
     out.mkdir(parents=True, exist_ok=True)
-    sample_real, device = build_sampler(config), torch.device(config.run.device)
-    evaluation = torch.Generator().manual_seed(config.run.seed + 30)
-    real_eval = sample_real(config.run.batch_size, evaluation).to(device)
-    z_eval = torch.randn(config.run.batch_size, framework.latent_dim, generator=evaluation).to(device)
-
-    def value(game, real, z):
-        return _pair(game.objective(real, z))[1]
-
+    evaluation = BatchStream(data.sample, r.batch_size, framework.latent_dim, noise_seed=r.seed + 30, device=r.device)
+    real_and_noise = evaluation.next()
     rows, pictures = [], {}
-    for objective in ("V", "proximal"):
-        game = copy.deepcopy(framework)
-        for p in game.discriminator.parameters():
-            p.requires_grad_(objective == "proximal")  # frozen; the proximal inner ascent moves a copy and returns
-        generator_params = [p for p in game.min_parameters() if p.requires_grad]
-        adam = torch.optim.Adam(generator_params, lr=o.lr, betas=tuple(o.betas))
-        if objective == "proximal":
-            inner = torch.optim.Adam(list(game.discriminator.parameters()), lr=o.lr, betas=tuple(o.betas))
-            proximal = ProximalMinimax(game.discriminator, min_optimizer=adam, max_optimizer=inner, lam=lam,
-                                       inner_steps=inner_steps, keep_proximal_solution=False)
-        batches = torch.Generator().manual_seed(config.run.seed + 31)
-        pictures[objective] = [_samples(game, config)]
-        for t in range(steps + 1):
-            with torch.no_grad():
-                rows.append({"objective": objective, "step": t, "value": float(value(game, real_eval, z_eval))})
-            if t == steps:
-                break
-            real = sample_real(config.run.batch_size, batches).to(device)
-            z = torch.randn(config.run.batch_size, framework.latent_dim, generator=batches).to(device)
-            if objective == "V":
-                adam.zero_grad()
-                value(game, real, z).backward()
-                adam.step()
-            else:
-                inner.state.clear()  # a fresh Adam for every proximal solve (Sec. 6.1)
-                rows[-1]["proximal_value"] = float(proximal.step(lambda: value(game, real, z), real).detach())
-        pictures[objective].append(_samples(game, config))
+    for objective in OBJECTIVES:
+        mine, pictures[objective] = _generator_alone(framework, objective, data, config, real_and_noise, steps=steps,
+                                                     lam=lam, inner_steps=inner_steps)
+        rows += mine
     write_rows(rows, out / "equilibrium.csv", ["objective", "step", "value", "proximal_value"])
     summary = {objective: {"value_start": [r for r in rows if r["objective"] == objective][0]["value"],
                            "value_end": [r for r in rows if r["objective"] == objective][-1]["value"]}
                for objective in ("V", "proximal")}
     summary.update({"steps": steps, "lam": lam, "inner_steps": inner_steps, "checkpoint": str(weights)})
     (out / "equilibrium.json").write_text(json.dumps(summary, indent=1))
-    _plot(rows, pictures, config, out / "equilibrium.png")
+    _plot(rows, pictures, data, out / "equilibrium.png")
     return summary
 
 
 @torch.no_grad()
-def _samples(game, config):
-    """500 samples of the generator (or its mixture), on the CPU."""
-    generator = torch.Generator().manual_seed(config.run.seed + 32)
-    if hasattr(game, "sample"):
-        return game.sample(16 if config.data.name in IMAGE_DATASETS else 500, generator).cpu()
-    return None
+def _samples(game, data, seed: int):
+    """The data source's number of samples of the generator (or its mixture), on the CPU."""
+    return game.sample(data.equilibrium_samples, torch.Generator().manual_seed(seed + 32)).cpu()
 
 
-def _plot(rows: list[dict], pictures: dict, config, path: Path) -> None:
+def _plot(rows: list[dict], pictures: dict, data, path: Path) -> None:
     plt = pyplot()
-    images = config.data.name in IMAGE_DATASETS
     figure, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
     for objective, label in (("V", "G on V, eq. (5)"), ("proximal", "G on V_prox, eq. (19)")):
         mine = [r for r in rows if r["objective"] == objective]
@@ -128,18 +152,7 @@ def _plot(rows: list[dict], pictures: dict, config, path: Path) -> None:
     axes[0].legend(fontsize=7)
     axes[0].grid(alpha=0.3)
     for ax, objective in zip(axes[1:], ("V", "proximal")):
-        start, end = pictures[objective]
-        if images:
-            from torchvision.utils import make_grid
-
-            grid = make_grid(torch.cat([start, end]), nrow=8, normalize=True, value_range=(-1, 1))
-            ax.imshow(grid.permute(1, 2, 0).numpy())
-            ax.axis("off")
-        else:
-            ax.scatter(start[:, 0], start[:, 1], s=3, label="start")
-            ax.scatter(end[:, 0], end[:, 1], s=3, label="end")
-            ax.set_aspect("equal")
-            ax.legend(fontsize=7)
+        data.show_samples(ax, *pictures[objective])
         ax.set_title(f"samples before and after: {objective}", fontsize=9)
     figure.savefig(path, dpi=110)
     plt.close(figure)

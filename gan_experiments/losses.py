@@ -67,7 +67,14 @@ def l2_penalty(parameters: Iterable[Tensor], coefficient: float) -> Tensor:
     return 0.5 * coefficient * sum(p.pow(2).sum() for p in parameters)
 
 
-LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")
+LOSSES = ("ogan", "nsgan", "wgan", "wgan-gp", "hinge")  # the names ``run.loss`` takes
+ZERO_SUM_LOSSES = ("ogan", "wgan")  # one value V for both players (what proximal training needs)
+
+
+def as_min_max(value: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """(f_min, f_max) of an objective: a zero-sum game's single f serves both players; a
+    general-sum pair is returned as it is."""
+    return (value, value) if isinstance(value, Tensor) else (value[0], value[1])
 
 
 def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: list[Tensor], *,
@@ -76,7 +83,7 @@ def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: lis
     r"""The game cgd_optim's optimizers play: f (zero-sum) or (f_min, f_max) (general-sum).
 
     ``fakes`` holds one batch per generator; the objective is their average
-    :math:`\frac1I \sum_i \phi(\gamma_i; \theta)` (Stackelberg GAN, 000_38182600a80f113d.txt Sec. 2,
+    :math:`\frac1I \sum_i \phi(\gamma_i; \theta)` (Zhang et al. 2018, "Stackelberg GAN", Sec. 2,
     averaged as the official code does; I = 1 for a standard GAN). The gradient penalty is taken
     on detached fakes: a regulariser of the critic that the generator does not share. An L2
     penalty keeps a zero-sum game zero-sum: it does not depend on the generator, so subtracting it

@@ -1,12 +1,20 @@
 """The command line: list, run (dry runs of every bundled config), bad configs, resume, Ctrl-C."""
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
 
 from gan_experiments import experiment
-from gan_experiments.cli import bundled_configs, main, resolve_config
+from gan_experiments.cli import main
+from gan_experiments.config import bundled_configs, resolve_config
+from gan_experiments.records import RunLog
+from gan_experiments.session import GameSession
+from recorded.record import close
+
+RECORDED = Path(__file__).resolve().parent / "recorded" / "dry"
 
 
 def test_list_prints_name_and_description_only(capsys):
@@ -33,6 +41,9 @@ def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
                                       "curves.png")):
         assert (tmp_path / file).stat().st_size > 0
     assert '"step": 3' in capsys.readouterr().out
+    # the same numbers as recorded before the one-loop refactor (tests/recorded/record.py regenerates them)
+    recorded = json.loads((RECORDED / name / "metrics.json").read_text())
+    assert close(recorded, json.loads((tmp_path / "metrics.json").read_text()), rtol=1e-6) == []
 
 
 def test_bad_configs_fail_before_training_naming_the_key(tmp_path, capsys):
@@ -74,22 +85,20 @@ def test_resume_continues_exactly(optimizer, tmp_path):
 
 
 def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
-    original = experiment.Trainer.train_step
+    original = GameSession.train_step
 
     def interrupted(self):
         if self.step_count == 2:
             raise KeyboardInterrupt
         return original(self)
 
-    monkeypatch.setattr(experiment.Trainer, "train_step", interrupted)
+    monkeypatch.setattr(GameSession, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         experiment.run(small("adam", 6), tmp_path)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
 
 
 def test_sweep_runs_every_seed_and_grid_point_and_summarizes(tmp_path, capsys):
-    import json
-
     code = main(["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--grid", "model.generators=2,3",
                  "--set", "run.samples=100", "--dry-run", "--out", str(tmp_path)])
     assert code == 0
@@ -115,5 +124,5 @@ def test_tensorboard_events_are_written_when_tensorboard_is_installed(tmp_path):
     events.Reload()
     modes = events.Scalars("modes_covered")
     assert [e.step for e in modes] == [2, 4]
-    rows = experiment.RunLog(tmp_path).rows()
+    rows = RunLog(tmp_path).rows()
     assert [float(e.value) for e in modes] == [float(row["modes_covered"]) for row in rows]

@@ -38,10 +38,11 @@ def test_bad_overrides():
 
 
 def test_grid_values_come_from_the_config():
-    from gan_experiments.build import build_mixture
     from gan_experiments.config import ConfigError, from_dict
+    from gan_experiments.data import data_source
 
-    mixture = build_mixture(from_dict({"data": {"name": "grid", "grid_values": [-1, 1], "std": 0.1}}))
+    config = from_dict({"data": {"name": "grid", "grid_values": [-1, 1], "std": 0.1}})
+    mixture = data_source("grid").from_config(config).mixture
     assert mixture.modes == 4 and sorted(mixture.centres.abs().reshape(-1).tolist()) == [1.0] * 8
     with pytest.raises(ConfigError, match="data.grid_values"):
         from_dict({"data": {"grid_values": []}})

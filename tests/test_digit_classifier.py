@@ -11,10 +11,11 @@ from gan_experiments.metrics.digit_classifier import cached_classifier, data_key
 @pytest.fixture(scope="module")
 def trained():
     """The classifier the runs use for the bundled subset (the session's cache folder, see conftest)."""
-    from gan_experiments.cli import resolve_config
-    from gan_experiments.image_evaluation import classifier_for
+    from gan_experiments.config import resolve_config
+    from gan_experiments.data import data_source
 
-    model, accuracy = classifier_for(resolve_config("stackelberg_fig6_mnist", [])[0])
+    config = resolve_config("stackelberg_fig6_mnist", [])[0]
+    model, accuracy = data_source(config.data.name).from_config(config).classifier()
     return model, accuracy, default_cache_dir()
 
 

@@ -1,4 +1,4 @@
-"""The equilibrium-test command (003_e197ed17a5d76a27.txt Sec. 2, 6.1) on a tiny checkpoint."""
+"""The equilibrium-test command (Farnia & Ozdaglar 2020, "Do GANs always have Nash equilibria?" Sec. 2, 6.1) on a tiny checkpoint."""
 
 import csv
 import json

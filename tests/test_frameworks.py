@@ -7,14 +7,16 @@ import torch
 
 from cgd_optim import ACGD, CGD, SimGD
 from gan_experiments.data import ring
-from gan_experiments.frameworks import StackelbergGAN, StandardGAN, samples_of_each_generator
+from gan_experiments.frameworks import StackelbergGAN, StandardGAN
 from gan_experiments.models import (
     GeneratorMixture,
     MultiBranchGenerator,
     stackelberg_discriminator,
     stackelberg_generator,
 )
-from gan_experiments.trainer import AdamPair, Trainer
+from gan_experiments.optimizers import AdamPair
+from gan_experiments.session import GameSession
+from gan_experiments.streams import BatchStream
 
 OPTIMIZERS = {
     "SimGD": lambda mins, maxs: SimGD(mins, maxs, lr=1e-2),
@@ -35,10 +37,18 @@ def build(framework: str, loss: str = "ogan", seed: int = 0):
     return StackelbergGAN(mixture, stackelberg_discriminator(), loss=loss)
 
 
-def trainer_for(framework: str, optimizer: str, loss: str = "ogan", seed: int = 0) -> Trainer:
+def session_of(game, optimizer, seed: int = 0) -> GameSession:
+    """The game on 8 Gaussians, batch 32, its streams seeded from ``seed``."""
+    return GameSession(game, optimizer, BatchStream.for_run(ring().sample, 32, game.latent_dim, seed))
+
+
+def play(session: GameSession, steps: int) -> list[dict]:
+    return [session.train_step() for _ in range(steps)]
+
+
+def trainer_for(framework: str, optimizer: str, loss: str = "ogan", seed: int = 0) -> GameSession:
     game = build(framework, loss, seed)
-    opt = OPTIMIZERS[optimizer](game.min_parameters(), game.max_parameters())
-    return Trainer(game, opt, ring().sample, batch_size=32, seed=seed)
+    return session_of(game, OPTIMIZERS[optimizer](game.min_parameters(), game.max_parameters()), seed)
 
 
 @pytest.mark.parametrize("framework", ["standard", "stackelberg", "multibranch"])
@@ -46,7 +56,7 @@ def trainer_for(framework: str, optimizer: str, loss: str = "ogan", seed: int = 
 def test_every_framework_trains_with_every_optimizer(framework, optimizer):
     trainer = trainer_for(framework, optimizer)
     before = [p.detach().clone() for p in trainer.framework.parameters()]
-    logs = trainer.run(4)
+    logs = play(trainer, 4)
     assert all(torch.isfinite(torch.tensor([log["f_min"], log["f_max"]])).all() for log in logs)
     after = list(trainer.framework.parameters())
     assert all(not torch.equal(a, b) for a, b in zip(before, after))  # every tensor of every player moved
@@ -56,7 +66,7 @@ def test_every_framework_trains_with_every_optimizer(framework, optimizer):
 @pytest.mark.parametrize("loss", ["nsgan", "wgan-gp", "hinge"])
 @pytest.mark.parametrize("optimizer", ["ACGD", "AdamPair"])
 def test_general_sum_losses_train(loss, optimizer):
-    logs = trainer_for("stackelberg", optimizer, loss).run(3)
+    logs = play(trainer_for("stackelberg", optimizer, loss), 3)
     assert all(abs(log["f_min"]) < 1e3 and abs(log["f_max"]) < 1e3 for log in logs)
     if loss != "wgan-gp":
         assert logs[-1]["f_min"] != logs[-1]["f_max"]  # a general-sum game really
@@ -66,14 +76,14 @@ def test_a_sample_budget_is_shared_evenly_among_a_stackelberg_gans_generators():
     """The evaluations' split: total // I samples of each of the I generators (at least one), each
     equal to that generator's own output on the same noise; None for a single-generator GAN."""
     game = build("stackelberg")
-    parts = samples_of_each_generator(game, 10, torch.Generator().manual_seed(3))
+    parts = game.samples_of_each_generator(10, torch.Generator().manual_seed(3))
     assert [tuple(p.shape) for p in parts] == [(2, 2)] * 4
     z = torch.randn(2, 2, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         for part, generator in zip(parts, game.generator.generators):
             torch.testing.assert_close(part, generator(z))
-    assert [p.shape[0] for p in samples_of_each_generator(game, 3)] == [1] * 4
-    assert samples_of_each_generator(build("standard"), 10) is None
+    assert [p.shape[0] for p in game.samples_of_each_generator(3)] == [1] * 4
+    assert build("standard").samples_of_each_generator(10) is None
 
 
 def test_stackelberg_objective_is_the_average_over_generators():
@@ -86,15 +96,15 @@ def test_stackelberg_objective_is_the_average_over_generators():
 @pytest.mark.parametrize("optimizer", ["ACGD", "AdamPair"])
 def test_resume_from_a_checkpoint_is_bit_identical(optimizer):
     straight = trainer_for("stackelberg", optimizer, "wgan-gp")
-    straight.run(6)
+    play(straight, 6)
     first = trainer_for("stackelberg", optimizer, "wgan-gp")
-    first.run(3)
+    play(first, 3)
     buffer = io.BytesIO()
     torch.save(first.state_dict(), buffer)
     buffer.seek(0)
     resumed = trainer_for("stackelberg", optimizer, "wgan-gp", seed=1)  # other weights and RNG: all restored
     resumed.load_state_dict(torch.load(buffer, weights_only=False))
-    resumed.run(3)
+    play(resumed, 3)
     assert resumed.step_count == 6 and resumed.hvp_count == straight.hvp_count
     for a, b in zip(straight.framework.parameters(), resumed.framework.parameters()):
         assert torch.equal(a, b)
@@ -126,9 +136,9 @@ def test_proximal_training_with_one_inner_step_and_no_penalty_is_the_adam_pair()
     torch.manual_seed(0)
     reference = StandardGAN(stackelberg_generator(hidden=16), stackelberg_discriminator(), latent_dim=2, loss="ogan")
     adam = AdamPair(reference.min_parameters(), reference.max_parameters(), lr=1e-3, betas=(0.5, 0.999))
-    ours, theirs = (Trainer(g, o, ring().sample, batch_size=32, seed=0) for g, o in ((game, proximal), (reference, adam)))
-    ours.run(5)
-    theirs.run(5)
+    ours, theirs = (session_of(g, o) for g, o in ((game, proximal), (reference, adam)))
+    play(ours, 5)
+    play(theirs, 5)
     for a, b in zip(game.parameters(), reference.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
@@ -136,7 +146,7 @@ def test_proximal_training_with_one_inner_step_and_no_penalty_is_the_adam_pair()
 def test_proximal_training_moves_both_players_and_keeps_the_proximal_discriminator():
     game, proximal = proximal_pair(inner_steps=5, lam=0.1)
     before = [p.detach().clone() for p in game.parameters()]
-    logs = Trainer(game, proximal, ring().sample, batch_size=32, seed=0).run(3)
+    logs = play(session_of(game, proximal), 3)
     assert all(torch.isfinite(torch.tensor([log["f_min"], log["f_max"]])).all() for log in logs)
     assert all(not torch.equal(a, b) for a, b in zip(before, game.parameters()))
     assert proximal.step_count == 3
@@ -163,7 +173,7 @@ def test_weight_clipping_keeps_every_discriminator_weight_in_the_box(optimizer):
         opt = AdamPair(game.min_parameters(), game.max_parameters(), lr=1e-3, max_projection=game.project_discriminator)
     else:
         opt = ACGD(game.min_parameters(), game.max_parameters(), lr=1e-2)
-    Trainer(game, opt, ring().sample, batch_size=32, seed=0).run(3)
+    play(session_of(game, opt), 3)
     weights = torch.cat([p.detach().reshape(-1) for p in game.discriminator.parameters()])
     assert weights.abs().max() <= 0.01 and (weights.abs() == 0.01).any()  # the clip was active
 

@@ -1,4 +1,4 @@
-"""The ICR paper's small experiments (002_25e0b42575a82ba3.txt Sec. 3-4, App. A.2) as configs."""
+"""The ICR paper's small experiments (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4, App. A.2) as configs."""
 
 import json
 import math
@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from gan_experiments.cli import main, summarize
+from gan_experiments.cli import main
+from gan_experiments.sweep import summarize
 from gan_experiments.icr import (ProjectionDiscriminator, ProjectionGame, ProjectionGenerator, in_output_set,
                                  projection_stays, quadratic_trajectory, simgd_spectral_radius)
 

@@ -37,10 +37,13 @@ def test_missing_data_names_the_set_the_folder_and_the_command(tmp_path, capsys)
 
 
 def test_an_explicit_data_root_wins_over_the_bundled_subset(tmp_path):
-    from gan_experiments.cli import resolve_config
-    from gan_experiments.build import image_data
+    from gan_experiments.config import resolve_config
+    from gan_experiments.data import ImageSource
+
+    def training_images(config):
+        return ImageSource.from_config(config).train[0]
 
     images, _ = mnist_like(tmp_path, "MNIST", n=7)
     config, _ = resolve_config("icr_fig4_mnist", [f'data.root="{tmp_path}"'])
-    assert image_data(config)[0].shape == (7, 1, 28, 28)
-    assert image_data(resolve_config("icr_fig4_mnist", [])[0])[0].shape == (4000, 1, 28, 28)
+    assert training_images(config).shape == (7, 1, 28, 28)
+    assert training_images(resolve_config("icr_fig4_mnist", [])[0]).shape == (4000, 1, 28, 28)

@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from gan_experiments.cli import bundled_configs, main, resolve_config
-from gan_experiments.config import IMAGE_DATASETS, ConfigError
+from gan_experiments.cli import main
+from gan_experiments.config import ConfigError, bundled_configs, resolve_config
+from gan_experiments.data import IMAGE_DATASETS
 from gan_experiments.data.images import IMAGE_SHAPES
 
 from image_files import cifar_like, mnist_like
@@ -86,22 +87,23 @@ def test_image_config_rules_name_the_key(overrides, message):
 
 
 def test_critic_steps_give_the_discriminator_that_many_steps_on_fresh_batches():
-    from gan_experiments.build import build_trainer
+    from gan_experiments.experiment import build
 
     config, _ = resolve_config("stackelberg_fig1baseline_ring8", ["optimizer.critic_steps=3", 'run.loss="wgan-gp"'])
-    trainer = build_trainer(config)
+    session = build(config).session
     seen = []
-    sample = trainer.sample_real
-    trainer.sample_real = lambda n, generator: seen.append(sample(n, generator)) or seen[-1]
-    trainer.run(2)
-    optimizer = trainer.optimizer
+    sample = session.stream.sample_real
+    session.stream.sample_real = lambda n, generator: seen.append(sample(n, generator)) or seen[-1]
+    for _ in range(2):
+        session.train_step()
+    optimizer = session.optimizer
     steps = lambda opt: {int(state["step"]) for state in opt.state.values()}  # noqa: E731
     assert steps(optimizer.max_optimizer) == {6} and steps(optimizer.min_optimizer) == {2}
     assert len(seen) == 6 and not any(torch.equal(seen[i], seen[j]) for i in range(6) for j in range(i))
 
 
 def test_the_fig2d_share_averages_the_missed_modes_over_evaluations():
-    from gan_experiments.experiment import mean_share_modes_missed
+    from gan_experiments.frameworks import mean_share_modes_missed
 
     rows = [{"modes_covered": "8"}, {"modes_covered": "6"}, {"modes_covered": "4"}, {"modes_covered": "0"}]
     assert mean_share_modes_missed(rows, 8) == pytest.approx((0 + 2 / 8 + 4 / 8 + 1) / 4)

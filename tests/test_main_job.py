@@ -2,12 +2,14 @@
 
 import pytest
 
-from gan_experiments.cli import COLUMNS, MAIN_JOB_CONFIGS, format_table, main, main_job, resolve_config
-from gan_experiments.build import build_framework
+from gan_experiments.cli import main
+from gan_experiments.config import resolve_config
+from gan_experiments.experiment import build
+from gan_experiments.main_job import COLUMNS, MAIN_JOB_CONFIGS, format_table, main_job
 
 
 def test_main_job_configs_have_matching_generator_budgets():
-    counts = [sum(p.numel() for p in build_framework(resolve_config(name, [])[0]).min_parameters())
+    counts = [sum(p.numel() for p in build(resolve_config(name, [])[0]).players.min_parameters())
               for name in MAIN_JOB_CONFIGS.values()]
     assert counts == [8 * 162, 1297]
 

@@ -1,9 +1,9 @@
-"""SGAN (001_3a80826152659ddc.txt Algorithm 1): isolation of the local pairs, messengers, the global pair."""
+"""SGAN (Chavdarova & Fleuret 2018, "SGAN" Algorithm 1): isolation of the local pairs, messengers, the global pair."""
 
 import pytest
 import torch
 
-from gan_experiments import build, experiment
+from gan_experiments import experiment
 from gan_experiments.config import from_dict
 from gan_experiments.frameworks import SGAN, derived_seed
 from gan_experiments.losses import game_objective
@@ -22,14 +22,22 @@ def tiny(global_pair: bool = True, optimizer: str = "adam", global_optimizer: st
     })
 
 
+def session(config):
+    return experiment.build(config).session
+
+
+def players(config):
+    return experiment.build(config).players
+
+
 def local_parameters(trainer) -> list[torch.Tensor]:
     return [p.detach().clone() for pair in trainer.framework.local_pairs for p in pair.parameters()]
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "acgd"])
 def test_local_pairs_are_bit_identical_with_and_without_the_global_pair(optimizer):
-    with_global = build.build_trainer(tiny(True, optimizer, optimizer))
-    alone = build.build_trainer(tiny(False, optimizer, optimizer))
+    with_global = session(tiny(True, optimizer, optimizer))
+    alone = session(tiny(False, optimizer, optimizer))
     g0_before = [p.detach().clone() for p in with_global.framework.global_pair.parameters()]
     for _ in range(3):
         with_global.train_step()
@@ -41,14 +49,14 @@ def test_local_pairs_are_bit_identical_with_and_without_the_global_pair(optimize
 
 
 def test_local_pair_weights_do_not_depend_on_how_many_pairs_there_are():
-    three, five = build.build_framework(tiny(pairs=3)), build.build_framework(tiny(pairs=5))
+    three, five = players(tiny(pairs=3)), players(tiny(pairs=5))
     for a, b in zip(three.local_pairs.parameters(), list(five.local_pairs.parameters())):
         assert torch.equal(a, b)
     assert derived_seed(0, "pair", 0) != derived_seed(1, "pair", 0) != derived_seed(0, "pair", 1)
 
 
 def test_messengers_are_recloned_from_the_local_discriminators_every_iteration():
-    trainer = build.build_trainer(tiny())
+    trainer = session(tiny())
     sgan: SGAN = trainer.framework
     for _ in range(2):
         trainer.train_step()
@@ -63,7 +71,7 @@ def test_messengers_are_recloned_from_the_local_discriminators_every_iteration()
 
 
 def test_messenger_game_is_the_sum_of_v_over_the_messengers():
-    sgan = build.build_framework(tiny(loss="ogan"))
+    sgan = players(tiny(loss="ogan"))
     real, z = torch.randn(8, 2), torch.randn(8, 4)
     fake = sgan.global_pair.generator(z)
     expected = sum(game_objective("ogan", m, real, [fake]) for m in sgan.messenger_game.messengers)
@@ -72,7 +80,7 @@ def test_messenger_game_is_the_sum_of_v_over_the_messengers():
 
 
 def test_global_discriminator_steps_against_the_local_generators_without_touching_them():
-    trainer = build.build_trainer(tiny())
+    trainer = session(tiny())
     sgan = trainer.framework
     generators = [p.detach().clone() for pair in sgan.local_pairs for p in pair.generator.parameters()]
     d0 = [p.detach().clone() for p in sgan.global_pair.discriminator.parameters()]
@@ -85,9 +93,9 @@ def test_global_discriminator_steps_against_the_local_generators_without_touchin
 @pytest.mark.parametrize("local", OPTIMIZERS)
 @pytest.mark.parametrize("global_optimizer", OPTIMIZERS)
 def test_every_local_and_global_optimizer_trains(local, global_optimizer):
-    trainer = build.build_trainer(tiny(optimizer=local, global_optimizer=global_optimizer, loss="ogan", pairs=2))
+    trainer = session(tiny(optimizer=local, global_optimizer=global_optimizer, loss="ogan", pairs=2))
     before = [p.detach().clone() for p in trainer.framework.parameters()]
-    rows = trainer.run(2)
+    rows = [trainer.train_step() for _ in range(2)]
     assert all(torch.isfinite(torch.tensor([r["f_min"], r["f_max"], r["global_discriminator"]])).all() for r in rows)
     assert all(not torch.equal(a, b) for a, b in zip(before, trainer.framework.parameters()))
 

@@ -51,11 +51,12 @@ def test_real_held_out_stacks_score_close_to_1000_modes_through_the_mnist_classi
     """The ceiling every Stacked MNIST run reports: 5,000 real stacks of held-out digits cover
     nearly all 1,000 modes (a uniform draw covers 1000 (1 - e^-5) = 993 on average) and their KL
     to uniform is small, so a run's lower numbers are the generator's, not the classifier's."""
-    from gan_experiments.cli import resolve_config
-    from gan_experiments.image_evaluation import _features, classifier_for, real_images
+    from gan_experiments.config import resolve_config
+    from gan_experiments.data import data_source
 
     config, _ = resolve_config("stackelberg_stackedmnist", ["run.samples=5000"])
-    classifier, _ = classifier_for(config)
-    scores, features = _features(config, classifier, real_images(config, 5000, train=False, seed=0))
+    source = data_source(config.data.name).from_config(config)
+    classifier, _ = source.classifier()
+    scores, features = source.features(classifier, source.real_images(5000, train=False, seed=0))
     assert scores["modes_covered"] >= 950 and scores["kl_to_uniform"] < 0.35
     assert features.shape == (5000, 3 * 128)  # each channel's classifier features side by side

@@ -1,26 +1,31 @@
-"""Training schemes: each says how its players and losses are wired; ``trainer.py`` runs them all."""
+"""Training schemes, one registry entry each (:data:`FRAMEWORKS`, keyed by ``run.framework``).
+
+Each framework's file says how its players and losses are wired and holds its entry: the config
+rules it needs, its dry run, how it is built, evaluated and finished (see ``base.GANRun``).
+Adding a framework is one file and one line here.
+"""
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from .icr_mnist import ICRMNISTRun
+from .projection import ProjectionRun
+from .proximal import ProximalGAN, ProximalRun
+from .quadratic import QuadraticRun
+from .sgan import SGAN, MessengerGame, SGANRun, SGANSession, derived_seed, mean_share_modes_missed
+from .stackelberg import MultiBranchRun, StackelbergGAN, StackelbergRun
+from .standard import StandardGAN, StandardRun, TwoPlayerGame
 
-from .proximal import ProximalGAN
-from .sgan import SGAN, MessengerGame, SGANTrainer, derived_seed
-from .stackelberg import StackelbergGAN
-from .standard import StandardGAN
+FRAMEWORKS = {
+    "standard": StandardRun,
+    "stackelberg": StackelbergRun,
+    "multibranch": MultiBranchRun,
+    "sgan": SGANRun,
+    "proximal": ProximalRun,
+    "projection": ProjectionRun,
+    "quadratic": QuadraticRun,
+    "icr_mnist": ICRMNISTRun,
+}
 
-__all__ = ["StandardGAN", "StackelbergGAN", "ProximalGAN", "SGAN", "MessengerGame", "SGANTrainer", "derived_seed",
-           "samples_of_each_generator"]
-
-
-def samples_of_each_generator(framework, total: int, generator: torch.Generator | None = None) -> list[Tensor] | None:
-    """``total`` samples shared evenly (at least one each) among the generators of a Stackelberg GAN
-    or the local generators of an SGAN, one CPU tensor per generator; None for other frameworks."""
-    if isinstance(framework, SGAN):
-        count = len(framework.local_pairs)
-    elif isinstance(framework, StackelbergGAN):
-        count = len(framework.generator.generators)
-    else:
-        return None
-    return [s.cpu() for s in framework.sample_by_generator(max(total // count, 1), generator)]
+__all__ = ["FRAMEWORKS", "StandardGAN", "StackelbergGAN", "ProximalGAN", "SGAN", "MessengerGame", "SGANSession",
+           "TwoPlayerGame", "derived_seed", "mean_share_modes_missed", "StandardRun", "StackelbergRun",
+           "MultiBranchRun", "SGANRun", "ProximalRun", "ProjectionRun", "QuadraticRun", "ICRMNISTRun"]

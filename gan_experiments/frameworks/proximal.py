@@ -1,4 +1,5 @@
-r"""Proximal training (Farnia & Ozdaglar, 003_e197ed17a5d76a27.txt Algorithm 1) of a standard GAN.
+r"""Proximal training (Farnia & Ozdaglar 2020, "Do GANs always have Nash equilibria?", Sec. 5,
+Algorithm 1) of a standard GAN; its registry entry ``proximal``.
 
 The players are those of :class:`StandardGAN`; what changes is the game the generator plays: it
 minimizes the proximal objective (11),
@@ -12,13 +13,13 @@ The paper applies it to WGAN-WC and SN-GAN; both are zero-sum games V, as Algori
 from __future__ import annotations
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from cgd_optim import ProximalMinimax
 
-from .standard import StandardGAN
-
-ZERO_SUM_LOSSES = ("ogan", "wgan")
+from ..config import ConfigError
+from ..losses import ZERO_SUM_LOSSES
+from .standard import StandardGAN, StandardRun
 
 
 class ProximalGAN(StandardGAN):
@@ -41,3 +42,43 @@ class ProximalGAN(StandardGAN):
             lam=lam, inner_steps=inner_steps, penalty=penalty,
             max_projection=(lambda _: self.project_discriminator()) if self.weight_clip > 0 else None,
         )
+
+    def play(self, optimizer: ProximalMinimax, real: Tensor, z: Tensor, noise: torch.Generator | None = None):
+        """One proximal step: the inner ascent penalises D's input gradients on ``real`` (Sobolev (15))."""
+        value = optimizer.step(lambda: self.objective(real, z, generator=noise), real)
+        self.project_discriminator()
+        return value
+
+
+class ProximalRun(StandardRun):
+    """``proximal``: a :class:`ProximalGAN` with Adam inside ProximalMinimax (``[proximal]``)."""
+
+    critic_steps_allowed = False
+
+    @classmethod
+    def validate(cls, config) -> None:
+        super().validate(config)
+        if config.run.optimizer != "adam":
+            raise ConfigError(f"run.optimizer = {config.run.optimizer!r}: proximal training uses Adam inner "
+                              f"optimizers (ProximalMinimax takes torch optimizers); set it to \"adam\"")
+        if config.run.loss not in ZERO_SUM_LOSSES:
+            raise ConfigError(f"run.loss = {config.run.loss!r}: proximal training needs a zero-sum loss, "
+                              f"{' or '.join(ZERO_SUM_LOSSES)}")
+
+    @classmethod
+    def dry_run_overrides(cls, config) -> list[str]:
+        return [f"proximal.inner_steps={min(config.proximal.inner_steps, 2)}", *super().dry_run_overrides(config)]
+
+    @classmethod
+    def build_players(cls, config, data) -> ProximalGAN:
+        make_generator, make_discriminator = cls.player_factories(config, data)
+        discriminator = make_discriminator()
+        options = cls.loss_options(config)
+        options.pop("gp_weight")
+        return ProximalGAN(make_generator(), discriminator, config.model.latent_dim, **options)
+
+    @staticmethod
+    def build_optimizer(config, players: ProximalGAN) -> ProximalMinimax:
+        p = config.proximal
+        return players.optimizer(lr=config.optimizer.lr, betas=tuple(config.optimizer.betas), lam=p.lam,
+                                 inner_steps=p.inner_steps, penalty=p.penalty)

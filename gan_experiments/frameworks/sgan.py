@@ -1,4 +1,5 @@
-r"""SGAN (Chavdarova & Fleuret, 001_3a80826152659ddc.txt Sec. 3, Algorithm 1).
+r"""SGAN (Chavdarova & Fleuret 2018, "SGAN: an alternative training of generative adversarial
+networks", CVPR, Sec. 3, Algorithm 1); its registry entry ``sgan``.
 
 N independent local pairs :math:`(G_n, D_n)` train a global pair :math:`(G_0, D_0)`; per iteration:
 
@@ -9,7 +10,7 @@ N independent local pairs :math:`(G_n, D_n)` train a global pair :math:`(G_0, D_
    :math:`\min_{G_0} \max_{D^{msg}_1..D^{msg}_N} \sum_n V(G_0, D^{msg}_n)` (lines 15-26 with
    :math:`I_D = 1`; the sum is what Algorithm 1's accumulated ``backprop`` calls compute): G0 is
    the min player, the N messengers together the max player, played by any optimizer. An
-   :class:`~gan_experiments.trainer.AdamPair` steps the messengers first and then G0 against
+   :class:`~gan_experiments.optimizers.AdamPair` steps the messengers first and then G0 against
    them, Algorithm 1's order; CGD, ACGD and SimGD move both at once;
 4. :math:`D_0` takes one torch-optimizer step on V against all local generators, which it
    cannot influence (lines 27-31).
@@ -17,21 +18,24 @@ N independent local pairs :math:`(G_n, D_n)` train a global pair :math:`(G_0, D_
 The global pair reads the local pairs' weights and writes nothing of theirs, and every stream of
 random numbers belongs to one pair (:func:`derived_seed`), so the local pairs' trajectories are
 bit-for-bit the same with and without the global pair. The supplement's toy networks are
-4-layer MLPs with 512 units and noise dimension 100 (004_89f0dcf34a0d068d.txt Sec. 1.1).
+4-layer MLPs with 512 units and noise dimension 100 (supplementary material, Sec. 1.1).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
-from ..losses import game_objective
-from ..trainer import Trainer, _pair, set_gradients
-from .standard import StandardGAN, clip_weights
+from ..losses import as_min_max, game_objective
+from ..models import sgan_discriminator, sgan_generator
+from ..optimizers import build_optimizer, set_gradients
+from ..session import GameSession
+from ..streams import BatchStream
+from .base import GANRun
+from .standard import StandardGAN, TwoPlayerGame
 
 
 def derived_seed(seed: int, *stream) -> int:
@@ -50,7 +54,7 @@ def _sum(values: list) -> Tensor | tuple[Tensor, Tensor]:
     return sum(v[0] for v in values), sum(v[1] for v in values)
 
 
-class MessengerGame(nn.Module):
+class MessengerGame(TwoPlayerGame):
     r"""G0 (min player) against the messengers (together the max player): f = Σ_n V(G0, D^msg_n)."""
 
     def __init__(self, generator: nn.Module, messengers: list[nn.Module], latent_dim: int, *, loss: str,
@@ -60,11 +64,9 @@ class MessengerGame(nn.Module):
         self.latent_dim, self.loss, self.gp_weight, self.l2 = latent_dim, loss, gp_weight, l2
         self.weight_clip = weight_clip
 
-    def min_parameters(self) -> list[Tensor]:
-        return list(self.generator.parameters())
-
-    def max_parameters(self) -> list[Tensor]:
-        return list(self.messengers.parameters())
+    @property
+    def max_module(self) -> nn.Module:
+        return self.messengers
 
     def objective(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None):
         fake = self.generator(z)
@@ -83,18 +85,17 @@ class MessengerGame(nn.Module):
             for mine, theirs in zip(messenger.state_dict().values(), source.state_dict().values()):
                 mine.copy_(theirs)
 
-    def project_discriminator(self) -> None:
-        """WGAN-WC on the messengers (:func:`clip_weights`)."""
-        clip_weights(self.messengers, self.weight_clip)
-
 
 class SGAN(nn.Module):
-    """The N local pairs, the global pair and the messengers (cloned from the local D_n)."""
+    """The N local pairs, the global pair and the messengers (cloned from the local D_n);
+    ``train_global=False``: the N local pairs alone (the independent GANs the isolation compares with)."""
 
-    def __init__(self, local_pairs: list[StandardGAN], global_pair: StandardGAN) -> None:
+    parts_are_local_pairs = True
+
+    def __init__(self, local_pairs: list[StandardGAN], global_pair: StandardGAN, *, train_global: bool = True) -> None:
         super().__init__()
         self.local_pairs, self.global_pair = nn.ModuleList(local_pairs), global_pair
-        self.latent_dim = global_pair.latent_dim
+        self.latent_dim, self.train_global = global_pair.latent_dim, train_global
         messengers = [copy.deepcopy(pair.discriminator) for pair in local_pairs]
         self.messenger_game = MessengerGame(global_pair.generator, messengers, global_pair.latent_dim,
                                             loss=global_pair.loss, gp_weight=global_pair.gp_weight,
@@ -108,7 +109,7 @@ class SGAN(nn.Module):
         pair = self.global_pair
         value = game_objective(pair.loss, pair.discriminator, real, fakes, gp_weight=pair.gp_weight, l2=pair.l2,
                                generator=generator)
-        return _pair(value)[1]
+        return as_min_max(value)[1]
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -120,68 +121,132 @@ class SGAN(nn.Module):
         """``n`` samples of each local generator."""
         return [pair.sample(n, generator) for pair in self.local_pairs]
 
+    def model_samples(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
+        """G0's samples; None without the global pair (the local ensemble is the model; G0 is not sampled)."""
+        return self.sample(n, generator).cpu() if self.train_global else None
 
-class SGANTrainer:
-    """One SGAN iteration per :meth:`train_step`, built from one :class:`Trainer` per local pair and
-    one for the messenger game; ``train_global=False`` trains the local pairs alone (the N
-    independent GANs the isolation property compares with)."""
+    def samples_of_each_generator(self, total: int, generator: torch.Generator | None = None) -> list[Tensor]:
+        """``total`` samples shared evenly (at least one each) among the local generators."""
+        return [s.cpu() for s in self.sample_by_generator(max(total // len(self.local_pairs), 1), generator)]
+
+    def panels(self, generator: torch.Generator) -> list[dict]:
+        local = [(f"G{n + 1}", s) for n, s in enumerate(self.sample_by_generator(200, generator))]
+        return [{"title": f"{len(local)} local generators (D1's contours)", "groups": local,
+                 "discriminator": self.local_pairs[0].discriminator},
+                {"title": "global generator G0 (D0's contours)", "groups": [("G0", self.sample(1000, generator))],
+                 "discriminator": self.global_pair.discriminator}]
+
+    def image_rows(self, columns: int, generator: torch.Generator) -> list[Tensor]:
+        """One row per local generator and a last row for G0 when it is trained."""
+        rows = self.sample_by_generator(columns, generator)
+        return rows + [self.sample(columns, generator)] if self.train_global else rows
+
+
+class SGANSession:
+    """One SGAN iteration per :meth:`train_step`: a :class:`GameSession` per local pair, one for
+    the messenger game, then D0's step on its own stream."""
 
     def __init__(self, sgan: SGAN, local_optimizers: list, messenger_optimizer, global_discriminator_optimizer,
-                 sample_real: Callable[[int, torch.Generator], Tensor], *, batch_size: int, seed: int,
-                 device: str | torch.device = "cpu", train_global: bool = True) -> None:
-        self.framework, self.sample_real, self.batch_size = sgan, sample_real, batch_size
-        self.device, self.train_global = torch.device(device), train_global
-        self.local = [Trainer(pair, optimizer, sample_real, batch_size=batch_size, seed=derived_seed(seed, "pair", n),
-                              device=device) for n, (pair, optimizer) in enumerate(zip(sgan.local_pairs, local_optimizers))]
-        self.messengers = Trainer(sgan.messenger_game, messenger_optimizer, sample_real, batch_size=batch_size,
-                                  seed=derived_seed(seed, "messengers"), device=device)
+                 sample_real, *, batch_size: int, seed: int, device: str | torch.device = "cpu") -> None:
+        self.framework = sgan
+
+        def stream(*name) -> BatchStream:
+            return BatchStream.for_run(sample_real, batch_size, sgan.latent_dim, derived_seed(seed, *name), device)
+
+        self.local = [GameSession(pair, optimizer, stream("pair", n))
+                      for n, (pair, optimizer) in enumerate(zip(sgan.local_pairs, local_optimizers))]
+        self.messengers = GameSession(sgan.messenger_game, messenger_optimizer, stream("messengers"))
         self.global_discriminator_optimizer = global_discriminator_optimizer
-        self.noise = torch.Generator().manual_seed(derived_seed(seed, "global discriminator"))
-        self.data = torch.Generator().manual_seed(derived_seed(seed, "global discriminator", "data"))
+        self.stream = BatchStream(sample_real, batch_size, sgan.latent_dim, device=device,
+                                  noise_seed=derived_seed(seed, "global discriminator"),
+                                  data_seed=derived_seed(seed, "global discriminator", "data"))
         self.step_count = 0
 
     def train_step(self) -> dict:
         """Algorithm 1, one iteration; returns the local, messenger-game and D0 values."""
-        local = [trainer.train_step() for trainer in self.local]
+        local = [session.train_step() for session in self.local]
         row = {"step": self.step_count + 1, "local": local}
-        if self.train_global:
+        if self.framework.train_global:
             self.framework.messenger_game.refresh([pair.discriminator for pair in self.framework.local_pairs])
             row["messengers"] = self.messengers.train_step()
             row["global_discriminator"] = self._global_discriminator_step()
         self.step_count += 1
-        row["f_min"], row["f_max"] = (row["messengers"]["f_min"], row["messengers"]["f_max"]) if self.train_global else (
-            local[0]["f_min"], local[0]["f_max"])
+        values = row["messengers"] if self.framework.train_global else local[0]
+        row["f_min"], row["f_max"] = values["f_min"], values["f_max"]
         return row
 
     def _global_discriminator_step(self) -> float:
-        real = self.sample_real(self.batch_size, self.data).to(self.device)
-        z = torch.randn(self.batch_size, self.framework.latent_dim, generator=self.noise).to(self.device)
-        value = self.framework.global_discriminator_value(real, z, generator=self.noise)
+        real, z = self.stream.next()
+        value = self.framework.global_discriminator_value(real, z, generator=self.stream.noise)
         set_gradients(list(self.framework.global_pair.discriminator.parameters()), -value)  # ascend V
         self.global_discriminator_optimizer.step()
         self.framework.global_pair.project_discriminator()
         return float(value.detach())
 
-    def run(self, steps: int) -> list[dict]:
-        return [self.train_step() for _ in range(steps)]
-
     def state_dict(self) -> dict:
-        return {
-            "framework": self.framework.state_dict(),
-            "local": [trainer.state_dict() for trainer in self.local],
-            "messengers": self.messengers.state_dict(),
-            "global_discriminator_optimizer": self.global_discriminator_optimizer.state_dict(),
-            "noise": self.noise.get_state(),
-            "data": self.data.get_state(),
-            "step": self.step_count,
-        }
+        return {"framework": self.framework.state_dict(), "local": [session.state_dict() for session in self.local],
+                "messengers": self.messengers.state_dict(),
+                "global_discriminator_optimizer": self.global_discriminator_optimizer.state_dict(),
+                **self.stream.state_dict(), "step": self.step_count}
 
     def load_state_dict(self, state: dict) -> None:
-        for trainer, saved in zip(self.local, state["local"]):
-            trainer.load_state_dict(saved)
+        for session, saved in zip(self.local, state["local"]):
+            session.load_state_dict(saved)
         self.messengers.load_state_dict(state["messengers"])
         self.framework.load_state_dict(state["framework"])
         self.global_discriminator_optimizer.load_state_dict(state["global_discriminator_optimizer"])
-        self.noise.set_state(state["noise"])
-        self.data.set_state(state["data"])
+        self.stream.load_state_dict(state)
         self.step_count = int(state["step"])
+
+
+def sgan_networks(model):
+    """(new generator, new discriminator) callables: the supplement's 4-layer MLPs."""
+    return (lambda: sgan_generator(model.latent_dim, model.generator_hidden),
+            lambda: sgan_discriminator(model.discriminator_hidden))
+
+
+def mean_share_modes_missed(rows: list[dict], modes: int) -> float:
+    """SGAN Fig. 2(d): the share of modes not covered, (K - modes covered) / K, averaged over the
+    evaluations of a run (the probability that a mode is missed at a random iteration)."""
+    return sum((modes - float(row["modes_covered"])) / modes for row in rows) / len(rows)
+
+
+class SGANRun(GANRun):
+    """``sgan``: ``sgan.pairs`` local pairs and the global pair, each initialised from its own seed
+    stream, so a local pair's weights do not depend on N or on the global pair."""
+
+    planar_networks = staticmethod(sgan_networks)
+
+    @staticmethod
+    def seed_players(seed: int) -> None:
+        """Nothing global: each pair is initialised from its own :func:`derived_seed`."""
+
+    @classmethod
+    def build_players(cls, config, data) -> SGAN:
+        make_generator, make_discriminator = cls.player_factories(config, data)
+
+        def pair(*stream) -> StandardGAN:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(derived_seed(config.run.seed, "init", *stream))
+                generator, discriminator = make_generator(), make_discriminator()
+            return StandardGAN(generator, discriminator, config.model.latent_dim, **cls.loss_options(config))
+
+        return SGAN([pair("pair", n) for n in range(config.sgan.pairs)], pair("global"),
+                    train_global=config.sgan.global_pair)
+
+    @classmethod
+    def build_session(cls, config, data, players: SGAN) -> SGANSession:
+        o, r = config.optimizer, config.run
+        local = [cls.build_optimizer(config, pair) for pair in players.local_pairs]
+        game = players.messenger_game
+        messenger_optimizer = build_optimizer(config.sgan.global_optimizer, o, game.min_parameters(),
+                                              game.max_parameters(), max_projection=game.project_discriminator)
+        d0 = torch.optim.Adam(players.global_pair.discriminator.parameters(), lr=o.lr, betas=tuple(o.betas))
+        return SGANSession(players, local, messenger_optimizer, d0, data.sample, batch_size=r.batch_size, seed=r.seed,
+                           device=r.device)
+
+    def extra_final_metrics(self, rows: list[dict]) -> dict:
+        """Fig. 2(d)'s share of modes missed, for the local pairs alone on a mixture."""
+        if self.players.train_global or self.data.mode_count is None:
+            return {}
+        return {"mean_share_modes_missed": mean_share_modes_missed(rows, self.data.mode_count)}

@@ -1,4 +1,5 @@
-"""Standard GAN: one generator G (the min player), one discriminator D (the max player)."""
+"""Standard GAN: one generator G (the min player), one discriminator D (the max player); its
+registry entry ``standard``."""
 
 from __future__ import annotations
 
@@ -6,18 +7,47 @@ import torch
 from torch import Tensor, nn
 
 from ..losses import game_objective
+from .base import GANRun
 
 
 @torch.no_grad()
 def clip_weights(module: nn.Module, bound: float) -> None:
-    """WGAN-WC (Arjovsky et al. 2017): clamp every weight of ``module`` to [-bound, bound]; nothing
-    when ``bound`` is 0."""
+    """WGAN-WC (Arjovsky et al. 2017, "Wasserstein GAN", Algorithm 1): clamp every weight of
+    ``module`` to [-bound, bound]; nothing when ``bound`` is 0."""
     if bound > 0:
         for p in module.parameters():
             p.clamp_(-bound, bound)
 
 
-class StandardGAN(nn.Module):
+class TwoPlayerGame(nn.Module):
+    """What a :class:`~gan_experiments.session.GameSession` plays: ``generator`` (the min player)
+    against ``max_module`` (the max player), one optimizer step per :meth:`play`."""
+
+    weight_clip = 0.0
+
+    @property
+    def max_module(self) -> nn.Module:
+        return self.discriminator
+
+    def min_parameters(self) -> list[Tensor]:
+        return list(self.generator.parameters())
+
+    def max_parameters(self) -> list[Tensor]:
+        return list(self.max_module.parameters())
+
+    def project_discriminator(self) -> None:
+        """WGAN-WC after every discriminator update (:func:`clip_weights`)."""
+        clip_weights(self.max_module, self.weight_clip)
+
+    def play(self, optimizer, real: Tensor, z: Tensor, noise: torch.Generator | None = None):
+        """One step of ``optimizer`` on the objective at (real, z), then the WGAN-WC projection
+        (idempotent after the Adam pair's own); returns the step's value."""
+        value = optimizer.step(lambda: self.objective(real, z, generator=noise))
+        self.project_discriminator()
+        return value
+
+
+class StandardGAN(TwoPlayerGame):
     """min_G max_D of the chosen loss (gan_experiments.losses); also the multi-branch baseline
     when G is a :class:`~gan_experiments.models.MultiBranchGenerator`.
 
@@ -26,22 +56,14 @@ class StandardGAN(nn.Module):
     normalisation is a property of the discriminator module (see models.with_spectral_norm).
     """
 
+    parts_are_local_pairs = False  # SGAN's parts are independent GANs; a Stackelberg GAN's, its generators
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int, *,
                  loss: str = "ogan", gp_weight: float = 10.0, l2: float = 0.0, weight_clip: float = 0.0) -> None:
         super().__init__()
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.loss, self.gp_weight, self.l2 = latent_dim, loss, gp_weight, l2
         self.weight_clip = weight_clip
-
-    def min_parameters(self) -> list[Tensor]:
-        return list(self.generator.parameters())
-
-    def max_parameters(self) -> list[Tensor]:
-        return list(self.discriminator.parameters())
-
-    def project_discriminator(self) -> None:
-        """WGAN-WC after every discriminator update (:func:`clip_weights`)."""
-        clip_weights(self.discriminator, self.weight_clip)
 
     def fakes(self, z: Tensor) -> list[Tensor]:
         return [self.generator(z)]
@@ -55,3 +77,32 @@ class StandardGAN(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         z = torch.randn(n, self.latent_dim, generator=generator)
         return self.generator(z.to(next(self.generator.parameters()).device))
+
+    def model_samples(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
+        """``n`` samples of the model being evaluated, on the CPU (None: the parts' ensemble is the model)."""
+        return self.sample(n, generator).cpu()
+
+    def samples_of_each_generator(self, total: int, generator: torch.Generator | None = None) -> list[Tensor] | None:
+        """``total`` samples shared evenly among the model's parts, one CPU tensor each; None: one generator."""
+        return None
+
+    def panels(self, generator: torch.Generator) -> list[dict]:
+        """The 2D picture's panels (see plots.plot_panels): samples and D's contours."""
+        return [{"title": "generated", "groups": [("generated", self.sample(1000, generator))],
+                 "discriminator": self.discriminator}]
+
+    def image_rows(self, columns: int, generator: torch.Generator) -> list[Tensor]:
+        """The image grid's rows of ``columns`` images: here ``columns`` rows of one generator."""
+        return [self.sample(columns * columns, generator)]
+
+
+class StandardRun(GANRun):
+    """``standard``: one generator and one discriminator of ``model``'s networks."""
+
+    critic_steps_allowed = True
+
+    @classmethod
+    def build_players(cls, config, data) -> StandardGAN:
+        make_generator, make_discriminator = cls.player_factories(config, data)
+        discriminator = make_discriminator()
+        return StandardGAN(make_generator(), discriminator, config.model.latent_dim, **cls.loss_options(config))

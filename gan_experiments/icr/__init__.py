@@ -1,4 +1,4 @@
-"""The ICR paper's small experiments (002_25e0b42575a82ba3.txt Sec. 3-4 and App. A.2)."""
+"""The ICR paper's small experiments (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4 and App. A.2)."""
 
 from .projection import (ProjectionDiscriminator, ProjectionGame, ProjectionGenerator, in_output_set,
                          projection_stays)

@@ -1,4 +1,5 @@
-r"""ICR on MNIST (002_25e0b42575a82ba3.txt Sec. 3 Fig. 4, Sec. 5 Fig. 8, App. A.3).
+r"""ICR on MNIST (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs",
+Sec. 3 Fig. 4, Sec. 5 Fig. 8, App. A.3).
 
 From a checkpoint (G_c, D_c) reached by stochastic SimGD (lr 0.01, batch 128; the paper trains
 9,000 iterations, our configs fewer, stated there):
@@ -33,11 +34,11 @@ from torch import Tensor, nn
 
 from cgd_optim import CGD, SimGD
 
-from ..losses import game_objective, ogan_value
+from ..losses import as_min_max, game_objective, ogan_value
 from ..models import evaluation_mode
-from ..trainer import _pair
 from ..plots import pyplot
 from ..records import write_rows
+from ..streams import BatchStream
 
 
 def discriminator_distance(outputs: Tensor, checkpoint_outputs: Tensor) -> float:
@@ -50,16 +51,9 @@ def discriminator_loss(discriminator: nn.Module, real: Tensor, fake: Tensor) -> 
     return -ogan_value(discriminator(real), discriminator(fake))
 
 
-class _Streams:
-    """Real batches and noise from two seeded generators, identical for every branch."""
-
-    def __init__(self, sample_real, batch_size: int, latent_dim: int, seed: int, device) -> None:
-        self.sample_real, self.batch_size, self.latent_dim, self.device = sample_real, batch_size, latent_dim, device
-        self.data, self.noise = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
-
-    def next(self) -> tuple[Tensor, Tensor]:
-        real = self.sample_real(self.batch_size, self.data).to(self.device)
-        return real, torch.randn(self.batch_size, self.latent_dim, generator=self.noise).to(self.device)
+def analysis_stream(sample_real, batch_size: int, latent_dim: int, seed: int, device) -> BatchStream:
+    """Real batches from ``seed`` and noise from ``seed + 1``, identical for every branch."""
+    return BatchStream(sample_real, batch_size, latent_dim, data_seed=seed, noise_seed=seed + 1, device=device)
 
 
 def _sgd_step(params: list[Tensor], loss: Tensor, lr: float) -> None:
@@ -68,7 +62,7 @@ def _sgd_step(params: list[Tensor], loss: Tensor, lr: float) -> None:
         torch._foreach_add_(params, grads, alpha=-lr)
 
 
-def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, streams: _Streams, steps: int,
+def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, streams: BatchStream, steps: int,
                             lr: float, method: str = "simgd", on_step=None, loss: str = "ogan") -> nn.Module:
     """A copy of ``discriminator`` trained ``steps`` iterations against the fixed ``generator``:
     gradient descent on its loss (``simgd``), or D's part of a CGD step on the joint game with the
@@ -83,7 +77,7 @@ def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, stre
         real, z = streams.next()
         if method == "cgd":
             value = optimizer.step(lambda: game_objective(loss, discriminator, real, [generator(z)]))
-            step_loss = -_pair(value)[1].detach()
+            step_loss = -as_min_max(value)[1].detach()
             generator.load_state_dict(frozen)  # the generator never moves; only D's update is kept
         else:
             with torch.no_grad():
@@ -114,15 +108,15 @@ def fig4(game, sample_real, config, out: Path) -> dict:
                              "d_fake": discriminator_distance(discriminator(fake_set), reference[1])})
 
     seed = config.run.seed + 20
-    overtrain_discriminator(game.generator, game.discriminator, _Streams(sample_real, config.run.batch_size,
+    overtrain_discriminator(game.generator, game.discriminator, analysis_stream(sample_real, config.run.batch_size,
                             game.latent_dim, seed, device), icr.steps_after, config.optimizer.lr,
                             on_step=lambda t, d, loss: record("discriminator alone", t, d, loss))
     joint = copy.deepcopy(game)
     optimizer = SimGD(joint.min_parameters(), joint.max_parameters(), lr=config.optimizer.lr)  # stochastic SimGD
-    streams = _Streams(sample_real, config.run.batch_size, game.latent_dim, seed, device)
+    streams = analysis_stream(sample_real, config.run.batch_size, game.latent_dim, seed, device)
     for t in range(1, icr.steps_after + 1):
         real, z = streams.next()
-        value = _pair(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
+        value = as_min_max(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
         record("joint", t, joint.discriminator, -float(value.detach()))
     write_rows(rows, out / "fig4.csv")
     final = {branch: {k: v for k, v in [r for r in rows if r["branch"] == branch][-1].items() if k != "branch"}
@@ -137,7 +131,7 @@ def fig8(game, sample_real, config, out: Path) -> dict:
     seed = config.run.seed + 20
 
     def streams():
-        return _Streams(sample_real, config.run.batch_size, game.latent_dim, seed, device)
+        return analysis_stream(sample_real, config.run.batch_size, game.latent_dim, seed, device)
 
     discriminators = {
         "checkpoint D": game.discriminator,
@@ -148,7 +142,7 @@ def fig8(game, sample_real, config, out: Path) -> dict:
     }
     rows = []
     for label, discriminator in discriminators.items():
-        generator, attack = copy.deepcopy(game.generator), _Streams(sample_real, config.run.batch_size,
+        generator, attack = copy.deepcopy(game.generator), analysis_stream(sample_real, config.run.batch_size,
                                                                     game.latent_dim, seed + 5, device)
         params = list(generator.parameters())
         for t in range(icr.attack_steps + 1):
@@ -157,7 +151,7 @@ def fig8(game, sample_real, config, out: Path) -> dict:
             rows.append({"discriminator": label, "iteration": t,
                          "discriminator_loss": float(discriminator_loss(discriminator, real, fake).detach())})
             if t < icr.attack_steps:  # the generator's own loss (V, or -log D for nsgan) against a fixed D
-                _sgd_step(params, _pair(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
+                _sgd_step(params, as_min_max(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
     write_rows(rows, out / "fig8.csv")
     _plot_fig8(rows, out / "fig8.png")
     return {label: {"loss_before": [r for r in rows if r["discriminator"] == label][0]["discriminator_loss"],
@@ -165,10 +159,12 @@ def fig8(game, sample_real, config, out: Path) -> dict:
             for label in discriminators}
 
 
+ANALYSES = {"fig4": fig4, "fig8": fig8}  # the names icr.experiment takes
+
+
 def run_analysis(game, sample_real, config, out: Path, step: int) -> dict:
     """The analysis ``icr.experiment`` names, from the checkpoint ``game`` of iteration ``step``; metrics.json."""
-    final = {"step": step, config.icr.experiment: (fig4 if config.icr.experiment == "fig4" else fig8)(
-        game, sample_real, config, out)}
+    final = {"step": step, config.icr.experiment: ANALYSES[config.icr.experiment](game, sample_real, config, out)}
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
     return final
 

@@ -1,4 +1,5 @@
-r"""Adversarial training as projection (002_25e0b42575a82ba3.txt Sec. 4, Fig. 7, App. A.2).
+r"""Adversarial training as projection (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive
+regularization in GANs", Sec. 4, Fig. 7, App. A.2).
 
 The generator maps its 28 weights (no input) to a point of
 
@@ -85,6 +86,10 @@ class ProjectionGame(nn.Module):
 
     def objective(self, real: Tensor | None = None, z: Tensor | None = None, generator=None) -> Tensor:
         return self.discriminator(self.target) - self.discriminator(self.generator())
+
+    def play(self, optimizer, real: Tensor | None = None, z: Tensor | None = None, noise=None) -> Tensor:
+        """One optimizer step on loss (4) (the batch and the noise are not used)."""
+        return optimizer.step(self.objective)
 
     @torch.no_grad()
     def sample(self, n: int = 1, generator=None) -> Tensor:

@@ -1,4 +1,4 @@
-r"""The quadratic game of 002_25e0b42575a82ba3.txt Sec. 3-4, eq. (3), Figs. 3 and 6:
+r"""The quadratic game of Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4, eq. (3), Figs. 3 and 6:
 :math:`\min_x \max_y f(x, y) = x^2 + 10xy + y^2`.
 
 With a = 2, b = 10, c = 2 the SimGD iteration is :math:`z_{k+1} = (\mathrm{Id} - M) z_k` with

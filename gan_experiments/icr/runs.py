@@ -15,10 +15,9 @@ from .projection import projection_stays
 from .quadratic import quadratic_trajectory, simgd_spectral_radius
 
 
-def run_quadratic(config, out: Path, *, dry_run: bool = False) -> dict:
-    """Trajectories of every ``quadratic.optimizers`` x ``quadratic.step_sizes`` from
-    ``quadratic.start`` for ``run.steps`` iterations: trajectories.csv, metrics.json, trajectories.png."""
-    q, steps = config.quadratic, (min(config.run.steps, 3) if dry_run else config.run.steps)
+def run_quadratic(q, steps: int, out: Path) -> dict:
+    """Trajectories of every ``q.optimizers`` x ``q.step_sizes`` (the ``[quadratic]`` section) from
+    ``q.start`` for ``steps`` iterations: trajectories.csv, metrics.json, trajectories.png."""
     paths, summary = {}, []
     for name in q.optimizers:
         for lr_min, lr_max in q.step_sizes:

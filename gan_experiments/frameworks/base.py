@@ -1,0 +1,128 @@
+"""The registry entry every generator-discriminator framework builds on.
+
+A framework's entry (one class per ``run.framework``, listed in ``frameworks/__init__.py``) says
+what its kind of run is: the config rules that span sections and concern it (:meth:`validate`),
+what a dry run shrinks (:meth:`dry_run_overrides`), how its players, optimizer(s) and batch
+streams are built from the config (:meth:`build`, which returns the entry's instance: one run),
+how it is evaluated and what it leaves in the run folder at the end (:meth:`evaluate`,
+:meth:`finish`). The data set's part (its sampler, metrics and pictures) is the data source's
+(``gan_experiments.data``), built once per run and handed to what needs it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import ConfigError
+from ..data import data_source
+from ..models import stackelberg_discriminator, stackelberg_generator, with_spectral_norm
+from ..optimizers import build_optimizer
+from ..plots import plot_metric_curves
+from ..session import GameSession
+from ..streams import BatchStream
+
+
+def stackelberg_networks(model):
+    """(new generator, new discriminator) callables: the official Stackelberg GAN code's 2D networks."""
+    return (lambda: stackelberg_generator(model.latent_dim, model.generator_hidden, model.output_scale),
+            stackelberg_discriminator)
+
+
+def refuse_critic_steps(config, allowed: bool) -> None:
+    """Extra discriminator steps need the Adam pair in a framework whose step is one pair's."""
+    steps = config.optimizer.critic_steps
+    if steps > 1 and (config.run.optimizer != "adam" or not allowed):
+        raise ConfigError(f"optimizer.critic_steps = {steps} needs run.optimizer = \"adam\" in a standard, "
+                          "stackelberg or multibranch run (a competitive optimizer moves both players in every step)")
+
+
+class GANRun:
+    """One run of a generator-discriminator framework: ``data`` (the data source), ``players``
+    (the framework's module), ``session`` (what the trainer steps) and the resolved ``config``."""
+
+    trains_on_images = True  # with model.network's image networks
+    critic_steps_allowed = False  # optimizer.critic_steps > 1 with the Adam pair
+    planar_networks = staticmethod(stackelberg_networks)  # the 2D networks when model.network is ""
+
+    def __init__(self, config, data, players, session) -> None:
+        self.config, self.data, self.players, self.session = config, data, players, session
+
+    @classmethod
+    def validate(cls, config) -> None:
+        refuse_critic_steps(config, cls.critic_steps_allowed)
+        data_source(config.data.name).validate(config, trains_on_images=cls.trains_on_images)
+
+    @classmethod
+    def dry_run_overrides(cls, config) -> list[str]:
+        return data_source(config.data.name).dry_run_overrides(config)
+
+    @classmethod
+    def build(cls, config) -> "GANRun":
+        """The data source, the players on ``run.device``, the optimizer(s) and stream(s); trains nothing."""
+        data = cls.build_data(config)
+        cls.seed_players(config.run.seed)
+        players = cls.build_players(config, data).to(config.run.device)
+        return cls(config, data, players, cls.build_session(config, data, players))
+
+    @staticmethod
+    def build_data(config):
+        """The data source ``data.name`` names, built once for the run."""
+        return data_source(config.data.name).from_config(config)
+
+    @staticmethod
+    def seed_players(seed: int) -> None:
+        """The players' initial weights come from the global generator seeded with the run seed."""
+        torch.manual_seed(seed)
+
+    @classmethod
+    def build_players(cls, config, data):
+        raise NotImplementedError(f"{cls.__name__} builds no players")
+
+    @classmethod
+    def build_session(cls, config, data, players) -> GameSession:
+        stream = BatchStream.for_run(data.sample, config.run.batch_size, players.latent_dim, config.run.seed,
+                                     config.run.device)
+        return GameSession(players, cls.build_optimizer(config, players), stream,
+                           critic_steps=config.optimizer.critic_steps)
+
+    @staticmethod
+    def build_optimizer(config, players):
+        return build_optimizer(config.run.optimizer, config.optimizer, players.min_parameters(),
+                               players.max_parameters(), max_projection=players.project_discriminator)
+
+    @classmethod
+    def player_factories(cls, config, data):
+        """(new generator, new discriminator): the data source's networks for ``model``; spectral
+        normalisation on the discriminator when ``loss.spectral_norm``."""
+        make_generator, make_discriminator = data.networks(config.model, cls.planar_networks)
+        if config.loss.spectral_norm:
+            return make_generator, lambda: with_spectral_norm(make_discriminator())
+        return make_generator, make_discriminator
+
+    @staticmethod
+    def loss_options(config) -> dict:
+        return dict(loss=config.run.loss, gp_weight=config.loss.gp_weight, l2=config.loss.l2,
+                    weight_clip=config.loss.weight_clip)
+
+    def evaluate(self, step: int) -> dict:
+        """The data source's metrics of the players' samples (see data.DataSource.evaluate)."""
+        return self.data.evaluate(self.players, step)
+
+    def extra_final_metrics(self, rows: list[dict]) -> dict:
+        """Final metrics computed from the logged rows (none here)."""
+        return {}
+
+    def finish(self, folder, steps: int) -> dict:
+        """The final evaluation, FID / IS where the data source has them, samples.png, metrics.json
+        and curves.png; returns the final metrics."""
+        run, step = self.config.run, self.session.step_count
+        final = self.evaluate(step)
+        final.update(self.extra_final_metrics(folder.rows()))
+        final.update(self.data.final_metrics(self.players))
+        self.data.save_picture(self.players, folder.path / "samples.png",
+                               f"{run.framework}, {run.optimizer}, {run.loss}, step {step}")
+        folder.write_metrics(final)
+        rows = folder.rows()
+        if rows:
+            plot_metric_curves(rows, folder.path / "curves.png", f"{folder.path.name}: {run.framework}, {run.optimizer}")
+        return final

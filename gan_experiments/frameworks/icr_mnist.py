@@ -1,0 +1,60 @@
+"""The ICR MNIST over-training runs (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive
+regularization in GANs", Sec. 3 Fig. 4, Sec. 5 Fig. 8, App. A.3) as the registry entry
+``icr_mnist``: the networks of App. A.3 trained to a checkpoint by the shared loop with stochastic
+SimGD, then the analysis ``icr.experiment`` names (:mod:`gan_experiments.icr.mnist`)."""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import ConfigError
+from ..icr.mnist import run_analysis
+from ..models import evaluation_mode
+from ..models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
+from .base import GANRun, refuse_critic_steps
+from .standard import StandardGAN
+
+
+@torch.no_grad()
+def save_image_grid(players: StandardGAN, path, seed: int, n: int = 64) -> None:
+    """An 8 x 8 grid of generated images (the generator in eval mode: batch-norm running statistics)."""
+    from torchvision.utils import save_image
+
+    generator = players.generator
+    z = torch.randn(n, players.latent_dim, generator=torch.Generator().manual_seed(seed + 3))
+    with evaluation_mode(generator):
+        images = generator(z.to(next(generator.parameters()).device)).cpu()
+    save_image(images, path, nrow=8, normalize=True, value_range=(-1, 1))
+
+
+class ICRMNISTRun(GANRun):
+    """``icr_mnist``: App. A.3's networks on MNIST, SimGD on the OGAN or NS-GAN loss, then Fig. 4 or 8."""
+
+    @classmethod
+    def validate(cls, config) -> None:
+        refuse_critic_steps(config, allowed=False)
+        if config.data.name != "mnist" or config.model.network:
+            raise ConfigError(f"data.name = {config.data.name!r}, model.network = {config.model.network!r}: the "
+                              "icr_mnist framework trains its own networks (ICR App. A.3) on mnist; set data.name = "
+                              "\"mnist\" and no network")
+        if config.run.optimizer != "simgd" or config.run.loss not in ("ogan", "nsgan"):
+            raise ConfigError("run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
+                              "SimGD (App. A.3) on the OGAN or NS-GAN loss; set run.optimizer = \"simgd\"")
+
+    @classmethod
+    def dry_run_overrides(cls, config) -> list[str]:
+        return ["run.batch_size=8", "icr.steps_after=2", "icr.attack_steps=2", "icr.test_images=16"]
+
+    @classmethod
+    def build_players(cls, config, data) -> StandardGAN:
+        return StandardGAN(ICRMNISTGenerator(), ICRMNISTDiscriminator(), ICRMNISTGenerator.latent_dim,
+                           **cls.loss_options(config))
+
+    def evaluate(self, step: int) -> dict:
+        """Nothing during training: the analysis comes after the checkpoint."""
+        return {"step": step}
+
+    def finish(self, folder, steps: int) -> dict:
+        """samples.png of the checkpoint, then the analysis (its csv, picture and metrics.json)."""
+        save_image_grid(self.players, folder.path / "samples.png", self.config.run.seed)
+        return run_analysis(self.players, self.data.sample, self.config, folder.path, self.session.step_count)

@@ -1,0 +1,74 @@
+"""The optimizers a run can use (``run.optimizer``): cgd_optim's ACGD, CGD and SimGD, and
+:class:`AdamPair`, each player its own ``torch.optim.Adam``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from cgd_optim import ACGD, CGD, SimGD
+
+from .losses import as_min_max
+
+OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")  # the names run.optimizer and sgan.global_optimizer take
+
+
+def set_gradients(params: list[Tensor], value: Tensor) -> None:
+    """``p.grad`` = d value / d p for a torch optimizer's step (zeros where value does not depend on p)."""
+    grads = torch.autograd.grad(value, params, allow_unused=True)
+    for p, g in zip(params, grads):
+        p.grad = torch.zeros_like(p) if g is None else g
+
+
+class AdamPair:
+    """Each player its own ``torch.optim.Adam``; per step the discriminator ascends f_max, then the
+    generator descends f_min against the updated discriminator (the official Stackelberg code's
+    order; the closure is evaluated once for each)."""
+
+    def __init__(self, min_params, max_params, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), *,
+                 max_projection: Callable[[], None] | None = None) -> None:
+        self.min_params, self.max_params = list(min_params), list(max_params)
+        self.max_projection = max_projection  # e.g. weight clipping, before G plays against the new D
+        self.min_optimizer = torch.optim.Adam(self.min_params, lr=lr, betas=betas)
+        self.max_optimizer = torch.optim.Adam(self.max_params, lr=lr, betas=betas, maximize=True)
+        self.step_stats: dict = {}
+
+    def max_step(self, closure: Callable[[], object]):
+        """The discriminator's ascent step alone (a WGAN critic iteration); returns the closure's value."""
+        returned = closure()
+        set_gradients(self.max_params, as_min_max(returned)[1])
+        self.max_optimizer.step()
+        if self.max_projection is not None:
+            self.max_projection()
+        return returned
+
+    def step(self, closure: Callable[[], object]):
+        returned = self.max_step(closure)
+        set_gradients(self.min_params, as_min_max(closure())[0])
+        self.min_optimizer.step()
+        return returned
+
+    def state_dict(self) -> dict:
+        return {"min": self.min_optimizer.state_dict(), "max": self.max_optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.min_optimizer.load_state_dict(state["min"])
+        self.max_optimizer.load_state_dict(state["max"])
+
+
+def build_optimizer(name: str, options, min_params, max_params, *, max_projection: Callable[[], None] | None = None):
+    """The optimizer ``name`` (one of :data:`OPTIMIZERS`) over two players, with the ``[optimizer]``
+    section's ``options``; ``max_projection`` (WGAN-WC) runs after each of the Adam pair's
+    discriminator steps."""
+    o = options
+    if name == "adam":
+        return AdamPair(min_params, max_params, lr=o.lr, betas=tuple(o.betas), max_projection=max_projection)
+    if name == "acgd":
+        return ACGD(min_params, max_params, lr=o.lr, beta=o.beta, eps=o.eps, tol=o.tol, max_iter=o.max_iter)
+    if name == "cgd":
+        return CGD(min_params, max_params, lr=o.lr, tol=o.tol, max_iter=o.max_iter)
+    if name == "simgd":
+        return SimGD(min_params, max_params, lr=o.lr, alternating=o.alternating)
+    raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")

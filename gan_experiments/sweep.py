@@ -1,0 +1,87 @@
+"""``python -m gan_experiments sweep``: one run folder per seed and grid value, and a summary over
+seeds (``summary.json``, ``summary.md``: each metric's mean and standard deviation)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import torch
+
+from .config import ConfigError, resolve_config
+from .experiment import run
+
+
+def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
+    """The product of ``section.key=v1,v2,...`` specifications, as tuples of (key, TOML literal)."""
+    axes = []
+    for spec in grid:
+        key, sep, values = spec.partition("=")
+        if not sep or not values:
+            raise ConfigError(f"--grid expects section.key=v1,v2,..., got {spec!r}")
+        axes.append([(key.strip(), value.strip()) for value in values.split(",")])
+    return list(itertools.product(*axes)) or [()]
+
+
+def plan(config: str, grid: list[str], seeds: list[int], overrides: list[str]) -> list[tuple]:
+    """(grid point, seed, (config, name)) of every run; a bad config or grid fails here, before any run."""
+    return [(point, seed, resolve_config(config, overrides + [f"{k}={v}" for k, v in point] + [f"run.seed={seed}"]))
+            for point in grid_points(grid) for seed in seeds]
+
+
+def point_label(point: tuple) -> str:
+    return ",".join(f"{k}={v}" for k, v in point) or "default"
+
+
+def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False) -> str:
+    """Train every planned run into ``out/<grid point>/seed<N>``, write the summary; return its table."""
+    results: dict[str, list[dict]] = {}
+    for point, seed, (config, _) in plans:
+        label = point_label(point)
+        folder = out / (label.replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
+        results.setdefault(label, []).append(run(config, folder, dry_run=dry_run))
+    summary = summarize(results)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    table = summary_table(summary)
+    (out / "summary.md").write_text(table + "\n")
+    return table
+
+
+def _numeric_metrics(rows: list[dict]) -> list[str]:
+    """Metric keys with a number (or a flag) in some row, in first-seen order; ``step`` excluded."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key != "step" and isinstance(value, (int, float)):
+                keys.setdefault(key)
+    return list(keys)
+
+
+def summarize(results: dict[str, list[dict]]) -> dict:
+    """Per grid point, each numeric metric's mean, standard deviation and count over seeds (None
+    values skipped); a flag's mean is the share of seeds where it holds and ``sum`` their number."""
+    summary = {}
+    for label, rows in results.items():
+        entry = {"runs": len(rows)}
+        for metric in _numeric_metrics(rows):
+            values = torch.tensor([float(row[metric]) for row in rows if isinstance(row.get(metric), (int, float))],
+                                  dtype=torch.float64)
+            entry[metric] = {"mean": float(values.mean()), "std": float(values.std(unbiased=False)),
+                             "n": values.numel(), "sum": float(values.sum())}
+        summary[label] = entry
+    return summary
+
+
+def summary_table(summary: dict) -> str:
+    """The summary as a Markdown table: mean ± std (n) of each metric per grid point."""
+    metrics = list(dict.fromkeys(key for entry in summary.values() for key in entry if key != "runs"))
+    header = ["grid point", "runs", *metrics]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, entry in summary.items():
+        cells = [label, str(entry["runs"])]
+        for metric in metrics:
+            value = entry.get(metric)
+            cells.append("n/a" if value is None else f"{value['mean']:.3g} ± {value['std']:.2g} (n={value['n']})")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
