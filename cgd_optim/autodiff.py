@@ -1,6 +1,6 @@
 r"""Flat views of parameter lists, players' gradients and mixed Hessian-vector products.
 
-Notation (ICR paper 002_25e0b42575a82ba3.txt, Sec. 5): :math:`x` are the min
+Notation (ICR paper Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", Sec. 5): :math:`x` are the min
 player's parameters, :math:`y` the max player's, :math:`D_{xy} f` the mixed
 Hessian :math:`\partial^2 f / \partial x \partial y` (rows indexed by x) and
 :math:`D_{yx} f = (D_{xy} f)^\top`.

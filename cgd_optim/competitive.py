@@ -1,7 +1,7 @@
 r"""Competitive gradient descent (CGD) and its adaptive variant ACGD.
 
 The update of both is the Nash equilibrium of the local game of the ICR paper
-(002_25e0b42575a82ba3.txt, Sec. 5 and App. A.5), with diagonal step sizes
+(Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", Sec. 5 and App. A.5), with diagonal step sizes
 :math:`\eta_x, \eta_y` (constants for CGD, RMSProp-type for ACGD):
 
 .. math::

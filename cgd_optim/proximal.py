@@ -1,5 +1,5 @@
 r"""Proximal training of GANs: Algorithm 1 "GAN Proximal Training" of Farnia & Ozdaglar
-(003_e197ed17a5d76a27.txt, Sec. 4-5).
+(Farnia & Ozdaglar 2020, "Do GANs always have Nash equilibria?", Sec. 4-5).
 
 The generator minimizes the proximal objective (11)
 

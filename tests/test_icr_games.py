@@ -1,4 +1,4 @@
-"""The ICR paper's small games (002_25e0b42575a82ba3.txt Sec. 3-4, Fig. 3) and the bilinear game."""
+"""The ICR paper's small games (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4, Fig. 3) and the bilinear game."""
 
 import warnings
 

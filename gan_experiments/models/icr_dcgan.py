@@ -1,4 +1,4 @@
-"""The DCGAN of the ICR paper (002_25e0b42575a82ba3.txt, App. Tables 4-5), for 32x32 images.
+"""The DCGAN of the ICR paper (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", App. Tables 4-5), for 32x32 images.
 
 At ``width = d`` the generator's channels are 4d -> 2d -> d -> image channels and the
 discriminator's d -> 2d -> 4d; the paper's tables are ``width = 64`` (256 / 128 / 64).

@@ -1,4 +1,4 @@
-"""The MNIST networks of the ICR paper (002_25e0b42575a82ba3.txt App. A.3, Tables 1 and 2).
+"""The MNIST networks of the ICR paper (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" App. A.3, Tables 1 and 2).
 
 Generator: z ~ N(0, I_96) -> Linear 1024, BN, ReLU -> Linear 128*7*7, BN, ReLU -> ConvT 4x4/2
 64x14x14, BN, ReLU -> ConvT 4x4/2 1x28x28, Tanh. Discriminator: Conv 5x5 32x24x24, LeakyReLU ->

@@ -2,11 +2,11 @@
 
 | name | generator | discriminator | from |
 |---|---|---|---|
-| ``stackelberg_mnist`` | Table 3's MLP | Tables 3-4's MLP | 000_38182600a80f113d.txt App. E |
-| ``stackelberg_fashion`` | Table 4's MLP | Tables 3-4's MLP | 000_38182600a80f113d.txt App. E |
-| ``stackelberg_cifar10`` | Table 5's deconvolutions (3 x 32 x 32 only) | Table 5's convolutions | 000_38182600a80f113d.txt App. E |
-| ``sgan_mlp`` | 4 layers, ``generator_hidden`` units, LeakyReLU(0.01), Tanh | 4 layers, ``discriminator_hidden`` units | 004_89f0dcf34a0d068d.txt Sec. 1: the toy MLPs with the image as input/output layer |
-| ``icr_dcgan`` | Table 4's DCGAN at ``width`` (C x 32 x 32) | Table 5's at ``width`` | 002_25e0b42575a82ba3.txt App. B |
+| ``stackelberg_mnist`` | Table 3's MLP | Tables 3-4's MLP | Zhang et al. 2018, "Stackelberg GAN" App. E |
+| ``stackelberg_fashion`` | Table 4's MLP | Tables 3-4's MLP | Zhang et al. 2018, "Stackelberg GAN" App. E |
+| ``stackelberg_cifar10`` | Table 5's deconvolutions (3 x 32 x 32 only) | Table 5's convolutions | Zhang et al. 2018, "Stackelberg GAN" App. E |
+| ``sgan_mlp`` | 4 layers, ``generator_hidden`` units, LeakyReLU(0.01), Tanh | 4 layers, ``discriminator_hidden`` units | the SGAN supplement (Chavdarova & Fleuret 2018) Sec. 1: the toy MLPs with the image as input/output layer |
+| ``icr_dcgan`` | Table 4's DCGAN at ``width`` (C x 32 x 32) | Table 5's at ``width`` | Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" App. B |
 
 The MLP networks size their first/last layer to the image, so they also run on Stacked MNIST
 (3 x 28 x 28); the convolutional ones need 32 x 32 images and say so otherwise.

@@ -6,10 +6,10 @@
   -> LeakyReLU(0.2) -> Linear(256, 1). The official code ends it with a Sigmoid and uses BCE; here
   it outputs the logit and the sigmoid lives in the loss (gan_experiments.losses), which is the
   same function, computed stably.
-- The multi-branch baseline (``gan_branch_mG.py``, 000_38182600a80f113d.txt Sec. 4): one MLP
+- The multi-branch baseline (``gan_branch_mG.py``, Zhang et al. 2018, "Stackelberg GAN" Sec. 4): one MLP
   2 -> 128 -> 256 -> 512 -> 1024 -> 2 per branch, the branches' outputs averaged,
   phi((1/I) sum_i gamma_i; theta).
-- SGAN (supplement 004_89f0dcf34a0d068d.txt): every network an MLP of 4 fully connected layers
+- SGAN (the SGAN supplement, Chavdarova & Fleuret 2018): every network an MLP of 4 fully connected layers
   with 512 hidden units and LeakyReLU(0.01), noise dimension 100.
 
 ``output_scale`` multiplies a Tanh output so that it can reach data beyond [-1, 1] (the 25-mode
@@ -93,7 +93,7 @@ class MultiBranchGenerator(nn.Module):
 
 
 class GeneratorMixture(nn.Module):
-    """I generators with free parameters (Stackelberg GAN, 000_38182600a80f113d.txt Sec. 2).
+    """I generators with free parameters (Stackelberg GAN, Zhang et al. 2018, "Stackelberg GAN" Sec. 2).
 
     ``forward(z)`` returns every generator's output on the shared z, shape (I, n, 2): training
     averages the losses over generators, as the official code does. ``sample(n)`` draws from the

@@ -1,4 +1,4 @@
-"""The image networks of the Stackelberg GAN paper (000_38182600a80f113d.txt App. E, Tables 3-5).
+"""The image networks of the Stackelberg GAN paper (Zhang et al. 2018, "Stackelberg GAN" App. E, Tables 3-5).
 
 Tables 3 and 4 have typos that the official code does not share: their discriminators read a
 2-dimensional input (it is the 784 pixels of a 28x28 image) and Table 4's generator a
