@@ -57,4 +57,6 @@ class ICRMNISTRun(GANRun):
     def finish(self, folder, steps: int) -> dict:
         """samples.png of the checkpoint, then the analysis (its csv, picture and metrics.json)."""
         save_image_grid(self.players, folder.path / "samples.png", self.config.run.seed)
-        return run_analysis(self.players, self.data.sample, self.config, folder.path, self.session.step_count)
+        c = self.config
+        return run_analysis(self.players, self.data.sample, c.icr, seed=c.run.seed, batch_size=c.run.batch_size,
+                            lr=c.optimizer.lr, out=folder.path, step=self.session.step_count)

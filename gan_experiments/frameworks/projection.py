@@ -63,6 +63,8 @@ class ProjectionRun(GANRun):
 
     def finish(self, folder, steps: int) -> dict:
         """metrics.json and trajectory.png from the recorded trajectory."""
-        final = projection_summary(self.config, folder.rows(), folder.path)
+        r = self.config.run
+        final = projection_summary(self.config.projection, folder.rows(), folder.path,
+                                   label=f"{r.optimizer}, seed {r.seed}")
         folder.write_metrics(final)
         return final

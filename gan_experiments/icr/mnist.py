@@ -89,10 +89,10 @@ def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, stre
     return discriminator
 
 
-def fig4(game, sample_real, config, out: Path) -> dict:
+def fig4(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: Path) -> dict:
     """D alone against D and G jointly from the checkpoint: losses and eq. (5) distances."""
-    icr, device = config.icr, next(game.parameters()).device
-    sets = torch.Generator().manual_seed(config.run.seed + 10)
+    device = next(game.parameters()).device
+    sets = torch.Generator().manual_seed(seed + 10)
     real_set = sample_real(icr.test_images, sets).to(device)
     with torch.no_grad():
         with evaluation_mode(game.generator):
@@ -107,13 +107,13 @@ def fig4(game, sample_real, config, out: Path) -> dict:
                              "d_real": discriminator_distance(discriminator(real_set), reference[0]),
                              "d_fake": discriminator_distance(discriminator(fake_set), reference[1])})
 
-    seed = config.run.seed + 20
-    overtrain_discriminator(game.generator, game.discriminator, analysis_stream(sample_real, config.run.batch_size,
-                            game.latent_dim, seed, device), icr.steps_after, config.optimizer.lr,
+    seed = seed + 20
+    overtrain_discriminator(game.generator, game.discriminator, analysis_stream(sample_real, batch_size,
+                            game.latent_dim, seed, device), icr.steps_after, lr,
                             on_step=lambda t, d, loss: record("discriminator alone", t, d, loss))
     joint = copy.deepcopy(game)
-    optimizer = SimGD(joint.min_parameters(), joint.max_parameters(), lr=config.optimizer.lr)  # stochastic SimGD
-    streams = analysis_stream(sample_real, config.run.batch_size, game.latent_dim, seed, device)
+    optimizer = SimGD(joint.min_parameters(), joint.max_parameters(), lr=lr)  # stochastic SimGD
+    streams = analysis_stream(sample_real, batch_size, game.latent_dim, seed, device)
     for t in range(1, icr.steps_after + 1):
         real, z = streams.next()
         value = as_min_max(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
@@ -125,13 +125,13 @@ def fig4(game, sample_real, config, out: Path) -> dict:
     return final
 
 
-def fig8(game, sample_real, config, out: Path) -> dict:
+def fig8(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: Path) -> dict:
     """The generator's counterattack on the checkpoint, SimGD-over-trained and CGD-over-trained Ds."""
-    icr, device, lr = config.icr, next(game.parameters()).device, config.optimizer.lr
-    seed = config.run.seed + 20
+    device = next(game.parameters()).device
+    seed = seed + 20
 
     def streams():
-        return analysis_stream(sample_real, config.run.batch_size, game.latent_dim, seed, device)
+        return analysis_stream(sample_real, batch_size, game.latent_dim, seed, device)
 
     discriminators = {
         "checkpoint D": game.discriminator,
@@ -142,7 +142,7 @@ def fig8(game, sample_real, config, out: Path) -> dict:
     }
     rows = []
     for label, discriminator in discriminators.items():
-        generator, attack = copy.deepcopy(game.generator), analysis_stream(sample_real, config.run.batch_size,
+        generator, attack = copy.deepcopy(game.generator), analysis_stream(sample_real, batch_size,
                                                                     game.latent_dim, seed + 5, device)
         params = list(generator.parameters())
         for t in range(icr.attack_steps + 1):
@@ -162,9 +162,12 @@ def fig8(game, sample_real, config, out: Path) -> dict:
 ANALYSES = {"fig4": fig4, "fig8": fig8}  # the names icr.experiment takes
 
 
-def run_analysis(game, sample_real, config, out: Path, step: int) -> dict:
-    """The analysis ``icr.experiment`` names, from the checkpoint ``game`` of iteration ``step``; metrics.json."""
-    final = {"step": step, config.icr.experiment: ANALYSES[config.icr.experiment](game, sample_real, config, out)}
+def run_analysis(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: Path, step: int) -> dict:
+    """The analysis ``icr.experiment`` names (``icr``: the ``[icr]`` section), from the checkpoint
+    ``game`` of iteration ``step``, with the run's seed, batch size and learning rate; metrics.json."""
+    analysis = ANALYSES[icr.experiment]
+    final = {"step": step, icr.experiment: analysis(game, sample_real, icr, seed=seed, batch_size=batch_size, lr=lr,
+                                                    out=out)}
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
     return final
 

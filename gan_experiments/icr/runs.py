@@ -62,9 +62,9 @@ def plot_quadratic(paths: dict, optimizers: list[str], step_sizes: list[tuple], 
     plt.close(figure)
 
 
-def projection_summary(config, rows: list[dict], out: Path) -> dict:
-    """Stays in the projection state over the recorded G(w_G) trajectory, and its picture."""
-    p = config.projection
+def projection_summary(p, rows: list[dict], out: Path, *, label: str) -> dict:
+    """Stays in the projection state over the recorded G(w_G) trajectory (``p``: the ``[projection]``
+    section), and its picture, titled ``label`` (the optimizer and seed)."""
     steps = [int(row["step"]) for row in rows]
     first = torch.tensor([float(row["g1"]) for row in rows], dtype=torch.float64)
     second = torch.tensor([float(row["g2"]) for row in rows], dtype=torch.float64)
@@ -82,7 +82,7 @@ def projection_summary(config, rows: list[dict], out: Path) -> dict:
     ax.set_xlabel("iteration")
     ax.set_ylim(0, 4 * max(p.target))
     ax.legend(fontsize=7)
-    ax.set_title(f"{config.run.optimizer}, η = diag{tuple(p.eta)}, seed {config.run.seed}: "
+    ax.set_title(f"{label}, η = diag{tuple(p.eta)}: "
                  f"{final['iterations_in_projection']} iterations in the projection state (shaded)", fontsize=8)
     figure.savefig(out / "trajectory.png", dpi=110)
     plt.close(figure)
