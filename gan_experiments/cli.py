@@ -7,12 +7,15 @@ generator parameters on the 8-Gaussian ring, and prints a metrics table on 2,500
     python -m gan_experiments list
     python -m gan_experiments run CONFIG [--set section.key=VALUE ...] [--device cpu|cuda] [--seed N]
                                          [--data-root DIR [--download]] [--inception-weights PATH|download]
-                                         [--out DIR] [--resume] [--dry-run]
+                                         [--out DIR] [--overwrite] [--dry-run]
+    python -m gan_experiments run [CONFIG] --resume --out DIR [--set run.steps=N ...]
 
     python -m gan_experiments sweep CONFIG --seeds 0 1 2 [--grid section.key=v1,v2,...] [--set ...] [--out DIR]
     python -m gan_experiments equilibrium-test CHECKPOINT [--steps N] [--lam L] [--inner-steps T] [--out DIR]
 
-CONFIG is a name from ``list`` or a path to a TOML file. A sweep runs one run folder per seed
+CONFIG is a name from ``list`` or a path to a TOML file. ``--resume`` continues the run in DIR
+under the config it recorded (``config.toml``); ``--set`` may then change only
+:data:`RESUMABLE` keys. A folder that holds a run is never overwritten without ``--overwrite``. A sweep runs one run folder per seed
 and grid value (grid values are TOML literals separated by commas) and writes ``summary.json``
 and ``summary.md`` (mean and standard deviation over seeds) beside them (sweep.py).
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from .config import ConfigError, bundled_configs, resolve_config
 from .data.images import DataNotFoundError
+from .records import RunFolderError
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print the bundled configs, one per line: NAME description")
     run = commands.add_parser("run", help="train one config into a run folder")
-    run.add_argument("config", help="a NAME from `list` or a path to a TOML config")
+    run.add_argument("config", nargs="?", help="a NAME from `list` or a path to a TOML config (with --resume: "
+                     "optional, the run folder's own config is used)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
                      help="override a config value with a TOML literal (repeatable)")
     run.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
@@ -49,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_options(run)
     run.add_argument("--download", action="store_true", help="image data: download into --data-root (needs internet)")
     run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
-    run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, under "
+                     "its own config.toml")
+    run.add_argument("--overwrite", action="store_true", help="replace the run already in --out (deletes it)")
     run.add_argument("--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint")
     test = commands.add_parser("equilibrium-test", help="freeze D and optimize G alone on V and on the proximal "
                                "objective (Farnia & Ozdaglar Sec. 2, 6.1)")
@@ -66,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
                        help="override a config value with a TOML literal (repeatable)")
     sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
+    sweep.add_argument("--overwrite", action="store_true", help="replace the runs already in --out (deletes them)")
     _add_data_options(sweep)
     sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
     return parser
@@ -105,7 +113,7 @@ def _sweep(args) -> int:
 
     plans = plan(args.config, args.grid, args.seeds, args.overrides + _data_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / f"{plans[0][2][1]}-sweep-{_stamp()}"
-    print(sweep(plans, out, dry_run=args.dry_run))
+    print(sweep(plans, out, dry_run=args.dry_run, overwrite=args.overwrite))
     return 0
 
 
@@ -120,17 +128,45 @@ def _run_overrides(args) -> list[str]:
     return overrides + (["data.download=true"] if args.download else [])
 
 
+RESUMABLE = ("run.steps", "run.eval_every", "run.checkpoint_every", "run.device")  # --set with --resume
+
+
+def _resumed_config(args):
+    """(config, name) of the run in ``--out``: its config.toml with the ``RESUMABLE`` overrides."""
+    from .config import load, with_overrides
+    from .records import RunFolder
+
+    folder = RunFolder(args.out)
+    folder.check(resume=True, overwrite=False)
+    recorded = folder.record().get("config", "")
+    if args.config:
+        given = resolve_config(args.config, [])[1]
+        if recorded and given != recorded:
+            raise ConfigError(f"--resume: {args.out} holds a run of {recorded!r}, not {given!r}; give that config or "
+                              "none (the folder's config.toml is used)")
+    overrides = _run_overrides(args)
+    for assignment in overrides:
+        key = assignment.partition("=")[0].strip()
+        if key not in RESUMABLE:
+            raise ConfigError(f"--resume: {key} would change the run being continued; only {', '.join(RESUMABLE)} "
+                              "may change (start a new run for other settings)")
+    return with_overrides(load(folder.path / "config.toml"), overrides), recorded or (args.config or "")
+
+
 def _run(args) -> int:
     from .experiment import run
 
-    config, name = resolve_config(args.config, _run_overrides(args))
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out, the run folder to continue")
+    if not args.resume and not args.config:
+        raise ConfigError("run needs CONFIG, a NAME from `python -m gan_experiments list` or a TOML file")
+    config, name = _resumed_config(args) if args.resume else resolve_config(args.config, _run_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / f"{name}-seed{config.run.seed}-{_stamp()}"
     try:
-        final = run(config, out, resume=args.resume, dry_run=args.dry_run)
+        final = run(config, out, resume=args.resume, dry_run=args.dry_run, overwrite=args.overwrite, name=name)
     except KeyboardInterrupt:
-        print(f"interrupted: checkpoint saved in {out}; continue with --resume --out {out}", file=sys.stderr)
+        print(f"interrupted: checkpoint saved in {out}; continue with: python -m gan_experiments run --resume "
+              f"--out {out}", file=sys.stderr)
         return 130
     print(json.dumps(final))
     print(f"run folder: {out}", file=sys.stderr)
@@ -151,6 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, DataNotFoundError) as error:
+    except (ConfigError, DataNotFoundError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config, dumps, with_overrides
+import torch
+
+from .config import Config, ConfigError, dumps, with_overrides
 from .frameworks import FRAMEWORKS
 from .records import RunFolder
 from .trainer import Trainer
@@ -24,19 +26,33 @@ def build(config: Config):
     return FRAMEWORKS[config.run.framework].build(config)
 
 
-def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False) -> dict:
-    """Train ``config`` into the run folder ``out``; return the final metrics. ``dry_run``: at most
-    3 steps, evaluated after each, on what the framework's dry run shrinks."""
+def check_device(device: str) -> None:
+    """A CUDA device must exist before anything is built or written."""
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"run.device = {device!r}: this machine has no CUDA device (torch.cuda.is_available() is "
+                          "False); use --device cpu")
+
+
+def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False, overwrite: bool = False,
+        name: str = "") -> dict:
+    """Train ``config`` (the bundled or file config ``name``) into the run folder ``out``; return the
+    final metrics. ``dry_run``: at most 3 steps, evaluated after each, on what the framework's dry
+    run shrinks (config.toml and run.json say so). A folder holding a run is continued with
+    ``resume`` or replaced with ``overwrite``, never silently reused."""
+    check_device(config.run.device)
     framework = FRAMEWORKS[config.run.framework]
     steps = min(config.run.steps, 3) if dry_run else config.run.steps
     if dry_run:
-        config = with_overrides(config, framework.dry_run_overrides(config))
-    built = framework.build(config)
+        config = with_overrides(config, [f"run.steps={steps}", *framework.dry_run_overrides(config)])
     folder = RunFolder(out)
+    folder.check(resume=resume, overwrite=overwrite)
+    built = framework.build(config)
     trains = built.session is not None  # the quadratic game's trajectories are all its finishing step
     if resume and trains:
         built.session.load_state_dict(folder.load_checkpoint())
+    folder.create(overwrite=overwrite and not resume)
     (folder.path / "config.toml").write_text(dumps(config))
+    folder.write_record({"config": name or folder.record().get("config", ""), "dry_run": dry_run, "steps": steps})
     if trains:
         trainer = Trainer(built.session, folder=folder, evaluate=built.evaluate, eval_every=config.run.eval_every,
                           checkpoint_every=config.run.checkpoint_every)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -66,19 +67,54 @@ class RunLog:
             self.writer.close()
 
 
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked; the message names the folder and the fix."""
+
+
+RUN_FILES = ("config.toml", "checkpoint.pt", "metrics.csv", "metrics.json")  # any of them: the folder holds a run
+
+
 class RunFolder:
-    """A run folder: ``config.toml``, ``metrics.csv`` (and ``tensorboard/``), ``checkpoint.pt``
-    (written atomically), ``metrics.json`` and the pictures; created by the constructor."""
+    """A run folder: ``config.toml``, ``run.json`` (which config ran, and whether as a dry run),
+    ``metrics.csv`` (and ``tensorboard/``), ``checkpoint.pt`` (written atomically),
+    ``metrics.json`` and the pictures. :meth:`check` refuses, before anything is written, to
+    overwrite a run that is not being resumed; :meth:`create` makes the folder."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.checkpoint = self.path / "checkpoint.pt"
+
+    def holds_run(self) -> bool:
+        return any((self.path / name).exists() for name in RUN_FILES)
+
+    def check(self, *, resume: bool, overwrite: bool) -> None:
+        """``resume``: the folder must hold a run; otherwise it must not, unless ``overwrite``."""
+        if resume and not (self.path / "config.toml").is_file():
+            raise RunFolderError(f"--resume: {self.path} holds no run to continue (no config.toml); start one "
+                                 f"with --out {self.path} and without --resume")
+        if not resume and not overwrite and self.holds_run():
+            raise RunFolderError(f"{self.path} already holds a run: continue it with --resume, or replace it with "
+                                 "--overwrite (its checkpoint, metrics and pictures are deleted), or choose another --out")
+
+    def create(self, *, overwrite: bool = False) -> None:
+        """Make the folder; ``overwrite``: an earlier run in it is deleted first."""
+        if overwrite and self.holds_run():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
 
     def load_checkpoint(self) -> dict:
         if not self.checkpoint.exists():
-            raise FileNotFoundError(f"--resume: no checkpoint in {self.path}")
+            raise RunFolderError(f"--resume: no checkpoint in {self.path} (the run was stopped before its first)")
         return torch.load(self.checkpoint, weights_only=False)
+
+    def write_record(self, record: dict) -> None:
+        """run.json: the name of the config that ran, whether it was a dry run, the steps asked."""
+        (self.path / "run.json").write_text(json.dumps(record, indent=1))
+
+    def record(self) -> dict:
+        """run.json's content; empty for folders written before it existed."""
+        path = self.path / "run.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
 
     def save_checkpoint(self, state: dict) -> None:
         """Write atomically: a crash while saving never leaves a truncated checkpoint."""

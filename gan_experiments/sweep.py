@@ -11,6 +11,7 @@ import torch
 
 from .config import ConfigError, resolve_config
 from .experiment import run
+from .records import RunFolder
 
 
 def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
@@ -34,13 +35,21 @@ def point_label(point: tuple) -> str:
     return ",".join(f"{k}={v}" for k, v in point) or "default"
 
 
-def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False) -> str:
-    """Train every planned run into ``out/<grid point>/seed<N>``, write the summary; return its table."""
+def run_folder(out: Path, point: tuple, seed: int) -> Path:
+    """``out/<grid point>/seed<N>`` (``default`` without a grid)."""
+    return out / (point_label(point).replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
+
+
+def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bool = False) -> str:
+    """Train every planned run into its :func:`run_folder`, write the summary; return its table.
+    Runs already in ``out`` are refused, before any run starts, unless ``overwrite``."""
+    for point, seed, _ in plans:
+        RunFolder(run_folder(out, point, seed)).check(resume=False, overwrite=overwrite)
     results: dict[str, list[dict]] = {}
-    for point, seed, (config, _) in plans:
-        label = point_label(point)
-        folder = out / (label.replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
-        results.setdefault(label, []).append(run(config, folder, dry_run=dry_run))
+    for point, seed, (config, name) in plans:
+        folder = run_folder(out, point, seed)
+        results.setdefault(point_label(point), []).append(run(config, folder, dry_run=dry_run, overwrite=overwrite,
+                                                              name=name))
     summary = summarize(results)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     table = summary_table(summary)

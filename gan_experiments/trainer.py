@@ -3,7 +3,7 @@
 :class:`Trainer` steps a session (anything with ``train_step()``, ``step_count``,
 ``state_dict()`` and ``load_state_dict()``: a :class:`~gan_experiments.session.GameSession`,
 SGAN's session of many pairs) up to a number of steps, with a progress bar; given a run folder it
-also evaluates every ``eval_every`` steps into ``metrics.csv``, checkpoints every
+also evaluates every ``eval_every`` steps (and at the last step) into ``metrics.csv``, checkpoints every
 ``checkpoint_every`` steps, at the end and on Ctrl-C, and closes the log. Without a folder it
 writes nothing (the main job). It knows no framework and no optimizer.
 """
@@ -31,6 +31,7 @@ class Trainer:
         """Train to ``steps``; ``evaluate_every_step`` (a dry run) evaluates after each step."""
         log = self.folder.open_log() if self.folder is not None else None
         label = label if label is not None else (self.folder.path.name if self.folder is not None else "")
+        self._logged, values = None, None
         try:
             with tqdm(total=steps, initial=self.session.step_count, desc=label, file=sys.stderr, leave=False,
                       mininterval=1.0, disable=steps < 100) as progress:
@@ -39,6 +40,8 @@ class Trainer:
                     progress.update()
                     if log is not None:
                         self._after_step(values, log, evaluate_every_step)
+            if log is not None and values is not None and self._logged != self.session.step_count:
+                self._log_final(values, log)
         except KeyboardInterrupt:
             self.save_checkpoint()  # resume with --resume
             raise
@@ -49,12 +52,23 @@ class Trainer:
 
     def _after_step(self, values: dict, log, evaluate_every_step: bool) -> None:
         step = self.session.step_count
-        if self.evaluate is not None and (step % self.eval_every == 0 or evaluate_every_step):
-            row = self.evaluate(step)
-            log.record({**row, "f_min": values["f_min"], "f_max": values["f_max"],
-                        **({"hvp_count": values["hvp_count"]} if "hvp_count" in values else {})})
+        if step % self.eval_every == 0 or evaluate_every_step:
+            self._record(values, log)
         if step % self.checkpoint_every == 0:
             self.save_checkpoint()
+
+    def _record(self, values: dict, log) -> None:
+        if self.evaluate is not None:
+            row = self.evaluate(self.session.step_count)
+            log.record({**row, "f_min": values["f_min"], "f_max": values["f_max"],
+                        **({"hvp_count": values["hvp_count"]} if "hvp_count" in values else {})})
+            self._logged = self.session.step_count
+
+    def _log_final(self, values: dict, log) -> None:
+        """The last step is always in metrics.csv (and curves.png), also off the evaluation cadence."""
+        self._record(values, log)
+        print(f"step {self.session.step_count} is off the evaluation cadence (run.eval_every = {self.eval_every}): "
+              "its evaluation is logged as the last row of metrics.csv", file=sys.stderr)
 
     def save_checkpoint(self) -> None:
         if self.folder is not None:

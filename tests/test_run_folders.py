@@ -1,0 +1,107 @@
+"""Run folders never lose work: --resume continues under the folder's own config, an existing run
+is not overwritten without --overwrite, bad folders and devices get a clean error before anything
+is written, a dry run records what ran, and the last step is always logged."""
+
+import csv
+import json
+
+import pytest
+import torch
+
+from gan_experiments.cli import main
+from gan_experiments.session import GameSession
+
+SMALL = ["--set", "run.samples=100", "--set", "model.generators=2", "--set", "run.eval_every=2",
+         "--set", "run.checkpoint_every=2", "--set", "optimizer.lr=0.001"]
+
+
+def steps_logged(folder) -> list[int]:
+    with open(folder / "metrics.csv", newline="") as handle:
+        return [int(row["step"]) for row in csv.DictReader(handle)]
+
+
+def interrupt_at(monkeypatch, step: int) -> None:
+    original = GameSession.train_step
+
+    def interrupted(self):
+        if self.step_count == step:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(GameSession, "train_step", interrupted)
+
+
+def test_resume_continues_under_the_folders_config_and_refuses_other_settings(tmp_path, monkeypatch, capsys):
+    """Before: the bundled config (the Adam pair) was rebuilt and failed with KeyError: 'min'."""
+    out = tmp_path / "run"
+    interrupt_at(monkeypatch, 2)
+    args = ["run", "stackelberg_fig1_ring8", "--set", 'run.optimizer="acgd"', "--set", "run.steps=6", *SMALL]
+    assert main([*args, "--out", str(out)]) == 130
+    hint = capsys.readouterr().err
+    assert f"python -m gan_experiments run --resume --out {out}" in hint
+    monkeypatch.undo()
+    assert main(["run", "stackelberg_fig1_ring8", "--resume", "--out", str(out), "--set", "run.steps=4"]) == 0
+    checkpoint = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert checkpoint["step"] == 4 and "min" not in checkpoint["optimizer"]  # still ACGD's state
+    assert "acgd" in (out / "config.toml").read_text() and steps_logged(out) == [2, 4]
+    assert main(["run", "--resume", "--out", str(out), "--set", "run.steps=6"]) == 0  # CONFIG may be omitted
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 6 and steps_logged(out) == [2, 4, 6]
+    capsys.readouterr()
+    assert main(["run", "standard_ring8", "--resume", "--out", str(out)]) == 2
+    assert "holds a run of 'stackelberg_fig1_ring8', not 'standard_ring8'" in capsys.readouterr().err
+    assert main(["run", "--resume", "--out", str(out), "--set", "model.generators=3"]) == 2
+    assert "--resume: model.generators would change the run" in capsys.readouterr().err
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 6  # nothing changed by the refusals
+
+
+def test_an_existing_run_is_not_overwritten_without_overwrite(tmp_path, capsys):
+    """Before: a dry run into a finished run's folder replaced its checkpoint and appended to its metrics."""
+    out = tmp_path / "run"
+    assert main(["run", "stackelberg_fig1_ring8", "--dry-run", *SMALL, "--out", str(out)]) == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["run", "stackelberg_fig1_ring8", "--dry-run", *SMALL, "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"{out} already holds a run" in error and "--resume" in error and "--overwrite" in error
+    assert (out / "checkpoint.pt").read_bytes() == before and steps_logged(out) == [1, 2, 3]
+    assert main(["run", "stackelberg_fig1_ring8", "--dry-run", *SMALL, "--overwrite", "--out", str(out)]) == 0
+    assert steps_logged(out) == [1, 2, 3]  # replaced, not appended to
+    sweep = ["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "--dry-run", *SMALL, "--out", str(tmp_path / "s")]
+    assert main(sweep) == 0
+    summary = (tmp_path / "s" / "summary.json").read_bytes()
+    assert main(sweep) == 2 and "already holds a run" in capsys.readouterr().err
+    assert (tmp_path / "s" / "summary.json").read_bytes() == summary
+    assert main([*sweep, "--overwrite"]) == 0 and steps_logged(tmp_path / "s" / "default" / "seed0") == [1, 2, 3]
+
+
+def test_a_missing_run_and_a_missing_gpu_get_a_clean_error_and_create_nothing(tmp_path, capsys):
+    """Before: raw tracebacks, and --resume left an empty folder behind."""
+    empty = tmp_path / "empty"
+    assert main(["run", "--resume", "--out", str(empty)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --resume: {empty} holds no run") and not empty.exists()
+    if not torch.cuda.is_available():
+        out = tmp_path / "gpu"
+        assert main(["run", "stackelberg_fig1_ring8", "--device", "cuda", "--dry-run", "--out", str(out)]) == 2
+        assert "this machine has no CUDA device" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_dry_run_folder_records_what_ran(tmp_path):
+    """Before: its config.toml said steps = 5000 after 3 steps."""
+    out = tmp_path / "run"
+    assert main(["run", "proximal_ring8", "--dry-run", "--set", "run.samples=100", "--out", str(out)]) == 0
+    text = (out / "config.toml").read_text()
+    assert "steps = 3\n" in text and "inner_steps = 2\n" in text
+    assert json.loads((out / "run.json").read_text()) == {"config": "proximal_ring8", "dry_run": True, "steps": 3}
+
+
+def test_a_run_shorter_than_eval_every_still_logs_its_final_evaluation(tmp_path, capsys):
+    """Before: no metrics.csv and no curves.png, silently."""
+    out = tmp_path / "run"
+    assert main(["run", "stackelberg_fig1_ring8", "--set", "run.steps=3", "--set", "run.samples=100",
+                 "--set", "model.generators=2", "--out", str(out)]) == 0
+    assert steps_logged(out) == [3] and (out / "curves.png").stat().st_size > 0
+    assert "its evaluation is logged as the last row of metrics.csv" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    with open(out / "metrics.csv", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert float(row["modes_covered"]) == metrics["modes_covered"]  # the same evaluation
