@@ -74,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="override a config value with a TOML literal (repeatable)")
     sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
     sweep.add_argument("--overwrite", action="store_true", help="replace the runs already in --out (deletes them)")
+    sweep.add_argument("--resume", action="store_true", help="continue the sweep in --out: finished runs are kept, "
+                       "an interrupted one continues from its checkpoint")
+    sweep.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
     _add_data_options(sweep)
     sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
     return parser
@@ -111,9 +114,18 @@ def _equilibrium_test(args) -> int:
 def _sweep(args) -> int:
     from .sweep import plan, sweep
 
-    plans = plan(args.config, args.grid, args.seeds, args.overrides + _data_overrides(args))
+    if args.resume and not args.out:
+        raise ConfigError("--resume needs --out, the sweep folder to continue")
+    device = [f'run.device="{args.device}"'] if args.device else []
+    plans = plan(args.config, args.grid, args.seeds, args.overrides + device + _data_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / f"{plans[0][2][1]}-sweep-{_stamp()}"
-    print(sweep(plans, out, dry_run=args.dry_run, overwrite=args.overwrite))
+    try:
+        table = sweep(plans, out, dry_run=args.dry_run, overwrite=args.overwrite, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"interrupted: the finished runs' summary is in {out}; continue with the same command, adding "
+              f"--resume --out {out}", file=sys.stderr)
+        return 130
+    print(table)
     return 0
 
 

@@ -26,6 +26,14 @@ def build(config: Config):
     return FRAMEWORKS[config.run.framework].build(config)
 
 
+def as_run(config: Config, *, dry_run: bool = False) -> tuple[Config, int]:
+    """(the config that runs, its steps): a dry run's is shrunk by its framework (at most 3 steps)."""
+    if not dry_run:
+        return config, config.run.steps
+    steps = min(config.run.steps, 3)
+    return with_overrides(config, [f"run.steps={steps}", *FRAMEWORKS[config.run.framework].dry_run_overrides(config)]), steps
+
+
 def check_device(device: str) -> None:
     """A CUDA device must exist before anything is built or written."""
     if torch.device(device).type == "cuda" and not torch.cuda.is_available():
@@ -34,16 +42,15 @@ def check_device(device: str) -> None:
 
 
 def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False, overwrite: bool = False,
-        name: str = "") -> dict:
+        name: str = "", label: str | None = None) -> dict:
     """Train ``config`` (the bundled or file config ``name``) into the run folder ``out``; return the
     final metrics. ``dry_run``: at most 3 steps, evaluated after each, on what the framework's dry
     run shrinks (config.toml and run.json say so). A folder holding a run is continued with
-    ``resume`` or replaced with ``overwrite``, never silently reused."""
+    ``resume`` or replaced with ``overwrite``, never silently reused. ``label``: the progress bar's
+    (default: the folder's name)."""
     check_device(config.run.device)
+    config, steps = as_run(config, dry_run=dry_run)
     framework = FRAMEWORKS[config.run.framework]
-    steps = min(config.run.steps, 3) if dry_run else config.run.steps
-    if dry_run:
-        config = with_overrides(config, [f"run.steps={steps}", *framework.dry_run_overrides(config)])
     folder = RunFolder(out)
     folder.check(resume=resume, overwrite=overwrite)
     built = framework.build(config)
@@ -56,5 +63,5 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     if trains:
         trainer = Trainer(built.session, folder=folder, evaluate=built.evaluate, eval_every=config.run.eval_every,
                           checkpoint_every=config.run.checkpoint_every)
-        trainer.fit(steps, evaluate_every_step=dry_run)
+        trainer.fit(steps, evaluate_every_step=dry_run, label=label)
     return built.finish(folder, steps)

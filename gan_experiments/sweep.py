@@ -9,9 +9,9 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, resolve_config
-from .experiment import run
-from .records import RunFolder
+from .config import ConfigError, dumps, resolve_config
+from .experiment import as_run, run
+from .records import RunFolder, RunFolderError
 
 
 def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
@@ -40,16 +40,46 @@ def run_folder(out: Path, point: tuple, seed: int) -> Path:
     return out / (point_label(point).replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
 
 
-def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bool = False) -> str:
+def _state(folder: Path, config, dry_run: bool) -> str:
+    """"finished", "started" or "new": what a resumed sweep finds in a run's folder; a run of
+    another config there is an error."""
+    if not RunFolder(folder).holds_run():
+        return "new"
+    recorded = (folder / "config.toml").read_text() if (folder / "config.toml").is_file() else ""
+    if recorded != dumps(as_run(config, dry_run=dry_run)[0]):
+        raise RunFolderError(f"--resume: {folder} holds a run of another config than this sweep's; remove it, "
+                             "or sweep with --overwrite")
+    return "finished" if (folder / "metrics.json").is_file() else "started"
+
+
+def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bool = False,
+          resume: bool = False) -> str:
     """Train every planned run into its :func:`run_folder`, write the summary; return its table.
-    Runs already in ``out`` are refused, before any run starts, unless ``overwrite``."""
-    for point, seed, _ in plans:
-        RunFolder(run_folder(out, point, seed)).check(resume=False, overwrite=overwrite)
+
+    Runs already in ``out`` are refused, before any run starts, unless ``overwrite`` (replaced) or
+    ``resume`` (finished runs are read back, a started one continues from its checkpoint). Ctrl-C
+    writes the summary of the runs finished so far; the interrupted one keeps its checkpoint."""
+    folders = [run_folder(out, point, seed) for point, seed, _ in plans]
+    if resume:
+        states = [_state(folder, config, dry_run) for folder, (_, _, (config, _)) in zip(folders, plans)]
+    else:
+        states = ["new"] * len(plans)
+        for folder in folders:
+            RunFolder(folder).check(resume=False, overwrite=overwrite)
     results: dict[str, list[dict]] = {}
-    for point, seed, (config, name) in plans:
-        folder = run_folder(out, point, seed)
-        results.setdefault(point_label(point), []).append(run(config, folder, dry_run=dry_run, overwrite=overwrite,
-                                                              name=name))
+    try:
+        for k, ((point, seed, (config, name)), folder, state) in enumerate(zip(plans, folders, states)):
+            label = f"{point_label(point)}, seed {seed} (run {k + 1} of {len(plans)})"
+            final = json.loads((folder / "metrics.json").read_text()) if state == "finished" else run(
+                config, folder, dry_run=dry_run, overwrite=overwrite, resume=state == "started", name=name, label=label)
+            results.setdefault(point_label(point), []).append(final)
+    finally:
+        table = write_summary(results, out) if results else ""
+    return table
+
+
+def write_summary(results: dict[str, list[dict]], out: Path) -> str:
+    """summary.json and summary.md of ``results``; returns the table."""
     summary = summarize(results)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     table = summary_table(summary)

@@ -105,3 +105,31 @@ def test_a_run_shorter_than_eval_every_still_logs_its_final_evaluation(tmp_path,
     with open(out / "metrics.csv", newline="") as handle:
         row = next(csv.DictReader(handle))
     assert float(row["modes_covered"]) == metrics["modes_covered"]  # the same evaluation
+
+
+def test_ctrl_c_in_a_sweep_keeps_the_summary_and_sweep_resume_finishes_it(tmp_path, monkeypatch, capsys):
+    """Before: a raw traceback and no summary. Now the finished run is summarised, the interrupted
+    one keeps its checkpoint, and --resume skips the first and continues the second."""
+    out = tmp_path / "sweep"
+    sweep = ["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--dry-run", *SMALL, "--out", str(out)]
+    original, calls = GameSession.train_step, []
+
+    def interrupted(self):
+        calls.append(1)
+        if len(calls) == 6:  # the second run's third step
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(GameSession, "train_step", interrupted)
+    assert main(sweep) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert json.loads((out / "summary.json").read_text())["default"]["runs"] == 1
+    assert torch.load(out / "default" / "seed1" / "checkpoint.pt", weights_only=False)["step"] == 2
+    finished = (out / "default" / "seed0" / "metrics.json").read_bytes()
+    monkeypatch.undo()
+    assert main([*sweep, "--resume"]) == 0
+    assert json.loads((out / "summary.json").read_text())["default"]["runs"] == 2
+    assert (out / "default" / "seed0" / "metrics.json").read_bytes() == finished  # skipped, not rerun
+    assert steps_logged(out / "default" / "seed1") == [1, 2, 3]  # continued from its checkpoint
+    assert main([*sweep[:-2], "--set", "model.generators=3", "--out", str(out), "--resume"]) == 2
+    assert "holds a run of another config" in capsys.readouterr().err
