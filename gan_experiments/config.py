@@ -9,6 +9,7 @@ message naming the key. ``--set section.key=VALUE`` overrides take TOML literals
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -288,15 +289,16 @@ def from_dict(data: dict) -> Config:
     """Build and validate a Config from nested dicts (a parsed TOML file)."""
     config = Config()
     for section, values in data.items():
-        if section not in {f.name for f in dataclasses.fields(Config)}:
-            raise ConfigError(f"unknown section [{section}]")
+        sections = [f.name for f in dataclasses.fields(Config)]
+        if section not in sections:
+            raise ConfigError(f"unknown section [{section}]{_did_you_mean(section, sections)}")
         if not isinstance(values, dict):
             raise ConfigError(f"[{section}] must be a table")
         target = getattr(config, section)
         fields = {f.name: f.type for f in dataclasses.fields(target)}
         for key, value in values.items():
             if key not in fields:
-                raise ConfigError(f"unknown key {section}.{key}")
+                raise ConfigError(f"unknown key {section}.{key}{_did_you_mean(key, fields, f'{section}.')}")
             setattr(target, key, _check_type(f"{section}.{key}", value, fields[key]))
     return config.validate()
 
@@ -314,18 +316,28 @@ def to_dict(config: Config) -> dict:
     return dataclasses.asdict(config)
 
 
+def _did_you_mean(name: str, known, prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
+
+
+def parse_assignment(assignment: str, option: str = "--set") -> tuple[str, str, object]:
+    """(section, key, value) of ``section.key=VALUE`` (VALUE a TOML literal); errors name ``option``."""
+    key, sep, literal = assignment.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot:
+        raise ConfigError(f"{option} expects section.key=VALUE, got {assignment!r}")
+    try:
+        return section, name, tomllib.loads(f"value = {literal}")["value"]
+    except tomllib.TOMLDecodeError:
+        raise ConfigError(f"{option} {key.strip()}: {literal!r} is not a TOML literal (quote strings)") from None
+
+
 def with_overrides(config: Config, assignments: typing.Iterable[str]) -> Config:
     """Apply ``section.key=VALUE`` assignments (VALUE a TOML literal) and validate again."""
     data = to_dict(config)
     for assignment in assignments:
-        key, sep, literal = assignment.partition("=")
-        section, dot, name = key.strip().partition(".")
-        if not sep or not dot:
-            raise ConfigError(f"--set expects section.key=VALUE, got {assignment!r}")
-        try:
-            value = tomllib.loads(f"value = {literal}")["value"]
-        except tomllib.TOMLDecodeError:
-            raise ConfigError(f"--set {key.strip()}: {literal!r} is not a TOML literal (quote strings)") from None
+        section, name, value = parse_assignment(assignment)
         data.setdefault(section, {})[name] = value
     return from_dict(data)
 

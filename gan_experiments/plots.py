@@ -21,6 +21,23 @@ CURVES = (("modes_covered", "modes covered"), ("percent_high_quality", "% high q
           ("frechet_classifier_distance", "Frechet distance (classifier)"))
 
 
+REAL_COLOUR = "dimgray"
+
+
+def group_colours(n: int) -> list:
+    """``n`` colours for the groups of a picture, none of them a grey (the real data's colour):
+    tab10 without its grey for up to 9 groups, tab20 without its two greys for up to 18, then hues."""
+    import matplotlib
+
+    if n <= 9:
+        palette = [c for i, c in enumerate(matplotlib.colormaps["tab10"].colors) if i != 7]
+    elif n <= 18:
+        palette = [c for i, c in enumerate(matplotlib.colormaps["tab20"].colors) if i not in (14, 15)]
+    else:
+        palette = [matplotlib.colormaps["hsv"](k / n) for k in range(n)]
+    return palette[:n]
+
+
 def pyplot():
     """matplotlib.pyplot on the Agg backend (no screen needed)."""
     import matplotlib
@@ -64,11 +81,12 @@ def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -
             xs, ys, values = discriminator_grid(panel["discriminator"], bounds)
             contour = axes.contourf(xs, ys, values, levels=20, cmap="viridis_r", alpha=0.45)
             figure.colorbar(contour, ax=axes, shrink=0.8, label="D output")
-        axes.scatter(real[:, 0], real[:, 1], s=4, c="dimgray", label="real")
+        axes.scatter(real[:, 0], real[:, 1], s=4, c=REAL_COLOUR, label="real")
         single = len(panel["groups"]) == 1
-        for label, samples in panel["groups"]:
+        colours = ["tab:red"] if single else group_colours(len(panel["groups"]))
+        for (label, samples), colour in zip(panel["groups"], colours):
             samples = samples.cpu()
-            axes.scatter(samples[:, 0], samples[:, 1], s=4, label=label, **({"c": "tab:red"} if single else {}))
+            axes.scatter(samples[:, 0], samples[:, 1], s=4, label=label, color=colour)
         axes.set_xlim(bounds[0], bounds[1])
         axes.set_ylim(bounds[2], bounds[3])
         axes.set_aspect("equal")
@@ -80,30 +98,54 @@ def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -
     plt.close(figure)
 
 
-def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
-    """Each metric of :data:`CURVES` present in ``rows`` over the steps, with SGAN's ``local_``
-    values (2D: the local ensemble; images: the local generators' mean) beside the global
-    generator's and real held-out data's ``real_`` values dashed; False, and no file, when there is none."""
+def _series(rows: list[dict], key: str) -> list[float]:
+    return [float("nan") if row.get(key) in (None, "") else float(row[key]) for row in rows]
+
+
+def metric_curves_figure(rows: list[dict], title: str = ""):
+    """The figure of :func:`plot_metric_curves`, or None when ``rows`` have no metric to draw."""
     curves = [(key, label) for key, label in CURVES if any(row.get(key) not in (None, "") for row in rows)]
-    if not curves:
-        return False
+    objective = "f_min" in rows[0] and "f_max" in rows[0]
+    if not curves and not objective:
+        return None
     plt = pyplot()
-    figure, axes_row = plt.subplots(1, len(curves), figsize=(3.4 * len(curves), 3.2), squeeze=False)
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axes_row = plt.subplots(1, len(curves) + objective, figsize=(3.4 * (len(curves) + objective), 3.2),
+                                    squeeze=False)
     steps = [float(row["step"]) for row in rows]
+    model = "G0" if any(key.startswith("local_") for key in rows[0]) else "model"  # SGAN: G0 beside its local pairs
     for axes, (key, label) in zip(axes_row[0], curves):
-        for prefix, name, style in (("", "model (SGAN: G0)", "-"), ("local_", "local pairs", "-"),
-                                    ("real_", "real held-out", "--")):
+        for prefix, name, style in (("", model, "-"), ("local_", "local pairs", "-"), ("real_", "real held-out", "--")):
             if f"{prefix}{key}" in rows[0]:
-                values = [float("nan") if row[f"{prefix}{key}"] in (None, "") else float(row[f"{prefix}{key}"])
-                          for row in rows]
-                axes.plot(steps, values, style, marker=".", label=name)
-        axes.set_xlabel("step")
+                axes.plot(steps, _series(rows, f"{prefix}{key}"), style, marker=".", label=name)
         axes.set_title(label, fontsize=9)
+    if objective:  # what the optimizer saw: the generator's objective and the discriminator's
+        axes = axes_row[0][-1]
+        axes.plot(steps, _series(rows, "f_min"), marker=".", label="f_min (generator)")
+        axes.plot(steps, _series(rows, "f_max"), "--", marker=".", label="f_max (discriminator)")
+        axes.set_title("objective at the evaluated steps", fontsize=9)
+        axes.legend(fontsize=7)
+    for axes in axes_row[0]:
+        axes.set_xlabel("step")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers, also in tiny runs
         axes.grid(alpha=0.3)
-    axes_row[0][0].legend(fontsize=7)
+    if curves:
+        axes_row[0][0].legend(fontsize=7)
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
+    return figure
+
+
+def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
+    """Each metric of :data:`CURVES` present in ``rows`` over the steps, with SGAN's ``local_``
+    values (2D: the local ensemble; images: the local generators' mean) beside G0's and the real
+    held-out data's ``real_`` values dashed, and f_min / f_max in a last panel; False, and no
+    file, when there is nothing to draw."""
+    figure = metric_curves_figure(rows, title)
+    if figure is None:
+        return False
     figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    pyplot().close(figure)
     return True

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, dumps, resolve_config
+from .config import ConfigError, dumps, parse_assignment, resolve_config
 from .experiment import as_run, run
 from .records import RunFolder, RunFolderError
 
@@ -22,6 +22,8 @@ def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
         if not sep or not values:
             raise ConfigError(f"--grid expects section.key=v1,v2,..., got {spec!r}")
         axes.append([(key.strip(), value.strip()) for value in values.split(",")])
+        for value in axes[-1]:
+            parse_assignment(f"{value[0]}={value[1]}", "--grid")  # a bad literal is the grid's, not --set's
     return list(itertools.product(*axes)) or [()]
 
 

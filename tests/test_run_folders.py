@@ -133,3 +133,35 @@ def test_ctrl_c_in_a_sweep_keeps_the_summary_and_sweep_resume_finishes_it(tmp_pa
     assert steps_logged(out / "default" / "seed1") == [1, 2, 3]  # continued from its checkpoint
     assert main([*sweep[:-2], "--set", "model.generators=3", "--out", str(out), "--resume"]) == 2
     assert "holds a run of another config" in capsys.readouterr().err
+
+
+def test_pictures_keep_groups_off_the_real_datas_grey_and_curves_say_what_they_show():
+    """Before: the 8th generator was drawn in the real data's grey, Stackelberg legends said
+    'model (SGAN: G0)', f_min / f_max were never drawn and tiny runs had fractional step ticks."""
+    import matplotlib.colors
+
+    from gan_experiments.plots import REAL_COLOUR, group_colours, metric_curves_figure
+
+    for n in (2, 8, 9, 10, 18, 25):
+        colours = [matplotlib.colors.to_rgb(c) for c in group_colours(n)]
+        assert len(set(colours)) == n and all(not (r == g == b) for r, g, b in colours)
+        assert matplotlib.colors.to_rgb(REAL_COLOUR) not in colours
+    rows = [{"step": s, "modes_covered": m, "f_min": 0.7 - 0.1 * s, "f_max": -1.3 + 0.1 * s} for s, m in ((1, 3), (2, 5), (3, 8))]
+    figure = metric_curves_figure(rows)
+    labels = [t.get_text() for axes in figure.axes if axes.get_legend() for t in axes.get_legend().get_texts()]
+    assert "model" in labels and not any("SGAN" in label for label in labels)
+    assert {"f_min (generator)", "f_max (discriminator)"} <= set(labels)
+    assert all(float(t).is_integer() for t in figure.axes[0].get_xticks())
+    sgan = [{**row, "local_modes_covered": 2} for row in rows]
+    assert "G0" in [t.get_text() for t in metric_curves_figure(sgan).axes[0].get_legend().get_texts()]
+
+
+def test_a_misspelt_key_is_answered_with_the_key_meant_and_a_bad_grid_value_blames_grid(tmp_path, capsys):
+    assert main(["run", "stackelberg_fig1_ring8", "--set", "run.stpes=3", "--out", str(tmp_path / "a")]) == 2
+    assert "unknown key run.stpes (did you mean run.steps?)" in capsys.readouterr().err
+    assert main(["run", "stackelberg_fig1_ring8", "--set", "optimiser.lr=0.1", "--out", str(tmp_path / "b")]) == 2
+    assert "unknown section [optimiser] (did you mean optimizer?)" in capsys.readouterr().err
+    assert main(["sweep", "stackelberg_fig1_ring8", "--grid", "run.optimizer=acgd,adam", "--out", str(tmp_path / "c")]) == 2
+    error = capsys.readouterr().err
+    assert "--grid run.optimizer: 'acgd' is not a TOML literal" in error and "--set" not in error
+    assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
