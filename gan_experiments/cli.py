@@ -192,9 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     """The command line; returns the exit code (2 for a config, data or checkpoint the run cannot use)."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        from .main_job import format_table, main_job
+        from .main_job import MAIN_JOB_FOLDER, format_table, main_job
 
         print(format_table(main_job(), 0))
+        print(f"run folders: {MAIN_JOB_FOLDER}/ (both models' samples side by side: {MAIN_JOB_FOLDER / 'samples.png'})",
+              file=sys.stderr)
         return 0
     args = _parser().parse_args(argv)
     try:

@@ -2,13 +2,16 @@
 settings: Adam 2e-4, betas (0.5, 0.999), batch 64, the non-saturating loss of the official code's
 BCE) against a standard GAN whose single generator has about as many parameters as the 8
 together, on the 8-Gaussian ring, with the same number of steps, batch size and seed, and a
-metrics table on 2,500 samples. Trained through the shared loop with no run folder."""
+metrics table on 2,500 samples. Both runs go into run folders under ``runs/main_job/`` (replaced
+each time), with their samples side by side in ``runs/main_job/samples.png``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .config import resolve_config
-from .experiment import build
-from .trainer import Trainer
+from .experiment import build, run
+from .plots import pyplot
 
 # The main job is the two bundled Fig. 1 configs, trained one after the other on the same seed.
 MAIN_JOB_CONFIGS = {"Stackelberg GAN (8 generators)": "stackelberg_fig1_ring8",
@@ -17,18 +20,36 @@ COLUMNS = ["model", "generator parameters", "modes covered (of 8)", "modes cover
            "% high quality", "KL to uniform"]
 
 
-def main_job(steps: int | None = None, seed: int = 0, samples: int = 2500) -> list[dict]:
-    """Train both Fig. 1 configs (``steps`` overrides their 5,000); return one row of metrics each."""
-    rows = []
+MAIN_JOB_FOLDER = Path("runs") / "main_job"
+
+
+def main_job(steps: int | None = None, seed: int = 0, samples: int = 2500, *, out: str | Path = MAIN_JOB_FOLDER
+             ) -> list[dict]:
+    """Train both Fig. 1 configs (``steps`` overrides their 5,000) into run folders under ``out``
+    (replaced on each run: the main job's own folder), draw their samples side by side in
+    ``out/samples.png``; return one row of metrics each."""
+    out, rows = Path(out), []
     for label, name in MAIN_JOB_CONFIGS.items():
         overrides = [f"run.seed={seed}", f"run.samples={samples}"] + ([f"run.steps={steps}"] if steps else [])
         config, _ = resolve_config(name, overrides)
-        run = build(config)
-        Trainer(run.session).fit(config.run.steps, label=label)
-        metrics = run.evaluate(run.session.step_count)
-        parameters = sum(p.numel() for p in run.players.min_parameters())
+        metrics = run(config, out / name, overwrite=True, name=name, label=label)
+        parameters = sum(p.numel() for p in build(config).players.min_parameters())
         rows.append({"model": label, "generator parameters": parameters, **metrics})
+    side_by_side([out / name / "samples.png" for name in MAIN_JOB_CONFIGS.values()], list(MAIN_JOB_CONFIGS),
+                 out / "samples.png")
     return rows
+
+
+def side_by_side(pictures: list[Path], titles: list[str], path: Path) -> None:
+    """One figure of the ``pictures`` (PNG files) in a row, each under its title."""
+    plt = pyplot()
+    figure, axes = plt.subplots(1, len(pictures), figsize=(7 * len(pictures), 6), squeeze=False, layout="constrained")
+    for ax, picture, title in zip(axes[0], pictures, titles):
+        ax.imshow(plt.imread(picture))
+        ax.set_title(title, fontsize=11)
+        ax.axis("off")
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def format_table(rows: list[dict], seed: int) -> str:
