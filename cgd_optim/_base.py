@@ -40,8 +40,26 @@ _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f)
 
 
 def _check_positive(name: str, value: Any) -> None:
-    if value is not None and not (isinstance(value, (int, float)) and value > 0.0):
+    """A step size: a positive number or, as torch.optim accepts, a positive 0-dim floating point tensor."""
+    if value is None:
+        return
+    if isinstance(value, Tensor):
+        if value.dim() != 0 or not value.is_floating_point():
+            raise ValueError(f"Invalid {name}: a tensor {name} must be a 0-dim floating point tensor, got shape "
+                             f"{tuple(value.shape)} of {value.dtype}")
+        number = float(value)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"Invalid {name}: expected a positive number (or a 0-dim tensor), got "
+                        f"{type(value).__name__} {value!r}")
+    else:
+        number = value
+    if not number > 0.0:
         raise ValueError(f"Invalid {name} value: {value}")
+
+
+def step_size(lr: float | Tensor) -> float:
+    """A group's ``lr`` as a number (a 0-dim tensor lr, e.g. one a scheduler fills, is read: keep it on the CPU)."""
+    return float(lr) if isinstance(lr, Tensor) else lr
 
 
 def _as_player(params: Iterable[Tensor], role: str) -> list[Tensor]:

@@ -34,7 +34,7 @@ from typing import Callable, Iterable
 import torch
 from torch import Tensor
 
-from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc
+from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc, step_size
 from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
 from .linalg import conjugate_gradient, gmres
 
@@ -340,7 +340,8 @@ class CGD(_CompetitiveOptimizer):
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
 
     def _step_sizes(self, grad_x, grad_y, xs, ys):
-        return (_flat_lr(self.param_groups[0]["lr"], grad_x), _flat_lr(self.param_groups[1]["lr"], grad_y), {})
+        return (_flat_lr(step_size(self.param_groups[0]["lr"]), grad_x),
+                _flat_lr(step_size(self.param_groups[1]["lr"]), grad_y), {})
 
 
 class ACGD(_CompetitiveOptimizer):
@@ -419,7 +420,7 @@ class ACGD(_CompetitiveOptimizer):
         else:  # parameters unfrozen at different times have their own t
             root_correction = torch.cat([p.new_full((p.numel(),), math.sqrt(1.0 - beta**t)) for p, t in zip(params, steps)])
         # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five
-        eta = torch.div(group["lr"] * root_correction, sq_avg.sqrt().add_(eps * root_correction))
+        eta = torch.div(step_size(group["lr"]) * root_correction, sq_avg.sqrt().add_(eps * root_correction))
         for p, piece, t in zip(params, unflatten(sq_avg, params), steps):
             new_state[p] = {"sq_avg": piece, "step": t}
         return eta

@@ -46,18 +46,45 @@ RUNS = {
     ],
 }
 
-def run(game: str, make, options: dict, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Play ``steps`` steps of ``game`` with optimizer class ``make``; return the final (x, y)."""
+def distance(*vectors: torch.Tensor) -> float:
+    """The Euclidean norm of the vectors together, scaled by the largest entry first, so that it
+    neither underflows to 0 for tiny non-zero coordinates nor overflows for huge ones."""
+    v = torch.cat([t.reshape(-1) for t in vectors])
+    largest = v.abs().max()
+    if not torch.isfinite(largest) or largest == 0:
+        return float(largest)
+    return float(largest) * float((v / largest).norm())
+
+
+def verdict(start: float, halfway: float, end: float, stopped: bool) -> str:
+    """converged (below 1e-6 of the start), diverged (above 1e6 of it, or no longer finite),
+    cycling (the second half neither halves nor doubles the distance), else the trend."""
+    if stopped or not end < 1e6 * start:
+        return "diverged"
+    if end < 1e-6 * start:
+        return "converged"
+    if 0.5 * halfway <= end <= 2.0 * halfway:
+        return "cycling"
+    return "converging slowly" if end < halfway else "diverging slowly"
+
+
+def run(game: str, make, options: dict, steps: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """Play ``steps`` steps of ``game`` with optimizer class ``make``; the final (x, y) and the verdict."""
     objective, dim = GAMES[game]
     x = torch.ones(dim, dtype=torch.float64, requires_grad=True)
     y = torch.ones(dim, dtype=torch.float64, requires_grad=True)
     optimizer = make(min_params=[x], max_params=[y], **options)
-    for _ in range(steps):
+    start, halfway, stopped = distance(x.detach(), y.detach()), None, False
+    for k in range(steps):
+        if k == steps // 2:
+            halfway = distance(x.detach(), y.detach())
         try:
             optimizer.step(lambda: objective(x, y))
         except FloatingPointError:
-            break  # diverged to infinity: report where it stopped
-    return x.detach(), y.detach()
+            stopped = True  # diverged to infinity: report where it stopped
+            break
+    end = distance(x.detach(), y.detach())
+    return x.detach(), y.detach(), verdict(start, end if halfway is None else halfway, end, stopped)
 
 
 def _fmt(v: torch.Tensor) -> str:
@@ -65,14 +92,14 @@ def _fmt(v: torch.Tensor) -> str:
 
 
 def results(steps: int) -> list[dict]:
-    """Every (game, optimizer) run: its label, final x and y, and distance to the origin."""
+    """Every (game, optimizer) run: its label, final x and y, distance to the origin and verdict."""
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for game in GAMES:
             for name, make, options in RUNS[game]:
-                x, y = run(game, make, options, steps)
-                rows.append(dict(game=game, optimizer=name.strip(), x=x, y=y, distance=torch.cat([x, y]).norm().item()))
+                x, y, outcome = run(game, make, options, steps)
+                rows.append(dict(game=game, optimizer=name.strip(), x=x, y=y, distance=distance(x, y), verdict=outcome))
     return rows
 
 
@@ -84,7 +111,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"Where each optimizer ends after {args.steps} steps (the equilibrium is the origin):")
     for row in rows:
         print(f"{row['game']:9s}  {row['optimizer']:22s}  x={_fmt(row['x'])}  y={_fmt(row['y'])}"
-              f"  |(x, y)|={row['distance']:.3g}")
+              f"  |(x, y)|={row['distance']:.3g}  {row['verdict']}")
     return rows
 
 

@@ -7,7 +7,7 @@ from typing import Iterable
 import torch
 from torch import Tensor
 
-from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc
+from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, step_size
 from .autodiff import gradients, zeros_for_none
 
 
@@ -54,7 +54,7 @@ class SimGD(TwoPlayerOptimizer):
             raise ValueError("SimGD(alternating=True) evaluates the objective twice per step and needs a closure")
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
-        lr_x, lr_y = self.param_groups[0]["lr"], self.param_groups[1]["lr"]
+        lr_x, lr_y = step_size(self.param_groups[0]["lr"]), step_size(self.param_groups[1]["lr"])
         if not alternating:
             grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
             self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y)

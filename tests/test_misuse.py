@@ -1,0 +1,59 @@
+"""Misuse gets a message that names the fix (issue 20): a step size of the wrong type, and a
+0-dim tensor step size accepted as torch.optim accepts it, schedulers included."""
+
+import pytest
+import torch
+
+from cgd_optim import ACGD, CGD, SimGD
+
+OPTIMIZERS = [ACGD, CGD, SimGD]
+
+
+def game(seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(3, dtype=torch.float64, generator=generator).requires_grad_()
+    y = torch.randn(2, dtype=torch.float64, generator=generator).requires_grad_()
+    b = torch.randn(3, 2, dtype=torch.float64, generator=generator)
+    return x, y, lambda: 0.5 * (x * x).sum() + x @ b @ y - 0.5 * (y * y).sum()
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_a_step_size_of_the_wrong_type_is_named_as_a_type_error(make):
+    x, y, _ = game()
+    with pytest.raises(TypeError, match="Invalid lr: expected a positive number .* got str '1e-3'"):
+        make([x], [y], lr="1e-3")
+    with pytest.raises(ValueError, match="must be a 0-dim floating point tensor"):
+        make([x], [y], lr=torch.tensor([1e-3]))
+    with pytest.raises(ValueError, match="Invalid lr value"):
+        make([x], [y], lr=torch.tensor(-1e-3))
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+def test_a_0_dim_tensor_step_size_steps_exactly_as_the_number_and_schedulers_scale_it(make):
+    runs = []
+    for lr in (0.05, torch.tensor(0.05, dtype=torch.float64)):
+        x, y, closure = game()
+        optimizer = make([x], [y], lr=lr)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+        for _ in range(5):
+            optimizer.step(closure)
+            scheduler.step()
+        runs.append((x.detach().clone(), y.detach().clone(), float(optimizer.param_groups[0]["lr"])))
+    (x0, y0, lr0), (x1, y1, lr1) = runs
+    assert torch.equal(x0, x1) and torch.equal(y0, y1) and lr0 == lr1 == 0.05 * 0.5 ** 2
+
+
+def test_the_demo_reports_tiny_distances_without_underflow_and_a_verdict_per_run():
+    """Before: |(x, y)|=0 printed beside non-zero coordinates (the squares underflow), and no verdict."""
+    from cgd_optim import demo
+
+    assert demo.distance(torch.tensor([3e-170, 4e-170], dtype=torch.float64)) == pytest.approx(5e-170, rel=1e-12)
+    assert demo.distance(torch.tensor([3e170], dtype=torch.float64), torch.tensor([4e170], dtype=torch.float64)) == \
+        pytest.approx(5e170, rel=1e-12)
+    assert demo.verdict(1.0, 0.5, 1e-9, False) == "converged" and demo.verdict(1.0, 1.0, 1.0, True) == "diverged"
+    assert demo.verdict(1.0, 1.2, 0.9, False) == "cycling" and demo.verdict(1.0, 1e3, 1e7, False) == "diverged"
+    rows = {(r["game"], r["optimizer"]): r for r in demo.results(400)}
+    assert rows["quadratic", "SimGD lr=(0.09, 0.01)"]["verdict"] == "converged"  # ICR Fig. 3
+    assert rows["quadratic", "SimGD lr=(0.03, 0.03)"]["verdict"] in ("diverged", "diverging slowly")  # ICR Fig. 6
+    assert rows["bilinear", "CGD   lr=(0.3, 0.3)".strip()]["verdict"] == "converged"
+    assert all(r["distance"] > 0 for r in rows.values() if torch.cat([r["x"], r["y"]]).abs().max() > 0)
