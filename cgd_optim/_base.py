@@ -93,6 +93,18 @@ def _check_players(min_params: list[Tensor], max_params: list[Tensor]) -> None:
         raise ValueError("parameters must be floating point tensors")
 
 
+def _require_influence(grads: list, player: str, objective: str) -> None:
+    """A player none of whose parameters reaches its objective would never move: say why, before
+    anything changes (parameters of a player that the objective does not use count as zero)."""
+    if all(g is None for g in grads):
+        raise ValueError(
+            f"no parameter of the {player} player ({player}_params) influences its objective {objective} (it has no "
+            f"autograd graph to them): is its "
+            "output detached in the closure (e.g. D(G(z).detach()), the habit of two-optimizer GAN loops), or are "
+            "the players passed the wrong way round? Parameters and optimizer state are unchanged"
+        )
+
+
 class TwoPlayerOptimizer(Optimizer):
     """Base class: a zero-sum or general-sum game between a min player and a max player.
 
@@ -176,12 +188,18 @@ class TwoPlayerOptimizer(Optimizer):
         """
         with torch.enable_grad():
             if zero_sum:
-                both = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph), xs + ys)
+                raw = gradients(f_min, xs + ys, create_graph=create_graph)
+                _require_influence(raw[: len(xs)], "min", "f")
+                _require_influence(raw[len(xs):], "max", "f")
+                both = zeros_for_none(raw, xs + ys)
                 grad_x, grad_y = both[: len(xs)], both[len(xs):]
                 return grad_x, grad_y, grad_x, grad_y
             # f_min and f_max usually share nodes (D's output): keep the graph for the second pass
-            of_min = zeros_for_none(gradients(f_min, xs + ys, create_graph=create_graph, retain_graph=True), xs + ys)
-            of_max = zeros_for_none(gradients(f_max, xs + ys, create_graph=create_graph), xs + ys)
+            raw_min = gradients(f_min, xs + ys, create_graph=create_graph, retain_graph=True)
+            _require_influence(raw_min[: len(xs)], "min", "f_min")
+            raw_max = gradients(f_max, xs + ys, create_graph=create_graph)
+            _require_influence(raw_max[len(xs):], "max", "f_max")
+            of_min, of_max = zeros_for_none(raw_min, xs + ys), zeros_for_none(raw_max, xs + ys)
             return of_min[: len(xs)], of_max[len(xs):], of_max[: len(xs)], of_min[len(xs):]
 
     @staticmethod

@@ -61,11 +61,12 @@ def zeros_for_none(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> 
 
 
 def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
-              retain_graph: bool | None = None) -> list[Tensor | None]:
+              retain_graph: bool | None = None, require_any: bool = True) -> list[Tensor | None]:
     """:math:`\\nabla_{params} f` in one backward pass; ``None`` where f does not depend on a parameter.
 
     ``retain_graph`` (default: ``create_graph``) keeps the graph for a second pass over shared
-    nodes, as a general-sum game's second objective needs.
+    nodes, as a general-sum game's second objective needs. ``require_any=False``: all ``None`` is
+    returned rather than refused (the caller names the player).
 
     Raises:
         ValueError: when ``f`` is not a one-element tensor or has no graph to any parameter.
@@ -78,7 +79,7 @@ def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
         raise ValueError("the objective has no autograd graph to the parameters (does the closure run under no_grad?)")
     grads = torch.autograd.grad(f.reshape(()), list(params), create_graph=create_graph, retain_graph=retain_graph,
                                 allow_unused=True)
-    if all(g is None for g in grads):
+    if require_any and all(g is None for g in grads):
         raise ValueError("the objective has no autograd graph to the parameters of either player")
     return list(grads)
 

@@ -7,7 +7,7 @@ from typing import Iterable
 import torch
 from torch import Tensor
 
-from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, step_size
+from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _require_influence, step_size
 from .autodiff import gradients, zeros_for_none
 
 
@@ -62,14 +62,18 @@ class SimGD(TwoPlayerOptimizer):
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
         else:
             with torch.enable_grad():
-                grad_y = zeros_for_none(gradients(f_max, ys, create_graph=False), ys)
+                raw_y = gradients(f_max, ys, create_graph=False, require_any=False)
+                _require_influence(raw_y, "max", "f_max")
+                grad_y = zeros_for_none(raw_y, ys)
             self._check_finite(f_max.detach(), *grad_y)
             saved_y = [y.clone() for y in ys]
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
             try:
                 _, f_min_after, _, _ = self._evaluate(closure)
                 with torch.enable_grad():
-                    grad_x = zeros_for_none(gradients(f_min_after, xs, create_graph=False), xs)
+                    raw_x = gradients(f_min_after, xs, create_graph=False, require_any=False)
+                    _require_influence(raw_x, "min", "f_min")
+                    grad_x = zeros_for_none(raw_x, xs)
                 self._check_finite(f_min_after.detach(), *grad_x)
             except BaseException:
                 torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was

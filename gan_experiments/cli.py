@@ -39,6 +39,23 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                         "Inception weights file, or 'download' (needs internet); overrides metrics.inception_weights")
 
 
+def _add_sweep(commands) -> None:
+    sweep = commands.add_parser("sweep", help="one run per seed and grid value, and a summary over seeds")
+    sweep.add_argument("config", help="a NAME from `list` or a path to a TOML config")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="run seeds (default 0 1 2)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="section.key=v1,v2,...",
+                       help="values to sweep, TOML literals separated by commas (repeatable: the product is run)")
+    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
+                       help="override a config value with a TOML literal (repeatable)")
+    sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
+    sweep.add_argument("--overwrite", action="store_true", help="replace the runs already in --out (deletes them)")
+    sweep.add_argument("--resume", action="store_true", help="continue the sweep in --out: finished runs are kept, "
+                       "an interrupted one continues from its checkpoint")
+    sweep.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
+    _add_data_options(sweep)
+    sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gan_experiments",
                                      description="Without a command: the Stackelberg vs standard GAN main job.")
@@ -65,20 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--lam", type=float, default=0.1, help="lambda of the proximal objective (default 0.1)")
     test.add_argument("--inner-steps", type=int, default=50, help="Adam steps per proximal solve (default 50)")
     test.add_argument("--out", help="output folder (default: RUN_FOLDER/equilibrium_test)")
-    sweep = commands.add_parser("sweep", help="one run per seed and grid value, and a summary over seeds")
-    sweep.add_argument("config", help="a NAME from `list` or a path to a TOML config")
-    sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="run seeds (default 0 1 2)")
-    sweep.add_argument("--grid", action="append", default=[], metavar="section.key=v1,v2,...",
-                       help="values to sweep, TOML literals separated by commas (repeatable: the product is run)")
-    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
-                       help="override a config value with a TOML literal (repeatable)")
-    sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
-    sweep.add_argument("--overwrite", action="store_true", help="replace the runs already in --out (deletes them)")
-    sweep.add_argument("--resume", action="store_true", help="continue the sweep in --out: finished runs are kept, "
-                       "an interrupted one continues from its checkpoint")
-    sweep.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
-    _add_data_options(sweep)
-    sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
+    _add_sweep(commands)
     return parser
 
 

@@ -57,3 +57,26 @@ def test_the_demo_reports_tiny_distances_without_underflow_and_a_verdict_per_run
     assert rows["quadratic", "SimGD lr=(0.03, 0.03)"]["verdict"] in ("diverged", "diverging slowly")  # ICR Fig. 6
     assert rows["bilinear", "CGD   lr=(0.3, 0.3)".strip()]["verdict"] == "converged"
     assert all(r["distance"] > 0 for r in rows.values() if torch.cat([r["x"], r["y"]]).abs().max() > 0)
+
+
+@pytest.mark.parametrize("make", [ACGD, CGD, SimGD, lambda *a, **k: SimGD(*a, alternating=True, **k)])
+@pytest.mark.parametrize("general_sum", [False, True])
+def test_a_player_detached_from_its_objective_is_named_before_anything_changes(make, general_sum):
+    """Before: D(G(z).detach()) trained D alone, silently (G's 'iterations 0')."""
+    torch.manual_seed(0)
+    G, D = torch.nn.Linear(2, 2).double(), torch.nn.Linear(2, 1).double()
+    real, z = torch.randn(8, 2, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64)
+
+    def closure():
+        value = D(real).mean() - D(G(z).detach()).mean()
+        return (-D(G(z).detach()).mean(), value) if general_sum else value
+
+    optimizer = make(list(G.parameters()), list(D.parameters()), lr=0.01)
+    before = [p.detach().clone() for p in [*G.parameters(), *D.parameters()]]
+    with pytest.raises(ValueError, match=r"no parameter of the min player \(min_params\) influences its objective"):
+        optimizer.step(closure)
+    assert all(torch.equal(a, b) for a, b in zip(before, [*G.parameters(), *D.parameters()]))
+    assert not optimizer.state
+    swapped = make(list(D.parameters()), list(G.parameters()), lr=0.01)  # the wrong way round: D as min player
+    with pytest.raises(ValueError, match="max player"):
+        swapped.step(lambda: D(real).mean() - D(G(z).detach()).mean())
