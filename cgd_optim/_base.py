@@ -105,6 +105,10 @@ def _require_influence(grads: list, player: str, objective: str) -> None:
         )
 
 
+# every hyperparameter of the package's optimizers: a saved state with one this class lacks is another's
+HYPERPARAMETERS = {"beta", "eps", "tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "alternating"}
+
+
 class TwoPlayerOptimizer(Optimizer):
     """Base class: a zero-sum or general-sum game between a min player and a max player.
 
@@ -152,6 +156,38 @@ class TwoPlayerOptimizer(Optimizer):
             )
         super().add_param_group(param_group)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """``torch.optim.Optimizer.load_state_dict``, after checking that the state is this
+        optimizer's: two players in order, this class's hyperparameters, as many parameters per
+        player and per-parameter state of the parameters' sizes; nothing changes when it is not."""
+        self._check_loadable(state_dict)
+        super().load_state_dict(state_dict)
+
+    def _check_loadable(self, state_dict: dict[str, Any]) -> None:
+        name, saved = type(self).__name__, state_dict.get("param_groups", [])
+        if [group.get("player") for group in saved] != ["min", "max"]:
+            raise ValueError(f"{name}.load_state_dict: not the state of a two-player optimizer (its param_groups "
+                             "are not a min player's and a max player's)")
+        for group, saved_group in zip(self.param_groups, saved):
+            keys, saved_keys = set(group) - {"params"}, set(saved_group) - {"params"}
+            missing, foreign = keys - saved_keys, (saved_keys - keys) & HYPERPARAMETERS
+            if missing or foreign:
+                raise ValueError(f"{name}.load_state_dict: a state saved by another optimizer (it lacks {sorted(missing)}"
+                                 f" and has {sorted(foreign)}); load it into the class that saved it")
+            if len(saved_group["params"]) != len(group["params"]):
+                raise ValueError(f"{name}.load_state_dict: the {group['player']} player has {len(group['params'])} "
+                                 f"parameters here and {len(saved_group['params'])} in the state")
+            self._check_sizes(group, saved_group["params"], state_dict.get("state", {}))
+
+    @staticmethod
+    def _check_sizes(group: dict, indices: list, states: dict) -> None:
+        for k, (p, index) in enumerate(zip(group["params"], indices)):
+            for key, value in states.get(index, {}).items():
+                if isinstance(value, Tensor) and value.dim() > 0 and value.numel() != p.numel():
+                    raise ValueError(
+                        f"load_state_dict: parameter {k} of the {group['player']} player has {p.numel()} elements, "
+                        f"its saved {key!r} {value.numel()}: the state of another model, or with the players swapped")
+
     def _players(self) -> tuple[list[Tensor], list[Tensor]]:
         """The trainable parameters of each player (those with requires_grad=False are skipped)."""
         players = []
@@ -162,12 +198,21 @@ class TwoPlayerOptimizer(Optimizer):
             players.append(trainable)
         return players[0], players[1]
 
-    @staticmethod
-    def _evaluate(closure: Callable[[], Any] | Tensor | tuple) -> tuple[Any, Tensor, Tensor, bool]:
-        """Call the closure once: (what it returned, f_min, f_max, zero_sum)."""
+    def _evaluate(self, closure: Callable[[], Any] | Tensor | tuple) -> tuple[Any, Tensor, Tensor, bool]:
+        """Call the closure once: (what it returned, f_min, f_max, zero_sum). A closure that writes
+        ``.grad`` (calls ``backward``) is refused, its ``.grad`` writes undone."""
         if callable(closure):
+            params = [p for group in self.param_groups for p in group["params"]]
+            grads = [p.grad for p in params]
             with torch.enable_grad():
                 returned = closure()
+            if any(p.grad is not g for p, g in zip(params, grads)):
+                for p, g in zip(params, grads):
+                    p.grad = g
+                raise ValueError(
+                    f"the closure called backward() (or zero_grad(), or wrote .grad): {type(self).__name__} needs a "
+                    "closure that only computes and returns the objective; remove backward() and zero_grad() from "
+                    "it (gradients come from torch.autograd.grad). Parameters and optimizer state are unchanged")
         else:
             returned = closure
         if isinstance(returned, Tensor):

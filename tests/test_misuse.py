@@ -80,3 +80,45 @@ def test_a_player_detached_from_its_objective_is_named_before_anything_changes(m
     swapped = make(list(D.parameters()), list(G.parameters()), lr=0.01)  # the wrong way round: D as min player
     with pytest.raises(ValueError, match="max player"):
         swapped.step(lambda: D(real).mean() - D(G(z).detach()).mean())
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_a_closure_that_calls_backward_is_told_to_return_the_value_instead(make, retain_graph):
+    """Before: torch's 'backward through the graph a second time ... retain_graph=True' (which sends
+    the user the wrong way), and backward(retain_graph=True) was accepted silently."""
+    x, y, objective = game()
+    optimizer = make([x], [y], lr=0.05)
+
+    def closure():
+        value = objective()
+        value.backward(retain_graph=retain_graph)
+        return value
+
+    with pytest.raises(ValueError, match=r"the closure called backward\(\).*remove backward\(\)"):
+        optimizer.step(closure)
+    assert x.grad is None and y.grad is None and not optimizer.state  # its .grad writes undone, nothing stepped
+
+
+def test_load_state_dict_refuses_another_optimizers_another_models_and_swapped_players_states():
+    """Before: accepted, and the next step failed (KeyError: 'beta', a size mismatch)."""
+    x, y, objective = game()
+    cgd, acgd = CGD([x], [y], lr=0.05), ACGD([x], [y], lr=0.05)
+    cgd.step(objective)
+    acgd.step(objective)
+    fresh = ACGD([x], [y], lr=0.05)
+    before = fresh.state_dict()
+    with pytest.raises(ValueError, match=r"another optimizer \(it lacks \['beta', 'eps'\]"):
+        fresh.load_state_dict(cgd.state_dict())
+    with pytest.raises(ValueError, match=r"it lacks \[\] and has \['beta', 'eps'\]"):
+        CGD([x], [y], lr=0.05).load_state_dict(acgd.state_dict())
+    bigger = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match="parameter 0 of the min player has 4 elements, its saved '(cg_solution|sq_avg)' 3"):
+        ACGD([bigger], [y], lr=0.05).load_state_dict(acgd.state_dict())
+    with pytest.raises(ValueError, match="players swapped"):
+        ACGD([y], [x], lr=0.05).load_state_dict(acgd.state_dict())
+    with pytest.raises(ValueError, match="has 2 parameters here and 1 in the state"):
+        ACGD([x, bigger], [y], lr=0.05).load_state_dict(acgd.state_dict())
+    assert fresh.state_dict() == before  # nothing changed by the refusals
+    fresh.load_state_dict(acgd.state_dict())  # its own kind of state still loads
+    assert torch.equal(fresh.state[x]["sq_avg"], acgd.state[x]["sq_avg"])
