@@ -165,3 +165,20 @@ def test_a_misspelt_key_is_answered_with_the_key_meant_and_a_bad_grid_value_blam
     error = capsys.readouterr().err
     assert "--grid run.optimizer: 'acgd' is not a TOML literal" in error and "--set" not in error
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
+
+
+def test_sweep_progress_names_the_grid_point_and_run_k_of_n_and_sweep_takes_device(tmp_path, monkeypatch):
+    """Before: progress bars said only 'seed0', and sweep had no --device."""
+    from gan_experiments.trainer import Trainer
+
+    labels, fit = [], Trainer.fit
+
+    def recording(self, steps, **options):
+        labels.append(options.get("label"))
+        return fit(self, steps, **options)
+
+    monkeypatch.setattr(Trainer, "fit", recording)
+    assert main(["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--grid", "model.generators=2", "--dry-run",
+                 "--device", "cpu", "--set", "run.samples=100", "--out", str(tmp_path)]) == 0
+    assert labels == ["model.generators=2, seed 0 (run 1 of 2)", "model.generators=2, seed 1 (run 2 of 2)"]
+    assert 'device = "cpu"' in (tmp_path / "model.generators=2" / "seed0" / "config.toml").read_text()
