@@ -50,10 +50,9 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     (default: the folder's name)."""
     check_device(config.run.device)
     config, steps = as_run(config, dry_run=dry_run)
-    framework = FRAMEWORKS[config.run.framework]
     folder = RunFolder(out)
     folder.check(resume=resume, overwrite=overwrite)
-    built = framework.build(config)
+    built = build(config)
     trains = built.session is not None  # the quadratic game's trajectories are all its finishing step
     if resume and trains:
         built.session.load_state_dict(folder.load_checkpoint())

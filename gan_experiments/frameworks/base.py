@@ -11,6 +11,8 @@ how it is evaluated and what it leaves in the run folder at the end (:meth:`eval
 
 from __future__ import annotations
 
+import abc
+
 import torch
 
 from ..config import ConfigError
@@ -36,7 +38,7 @@ def refuse_critic_steps(config, allowed: bool) -> None:
                           "stackelberg or multibranch run (a competitive optimizer moves both players in every step)")
 
 
-class GANRun:
+class GANRun(abc.ABC):
     """One run of a generator-discriminator framework: ``data`` (the data source), ``players``
     (the framework's module), ``session`` (what the trainer steps) and the resolved ``config``."""
 
@@ -75,8 +77,10 @@ class GANRun:
         torch.manual_seed(seed)
 
     @classmethod
+    @abc.abstractmethod
     def build_players(cls, config, data):
-        raise NotImplementedError(f"{cls.__name__} builds no players")
+        """The framework's players (an ``nn.Module`` with ``min_parameters``, ``max_parameters``,
+        ``latent_dim``, ``objective`` and ``play``), initialised from the seeded global generator."""
 
     @classmethod
     def build_session(cls, config, data, players) -> GameSession:
