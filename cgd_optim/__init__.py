@@ -5,6 +5,9 @@
 (proximal training around two ordinary torch optimizers).  The linear algebra
 they stand on is public too: :mod:`cgd_optim.linalg` (conjugate gradient, GMRES)
 and :mod:`cgd_optim.autodiff` (flat views, mixed Hessian-vector products).
+:mod:`cgd_optim.games` has quadratic games with dense references of every update, and
+:mod:`cgd_optim.testing` (needs hypothesis) strategies and assertion helpers to property-test
+optimizers on them.
 """
 
 from .competitive import ACGD, CGD, competitive_update

@@ -141,12 +141,7 @@ def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tens
 
 
 class _CompetitiveOptimizer(TwoPlayerOptimizer):
-    """Shared step of CGD and ACGD.
-
-    Subclasses define ``_step_sizes(grad_x, grad_y, xs, ys) -> (eta_x, eta_y, new_state)``,
-    which must not touch ``self.state``: ``new_state`` maps parameters to entries that
-    ``step`` writes only once the update is known to be finite.
-    """
+    """Shared step of CGD and ACGD; subclasses say their step sizes in :meth:`step_sizes`."""
 
     def __init__(self, min_params, max_params, defaults, lr_min, lr_max):
         if not defaults["tol"] >= 0.0:
@@ -236,7 +231,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             flat_gx, flat_gy = flat_cross_x.detach(), flat_cross_y.detach()
         else:
             flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
-        eta_x, eta_y, new_state = self._step_sizes(flat_gx, flat_gy, xs, ys)
+        eta_x, eta_y, new_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
         group = self.param_groups[0]
         check_every, first_check = self._check_schedule(flat_gx.device)
         options = dict(tol=group["tol"], atol=group["atol"], max_iter=group["max_iter"],
@@ -339,7 +334,25 @@ class CGD(_CompetitiveOptimizer):
                         check_every=check_every, warm_start=warm_start)
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
 
-    def _step_sizes(self, grad_x, grad_y, xs, ys):
+    def step_sizes(self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
+                   ) -> tuple[Tensor, Tensor, dict]:
+        r"""The hook that sets this step's diagonal step sizes :math:`\eta_x, \eta_y`; override it
+        to make a CGD variant (docs/guide.md has one, property-tested with :mod:`cgd_optim.testing`).
+
+        Args:
+            grad_x: :math:`\nabla_x f_{min}` of this step, flat (the min player's parameters
+                ``xs`` concatenated in order).
+            grad_y: :math:`\nabla_y f_{max}`, flat, over ``ys``.
+            xs, ys: the players' parameters that take part in this step.
+
+        Returns:
+            ``(eta_x, eta_y, new_state)``: positive step sizes, flat tensors of the players' sizes
+            or 0-dim tensors (broadcast), in the gradients' dtype and device; and a dict
+            ``{parameter: {key: value}}`` of state entries, which ``step`` writes into
+            ``self.state`` only once the update is known to be finite.  The hook must not
+            modify ``self.state`` itself (a failed step then changes nothing).  CGD: the constant
+            ``lr`` of each group, no state.
+        """
         return (_flat_lr(step_size(self.param_groups[0]["lr"]), grad_x),
                 _flat_lr(step_size(self.param_groups[1]["lr"]), grad_y), {})
 
@@ -425,7 +438,8 @@ class ACGD(_CompetitiveOptimizer):
             new_state[p] = {"sq_avg": piece, "step": t}
         return eta
 
-    def _step_sizes(self, grad_x, grad_y, xs, ys):
+    def step_sizes(self, grad_x, grad_y, xs, ys):
+        """Algorithm 1's RMSProp step sizes, lines 3-6 (see :meth:`CGD.step_sizes` for the hook's contract)."""
         new_state: dict = {}
         eta_x = self._player_step_sizes(self.param_groups[0], grad_x, xs, new_state)
         eta_y = self._player_step_sizes(self.param_groups[1], grad_y, ys, new_state)

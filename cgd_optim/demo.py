@@ -16,19 +16,9 @@ import warnings
 import torch
 
 from . import ACGD, CGD, SimGD
+from .games import QuadraticGame
 
-
-def quadratic_game(x, y):
-    """ICR eq. (3) with alpha = beta = 1: f = x^2 + 10xy + y^2."""
-    return (x * x + 10 * x * y + y * y).sum()
-
-
-def bilinear_game(x, y):
-    """f = x'y."""
-    return (x * y).sum()
-
-
-GAMES = {"quadratic": (quadratic_game, 1), "bilinear": (bilinear_game, 2)}
+GAMES = {"quadratic": QuadraticGame.icr_quadratic(), "bilinear": QuadraticGame.bilinear(2)}
 # (name, class, step sizes) per game.  Quadratic: SimGD is stable at (0.09, 0.01) and
 # unstable at (0.03, 0.03) (ICR Fig. 3); CGD and ACGD use the unstable step sizes.
 # Bilinear: SimGD spirals out at any step size, CGD contracts by 1 / sqrt(1 + lr^2) per step.
@@ -70,16 +60,16 @@ def verdict(start: float, halfway: float, end: float, stopped: bool) -> str:
 
 def run(game: str, make, options: dict, steps: int) -> tuple[torch.Tensor, torch.Tensor, str]:
     """Play ``steps`` steps of ``game`` with optimizer class ``make``; the final (x, y) and the verdict."""
-    objective, dim = GAMES[game]
-    x = torch.ones(dim, dtype=torch.float64, requires_grad=True)
-    y = torch.ones(dim, dtype=torch.float64, requires_grad=True)
+    quadratic = GAMES[game]
+    x = torch.ones(quadratic.n, dtype=torch.float64, requires_grad=True)
+    y = torch.ones(quadratic.m, dtype=torch.float64, requires_grad=True)
     optimizer = make(min_params=[x], max_params=[y], **options)
     start, halfway, stopped = distance(x.detach(), y.detach()), None, False
     for k in range(steps):
         if k == steps // 2:
             halfway = distance(x.detach(), y.detach())
         try:
-            optimizer.step(lambda: objective(x, y))
+            optimizer.step(quadratic.closure(x, y))
         except FloatingPointError:
             stopped = True  # diverged to infinity: report where it stopped
             break

@@ -1,7 +1,10 @@
-"""Mixed Hessian-vector products against dense Hessians from torch.func."""
+"""Mixed Hessian-vector products against dense Hessians from torch.func and central differences."""
 
 import torch
 from torch.func import hessian
+
+from cgd_optim.games import QuadraticGame
+from cgd_optim.testing import leaves
 
 from cgd_optim.autodiff import (flat_or_concatenated, flatten, gradients, mixed_hvp, mixed_hvp_operator, unflatten,
                                 zeros_for_none)
@@ -83,3 +86,34 @@ def test_the_transpose_of_the_d_xy_map_is_d_yx_on_the_benchmark_networks():
     for instance in (problems.dcgan(torch.float64, width=4, batch_size=4), problems.mlp_gan(torch.float64, hidden=8, batch_size=8)):
         row = measure(instance, torch.device("cpu"), repeats=1)
         assert row["transposed_relative_difference"] < 1e-12
+
+
+def test_mixed_hvp_matches_central_differences_of_the_gradient():
+    # D_xy f v = d/dh grad_x f(x, y + h v) at h = 0; the central difference's error is O(h^2)
+    g = torch.Generator().manual_seed(1)
+    x1, x2, y = (torch.randn(n, generator=g, dtype=torch.float64, requires_grad=True) for n in (3, 2, 4))
+    v_y, v_x = torch.randn(4, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)
+    grads = zeros_for_none(gradients(objective(x1, x2, y), [x1, x2, y], create_graph=True), [x1, x2, y])
+    h = 1e-5
+
+    def grad_x_at(y_shifted):
+        return flatten(torch.autograd.grad(objective(x1, x2, y_shifted), [x1, x2]))
+
+    def grad_y_at(x_shifted):
+        y_leaf = y.detach().requires_grad_()
+        return torch.autograd.grad(objective(x_shifted[:3], x_shifted[3:], y_leaf), y_leaf)[0]
+
+    along_y = (grad_x_at(y.detach() + h * v_y) - grad_x_at(y.detach() - h * v_y)) / (2 * h)
+    x = torch.cat([x1, x2]).detach()
+    along_x = (grad_y_at(x + h * v_x) - grad_y_at(x - h * v_x)) / (2 * h)
+    torch.testing.assert_close(mixed_hvp(grads[2:], [x1, x2], v_y), along_y, rtol=1e-7, atol=1e-8)
+    torch.testing.assert_close(mixed_hvp(grads[:2], [y], v_x), along_x, rtol=1e-7, atol=1e-8)
+
+
+def test_the_objectives_second_derivatives_pass_gradgradcheck():
+    g = torch.Generator().manual_seed(2)
+    inputs = tuple(torch.randn(n, generator=g, dtype=torch.float64, requires_grad=True) for n in (3, 2, 4))
+    assert torch.autograd.gradgradcheck(objective, inputs)
+    game = QuadraticGame.random(3, 2, seed=0)
+    assert torch.autograd.gradgradcheck(game.value, leaves(torch.randn(3, dtype=torch.float64),
+                                                           torch.randn(2, dtype=torch.float64)))

@@ -7,37 +7,37 @@ import pytest
 import torch
 
 from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim.games import QuadraticGame, cgd_jacobian, simgd_jacobian, spectral_radius
+from cgd_optim.testing import assert_converges, assert_diverges
+
+ICR = QuadraticGame.icr_quadratic()
+BILINEAR = QuadraticGame.bilinear(2)
+ICR_START = (torch.tensor([1.0], dtype=torch.float64), torch.tensor([1.0], dtype=torch.float64))
+BILINEAR_START = (torch.tensor([1.0, -0.5], dtype=torch.float64), torch.tensor([0.5, 1.0], dtype=torch.float64))
 
 
-def play(make, objective, x0, y0, steps, **options):
-    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
-    y = torch.tensor(y0, dtype=torch.float64, requires_grad=True)
+def play(make, game, start, steps, **options):
+    x, y = (v.clone().requires_grad_() for v in start)
     optimizer = make([x], [y], **options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for _ in range(steps):
             try:
-                optimizer.step(lambda: objective(x, y))
+                optimizer.step(game.closure(x, y))
             except FloatingPointError:
                 return float("inf")
     return float(torch.cat([x, y]).detach().norm())
 
 
-def icr_quadratic(x, y):
-    return (x * x + 10 * x * y + y * y).sum()
-
-
-def bilinear(x, y):
-    return (x * y).sum()
-
-
 def test_simgd_converges_with_step_sizes_009_001():
-    assert play(SimGD, icr_quadratic, [1.0], [1.0], 1000, lr_min=0.09, lr_max=0.01) < 1e-10
+    assert spectral_radius(simgd_jacobian(ICR, 0.09, 0.01)) < 1
+    assert_converges(lambda xs, ys: SimGD(xs, ys, lr_min=0.09, lr_max=0.01), ICR, 1000, tol=1e-10, start=ICR_START)
 
 
 @pytest.mark.parametrize("lr_min, lr_max", [(0.03, 0.03), (0.01, 0.09)])
 def test_simgd_diverges_with_the_other_step_sizes(lr_min, lr_max):
-    assert play(SimGD, icr_quadratic, [1.0], [1.0], 1000, lr_min=lr_min, lr_max=lr_max) > 1e6
+    assert spectral_radius(simgd_jacobian(ICR, lr_min, lr_max)) > 1
+    assert_diverges(lambda xs, ys: SimGD(xs, ys, lr_min=lr_min, lr_max=lr_max), ICR, 1000, factor=1e6, start=ICR_START)
 
 
 def cgd_iteration_matrix(lr_min, lr_max):
@@ -52,25 +52,29 @@ def cgd_iteration_matrix(lr_min, lr_max):
 def test_cgd_on_the_icr_quadratic_follows_its_spectral_radius(lr_min, lr_max, radius):
     # CGD stabilises (0.03, 0.03), where SimGD diverges; with the max player 9x faster
     # (0.01, 0.09) the y^2 term wins and CGD diverges too, slowly (radius 1.03).
-    assert max(abs(np.linalg.eigvals(cgd_iteration_matrix(lr_min, lr_max)))) == pytest.approx(radius, abs=1e-5)
-    end = play(CGD, icr_quadratic, [1.0], [1.0], 500, lr_min=lr_min, lr_max=lr_max, tol=1e-14)
-    expected = np.linalg.norm(np.linalg.matrix_power(cgd_iteration_matrix(lr_min, lr_max), 500) @ [1.0, 1.0])
+    jacobian = cgd_jacobian(ICR, lr_min, lr_max)
+    np.testing.assert_allclose(jacobian.numpy(), cgd_iteration_matrix(lr_min, lr_max), rtol=1e-14, atol=1e-14)
+    assert spectral_radius(jacobian) == pytest.approx(radius, abs=1e-5)
+    end = play(CGD, ICR, ICR_START, 500, lr_min=lr_min, lr_max=lr_max, tol=1e-14)
+    expected = float((torch.linalg.matrix_power(jacobian, 500) @ torch.ones(2, dtype=torch.float64)).norm())
     assert end == pytest.approx(expected, rel=1e-6)
 
 
 def test_bilinear_simgd_diverges_and_cgd_converges():
     # SimGD's iteration matrix has spectral radius sqrt(1 + lr^2) > 1, CGD's 1 / sqrt(1 + lr^2) < 1
-    assert play(SimGD, bilinear, [1.0, -0.5], [0.5, 1.0], 300, lr=0.3) > 1e3
-    assert play(CGD, bilinear, [1.0, -0.5], [0.5, 1.0], 300, lr=0.3) < 1e-4
+    assert spectral_radius(simgd_jacobian(BILINEAR, 0.3, 0.3)) == pytest.approx((1 + 0.3**2) ** 0.5, rel=1e-12)
+    assert spectral_radius(cgd_jacobian(BILINEAR, 0.3, 0.3)) == pytest.approx((1 + 0.3**2) ** -0.5, rel=1e-12)
+    assert play(SimGD, BILINEAR, BILINEAR_START, 300, lr=0.3) > 1e3
+    assert play(CGD, BILINEAR, BILINEAR_START, 300, lr=0.3) < 1e-4
 
 
 def test_cgd_contracts_bilinear_by_the_closed_form_rate():
     lr = 0.2
     start = (1.0 + 0.25 + 0.25 + 1.0) ** 0.5
-    end = play(CGD, bilinear, [1.0, -0.5], [0.5, 1.0], 10, lr=lr, tol=1e-14)
+    end = play(CGD, BILINEAR, BILINEAR_START, 10, lr=lr, tol=1e-14)
     assert end == pytest.approx(start * (1 + lr**2) ** -5, rel=1e-10)
 
 
 def test_acgd_converges_on_both_games():
-    assert play(ACGD, icr_quadratic, [1.0], [1.0], 2000, lr=0.03) < 1e-6
-    assert play(ACGD, bilinear, [1.0, -0.5], [0.5, 1.0], 2000, lr=0.3) < 1e-6
+    assert_converges(lambda xs, ys: ACGD(xs, ys, lr=0.03), ICR, 2000, tol=1e-6 / 2**0.5, start=ICR_START)
+    assert_converges(lambda xs, ys: ACGD(xs, ys, lr=0.3), BILINEAR, 2000, tol=1e-6 / 2.5**0.5, start=BILINEAR_START)

@@ -5,16 +5,20 @@ import pytest
 import torch
 
 from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim.games import QuadraticGame
+from cgd_optim.testing import leaves
 
 OPTIMIZERS = [ACGD, CGD, SimGD]
 
 
 def game(seed: int = 0):
+    """1/2 |x|^2 + x'By - 1/2 |y|^2 with a random B, from a random start."""
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(3, dtype=torch.float64, generator=generator).requires_grad_()
-    y = torch.randn(2, dtype=torch.float64, generator=generator).requires_grad_()
+    x, y = leaves(torch.randn(3, dtype=torch.float64, generator=generator),
+                  torch.randn(2, dtype=torch.float64, generator=generator))
     b = torch.randn(3, 2, dtype=torch.float64, generator=generator)
-    return x, y, lambda: 0.5 * (x * x).sum() + x @ b @ y - 0.5 * (y * y).sum()
+    quadratic = QuadraticGame(torch.eye(3), b, -torch.eye(2), torch.zeros(3), torch.zeros(2))
+    return x, y, quadratic.closure(x, y)
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS)

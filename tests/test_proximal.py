@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from cgd_optim import ProximalMinimax
+from cgd_optim.games import QuadraticGame
 from cgd_optim.proximal import parameter_distance, sobolev_distance
 
 
@@ -21,9 +22,13 @@ class LinearCritic(nn.Module):
         return x @ self.w
 
 
+# V(theta, w) = theta'w - 1/2 ||w||^2 (concave in w): A = 0, B = I, C = -I
+CONCAVE_IN_W = QuadraticGame(torch.zeros(2, 2), torch.eye(2), -torch.eye(2), torch.zeros(2), torch.zeros(2))
+
+
 def quadratic_game(theta, critic):
-    """V(theta, w) = w'theta - 1/2 ||w||^2 (concave in w)."""
-    return critic.w @ theta - 0.5 * critic.w @ critic.w
+    """V(theta, w) of CONCAVE_IN_W at the critic's weights."""
+    return CONCAVE_IN_W.value(theta, critic.w)
 
 
 @pytest.mark.parametrize("penalty", ["parameter", "sobolev"])

@@ -1,8 +1,8 @@
-"""CGD, ACGD and GMRES steps on random quadratic games against dense NumPy solves (float64)."""
+"""CGD, ACGD and GMRES steps on random quadratic games against the dense references of
+cgd_optim.games (float64), through the helpers of cgd_optim.testing."""
 
 import functools
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -10,141 +10,131 @@ from hypothesis import strategies as st
 
 from cgd_optim import ACGD, CGD, SimGD
 from cgd_optim.competitive import _symmetric_warm_start, competitive_update
+from cgd_optim.games import ACGDReference, CGDReference, SimGDReference, cgd_step
 from cgd_optim.linalg import conjugate_gradient
-from games import QuadraticGame, dense_acgd, dense_cgd_step, dense_general_sum_step, players
+from cgd_optim.testing import (assert_matches_reference, assert_relabelling_invariant, leaves, points,
+                               quadratic_games, step_sizes)
 
-dims = st.integers(1, 5)
-seeds = st.integers(0, 2**31 - 1)
 rates = st.floats(0.01, 0.5)
 TIGHT = dict(tol=1e-13, max_iter=200)
 
 
-def assert_moved_by(x, y, x_expected, y_expected):
-    """The players now sit where the dense reference puts them, to 1e-8."""
-    np.testing.assert_allclose(x.detach().numpy(), x_expected, rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(y.detach().numpy(), y_expected, rtol=1e-8, atol=1e-8)
+def with_point(games):
+    """(game, (x0, y0)) pairs: a game and a start drawn for its sizes."""
+    return games.flatmap(lambda game: points(game).map(lambda start: (game, start)))
 
 
-def setup(seed, n, m):
-    rng = np.random.default_rng(seed)
-    return QuadraticGame.random(rng, n, m), rng.normal(size=n), rng.normal(size=m)
+zero_sum_games = with_point(quadratic_games(well_conditioned=False))
+general_sum_games = with_point(quadratic_games(zero_sum=False, well_conditioned=False))
 
 
-@given(seed=seeds, n=dims, m=dims, lr_min=rates, lr_max=rates)
-def test_one_cgd_step_equals_the_dense_block_solve(seed, n, m, lr_min, lr_max):
-    game, x0, y0 = setup(seed, n, m)
-    x, y = players(x0, y0)
-    CGD([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT).step(lambda: game.value(x, y))
-    dx, dy = dense_cgd_step(game, x0, y0, lr_min, lr_max)
-    assert_moved_by(x, y, x0 + dx, y0 + dy)
+@given(case=zero_sum_games, lr=step_sizes())
+def test_one_cgd_step_equals_the_dense_block_solve(case, lr):
+    (game, start), (lr_min, lr_max) = case, lr
+    assert_matches_reference(lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT), game, 1,
+                             reference=CGDReference(lr_min, lr_max), start=start)
 
 
-@given(seed=seeds, n=dims, m=dims, lr=rates)
-def test_cgd_update_is_the_nash_equilibrium_of_the_local_game(seed, n, m, lr):
-    game, x0, y0 = setup(seed, n, m)
-    x, y = players(x0, y0)
-    CGD([x], [y], lr=lr, **TIGHT).step(lambda: game.value(x, y))
-    dx, dy = x.detach().numpy() - x0, y.detach().numpy() - y0
+@given(case=zero_sum_games, lr=rates)
+def test_cgd_update_is_the_nash_equilibrium_of_the_local_game(case, lr):
+    game, (x0, y0) = case
+    x, y = leaves(x0, y0)
+    CGD([x], [y], lr=lr, **TIGHT).step(game.closure(x, y))
+    dx, dy = x.detach() - x0, y.detach() - y0
     # neither player gains by deviating: the gradients of the local objectives vanish
-    np.testing.assert_allclose(game.grad_x(x0, y0) + game.B @ dy + dx / lr, 0.0, atol=1e-8)
-    np.testing.assert_allclose(game.grad_y(x0, y0) + game.B.T @ dx - dy / lr, 0.0, atol=1e-8)
+    torch.testing.assert_close(game.grad_x(x0, y0) + game.B @ dy + dx / lr, torch.zeros_like(dx), rtol=0, atol=1e-8)
+    torch.testing.assert_close(game.grad_y(x0, y0) + game.B.T @ dx - dy / lr, torch.zeros_like(dy), rtol=0, atol=1e-8)
 
 
-@given(seed=seeds, n=dims, m=dims, lr_min=rates, lr_max=rates)
-def test_relabelling_players_with_negated_objective_gives_the_same_update(seed, n, m, lr_min, lr_max):
-    game, x0, y0 = setup(seed, n, m)
-    x, y = players(x0, y0)
-    CGD([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT).step(lambda: game.value(x, y))
-    x2, y2 = players(x0, y0)
-    CGD([y2], [x2], lr_min=lr_max, lr_max=lr_min, **TIGHT).step(lambda: -game.value(x2, y2))
-    torch.testing.assert_close(x2, x, rtol=1e-9, atol=1e-9)
-    torch.testing.assert_close(y2, y, rtol=1e-9, atol=1e-9)
+@pytest.mark.parametrize("games", [zero_sum_games, general_sum_games], ids=["zero-sum", "general-sum"])
+@given(data=st.data(), lr=step_sizes())
+def test_relabelling_players_with_negated_objective_gives_the_same_update(games, data, lr):
+    (game, start), (lr_min, lr_max) = data.draw(games), lr
+    assert_relabelling_invariant(lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT), game,
+                                 make_relabelled=lambda ys, xs: CGD(ys, xs, lr_min=lr_max, lr_max=lr_min, **TIGHT),
+                                 start=start)
 
 
-@given(seed=seeds, n=dims, m=dims, lr=st.floats(0.001, 0.1), beta=st.floats(0.0, 0.999))
-def test_acgd_steps_equal_dense_algorithm_1(seed, n, m, lr, beta):
-    game, x0, y0 = setup(seed, n, m)
-    x, y = players(x0, y0)
-    optimizer = ACGD([x], [y], lr=lr, beta=beta, eps=1e-5, **TIGHT)
-    for (x_ref, y_ref) in dense_acgd(game, x0, y0, steps=4, lr=lr, beta=beta, eps=1e-5):
-        optimizer.step(lambda: game.value(x, y))
-        assert_moved_by(x, y, x_ref, y_ref)
+@given(case=zero_sum_games, lr=st.floats(0.001, 0.1), beta=st.floats(0.0, 0.999))
+def test_acgd_steps_equal_dense_algorithm_1(case, lr, beta):
+    game, start = case
+    assert_matches_reference(lambda xs, ys: ACGD(xs, ys, lr=lr, beta=beta, eps=1e-5, **TIGHT), game, 4,
+                             reference=ACGDReference(lr, beta, 1e-5), start=start)
 
 
-@given(seed=seeds, n=dims, m=dims, lr=st.floats(0.001, 0.1))
-def test_acgd_with_beta_zero_is_cgd_with_steps_lr_over_abs_gradient(seed, n, m, lr):
-    game, x0, y0 = setup(seed, n, m)
-    x, y = players(x0, y0)
-    ACGD([x], [y], lr=lr, beta=0.0, eps=1e-5, **TIGHT).step(lambda: game.value(x, y))
-    g_x, g_y = game.grad_x(x0, y0), game.grad_y(x0, y0)
-    dx, dy = dense_general_sum_step(g_x, g_y, game.B, game.B.T, lr / (np.abs(g_x) + 1e-5), lr / (np.abs(g_y) + 1e-5))
-    assert_moved_by(x, y, x0 + dx, y0 + dy)
+@given(case=zero_sum_games, lr=st.floats(0.001, 0.1))
+def test_acgd_with_beta_zero_is_cgd_with_steps_lr_over_abs_gradient(case, lr):
+    game, (x0, y0) = case
 
+    def reference(game, x, y):
+        eta_x, eta_y = lr / (game.grad_x(x, y).abs() + 1e-5), lr / (game.grad_y(x, y).abs() + 1e-5)
+        dx, dy = cgd_step(game, x, y, eta_x, eta_y)
+        return x + dx, y + dy
 
-def general_sum_setup(seed, n, m):
-    rng = np.random.default_rng(seed)
-    f_min, f_max = QuadraticGame.random(rng, n, m), QuadraticGame.random(rng, n, m)
-    return f_min, f_max, rng.normal(size=n), rng.normal(size=m)
+    assert_matches_reference(lambda xs, ys: ACGD(xs, ys, lr=lr, beta=0.0, eps=1e-5, **TIGHT), game, 1,
+                             reference=reference, start=(x0, y0))
 
 
 @pytest.mark.parametrize("optimizer", ["CGD", "ACGD"])
-@given(seed=seeds, n=dims, m=dims, lr=st.floats(0.01, 0.3))
-def test_general_sum_gmres_step_equals_the_dense_solve(optimizer, seed, n, m, lr):
-    f_min, f_max, x0, y0 = general_sum_setup(seed, n, m)
-    x, y = players(x0, y0)
-    make = CGD if optimizer == "CGD" else lambda *a, **k: ACGD(*a, beta=0.0, **k)
-    make([x], [y], lr=lr, gmres_restart=3, **TIGHT).step(lambda: (f_min.value(x, y), f_max.value(x, y)))
-    g_x, g_y = f_min.grad_x(x0, y0), f_max.grad_y(x0, y0)
-    eta_x, eta_y = (lr, lr) if optimizer == "CGD" else (lr / (np.abs(g_x) + 1e-5), lr / (np.abs(g_y) + 1e-5))
+@given(case=general_sum_games, lr=st.floats(0.01, 0.3))
+def test_general_sum_gmres_step_equals_the_dense_solve(optimizer, case, lr):
     # D_xy f_min = B of f_min; D_yx f_max = B' of f_max (Schaefer & Anandkumar 2019, general-sum CGD)
-    dx, dy = dense_general_sum_step(g_x, g_y, f_min.B, f_max.B.T, eta_x, eta_y)
-    assert_moved_by(x, y, x0 + dx, y0 + dy)
+    game, start = case
+    if optimizer == "CGD":
+        make, reference = (lambda xs, ys: CGD(xs, ys, lr=lr, gmres_restart=3, **TIGHT)), CGDReference(lr, lr)
+    else:
+        make = lambda xs, ys: ACGD(xs, ys, lr=lr, beta=0.0, gmres_restart=3, **TIGHT)  # noqa: E731
+        reference = ACGDReference(lr, beta=0.0, eps=1e-5)
+    assert_matches_reference(make, game, 1, reference=reference, start=start)
 
 
-@given(seed=seeds, n=dims, m=dims, lr=rates)
-def test_pair_f_f_gives_the_zero_sum_step(seed, n, m, lr):
-    game, x0, y0 = setup(seed, n, m)
-    x, y = players(x0, y0)
-    CGD([x], [y], lr=lr, **TIGHT).step(lambda: game.value(x, y))
-    x2, y2 = players(x0, y0)
+@given(case=zero_sum_games, lr=rates)
+def test_pair_f_f_gives_the_zero_sum_step(case, lr):
+    game, (x0, y0) = case
+    x, y = leaves(x0, y0)
+    CGD([x], [y], lr=lr, **TIGHT).step(game.closure(x, y))
+    x2, y2 = leaves(x0, y0)
     CGD([x2], [y2], lr=lr, **TIGHT).step(lambda: (game.value(x2, y2), game.value(x2, y2)))
     torch.testing.assert_close(x2, x, rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(y2, y, rtol=1e-9, atol=1e-9)
 
 
-@given(seed=seeds, n=dims, m=dims, lr_min=rates, lr_max=rates)
-def test_cgd_without_interaction_is_simgd(seed, n, m, lr_min, lr_max):
-    game, x0, y0 = setup(seed, n, m)
-    game.B[:] = 0.0  # f = g(x) - h(y): nothing to anticipate
-    x, y = players(x0, y0)
-    x2, y2 = players(x0, y0)
-    cgd = CGD([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT)
-    simgd = SimGD([x2], [y2], lr_min=lr_min, lr_max=lr_max)
+@given(case=zero_sum_games, lr=step_sizes())
+def test_cgd_without_interaction_is_simgd(case, lr):
+    game, start = case
+    (lr_min, lr_max), uncoupled = lr, type(game)(game.A, 0 * game.B, game.C, game.a, game.b)  # nothing to anticipate
+    assert_matches_reference(lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT), uncoupled, 3,
+                             reference=SimGDReference(lr_min, lr_max), rtol=1e-10, start=start)
+    x, y = leaves(*start)
+    x2, y2 = leaves(*start)
+    cgd, simgd = CGD([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT), SimGD([x2], [y2], lr_min=lr_min, lr_max=lr_max)
     for _ in range(3):
-        cgd.step(lambda: game.value(x, y))
-        simgd.step(lambda: game.value(x2, y2))
+        cgd.step(uncoupled.closure(x, y))
+        simgd.step(uncoupled.closure(x2, y2))
         torch.testing.assert_close(x, x2, rtol=1e-10, atol=1e-10)
         torch.testing.assert_close(y, y2, rtol=1e-10, atol=1e-10)
 
 
-@given(seed=seeds, n=dims, m=dims, lr=rates, noise=st.floats(0.0, 1.0))
-def test_zero_sum_warm_start_gives_the_dense_step_for_one_extra_product(seed, n, m, lr, noise):
+@given(case=zero_sum_games, lr=rates, noise=st.floats(0.0, 1.0), seed=st.integers(0, 2**31 - 1))
+def test_zero_sum_warm_start_gives_the_dense_step_for_one_extra_product(case, lr, noise, seed):
     # competitive._symmetric_warm_start: the residual of the Galerkin-scaled start from L s0 and one
     # D_xy product of a combined vector; the step is the dense one, cold or warm
-    game, x0, y0 = setup(seed, n, m)
-    rng = np.random.default_rng(seed + 1)
-    grad_x, grad_y = (torch.tensor(g) for g in (game.grad_x(x0, y0), game.grad_y(x0, y0)))
-    eta_x, eta_y = torch.tensor(lr * (0.5 + rng.random(n))), torch.tensor(lr * (0.5 + rng.random(m)))
-    B = torch.tensor(game.B)
+    game, (x0, y0) = case
+    n, m = game.n, game.m
+    generator = torch.Generator().manual_seed(seed)
+    grad_x, grad_y = game.grad_x(x0, y0), game.grad_y(x0, y0)
+    eta_x = lr * (0.5 + torch.rand(n, dtype=torch.float64, generator=generator))
+    eta_y = lr * (0.5 + torch.rand(m, dtype=torch.float64, generator=generator))
+    B = game.B
     hvp_xy, hvp_yx = (lambda v: B @ v), (lambda u: B.T @ u)
     solve = functools.partial(conjugate_gradient, tol=1e-13, max_iter=200, check_every=1)
-    dx_dense, dy_dense = dense_cgd_step(game, x0, y0, eta_x.numpy(), eta_y.numpy())
+    dx_dense, dy_dense = cgd_step(game, x0, y0, eta_x, eta_y)
     cold = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, symmetric=True)
-    warm_guess = cold[2] + noise * torch.tensor(rng.normal(size=n))
+    warm_guess = cold[2] + noise * torch.randn(n, dtype=torch.float64, generator=generator)
     warm = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, warm_guess, symmetric=True)
     for dx, dy, _, info in (cold, warm):
-        np.testing.assert_allclose(dx.numpy(), dx_dense, rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(dy.numpy(), dy_dense, rtol=1e-8, atol=1e-10)
+        torch.testing.assert_close(dx, dx_dense, rtol=1e-8, atol=1e-10)
+        torch.testing.assert_close(dy, dy_dense, rtol=1e-8, atol=1e-10)
     assert cold[3]["hvp_count"] == 2 * cold[3]["matvecs"] + 1
     assert warm[3]["hvp_count"] == 2 * warm[3]["matvecs"] + 2
     # the start is the energy-optimal multiple of the guess: gamma = s0'b / s0'Ms0

@@ -13,19 +13,20 @@ import torch
 from torch import Tensor
 
 from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim.games import QuadraticGame, simgd_jacobian, spectral_radius
 
 OPTIMIZERS = {"simgd": SimGD, "cgd": CGD, "acgd": ACGD}
+GAME = QuadraticGame.icr_quadratic()
 
 
 def quadratic_game(x: Tensor, y: Tensor) -> Tensor:
-    """:math:`x^2 + 10xy + y^2` (eq. (3))."""
-    return x.pow(2) + 10 * x * y + y.pow(2)
+    """:math:`x^2 + 10xy + y^2` (eq. (3)), :meth:`cgd_optim.games.QuadraticGame.icr_quadratic`'s value."""
+    return GAME.value(x, y)
 
 
 def simgd_spectral_radius(lr_min: float, lr_max: float) -> float:
     """Spectral radius of SimGD's iteration matrix Id - M on eq. (3) (Sec. 4)."""
-    m = torch.tensor([[lr_min * 2.0, lr_min * 10.0], [-lr_max * 10.0, -lr_max * 2.0]], dtype=torch.float64)
-    return float(torch.linalg.eigvals(torch.eye(2, dtype=torch.float64) - m).abs().max())
+    return spectral_radius(simgd_jacobian(GAME, lr_min, lr_max))
 
 
 def quadratic_trajectory(optimizer: str, lr_min: float, lr_max: float, start: tuple[float, float],

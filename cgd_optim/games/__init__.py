@@ -1,0 +1,26 @@
+r"""Quadratic games, dense references of the package's updates and their local dynamics.
+
+For users property-testing optimizers (theirs or ours) on games with closed forms; needs torch
+only (NumPy arrays are accepted and returned where given). :mod:`cgd_optim.testing` adds
+hypothesis strategies and assertion helpers on top.
+
+* :class:`QuadraticGame`, :class:`GeneralSumQuadraticGame`: the games, their values, closures,
+  gradients and Hessian blocks (:mod:`cgd_optim.games.quadratic`).
+* :func:`cgd_step`, :func:`simgd_step`, :class:`ACGDReference` (and :class:`CGDReference`,
+  :class:`SimGDReference`): dense float64 updates (:mod:`cgd_optim.games.reference`).
+* :func:`cgd_jacobian`, :func:`simgd_jacobian`, :func:`spectral_radius`,
+  :func:`stationary_point`, :func:`solve_nash`, :func:`is_local_nash`
+  (:mod:`cgd_optim.games.dynamics`).
+"""
+
+from .dynamics import (cgd_jacobian, is_local_nash, joint_hessian, simgd_jacobian, solve_nash, spectral_radius,
+                       stationary_point)
+from .quadratic import GeneralSumQuadraticGame, QuadraticGame
+from .reference import ACGDReference, CGDReference, SimGDReference, cgd_step, local_game_matrix, simgd_step
+
+__all__ = [
+    "QuadraticGame", "GeneralSumQuadraticGame",
+    "cgd_step", "simgd_step", "local_game_matrix", "CGDReference", "SimGDReference", "ACGDReference",
+    "joint_hessian", "stationary_point", "solve_nash", "is_local_nash",
+    "simgd_jacobian", "cgd_jacobian", "spectral_radius",
+]
