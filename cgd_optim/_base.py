@@ -31,7 +31,11 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
             the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) whichever
             of warm and cold starts has cost fewer Hessian-vector products on recent steps (a warm
             start costs one more for its initial residual in a zero-sum game, two in a general-sum
-            one), re-measuring the other every 10 steps."""
+            one), re-measuring the other every 10 steps.
+        tol_convention: (keyword-only) ``"norm"`` (default): ``tol`` and ``atol`` bound the residual
+            norm as above; ``"squared"``: they bound its square,
+            :math:`\\|r\\|_2^2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2^2, \\mathrm{atol})`, as the authors'
+            ``cgds`` / ``optims`` do (their tol=1e-12 is our 1e-6)."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
@@ -106,7 +110,10 @@ def _require_influence(grads: list, player: str, objective: str) -> None:
 
 
 # every hyperparameter of the package's optimizers: a saved state with one this class lacks is another's
-HYPERPARAMETERS = {"beta", "eps", "tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "alternating"}
+HYPERPARAMETERS = {"beta", "eps", "tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "alternating",
+                   "tol_convention", "eps_placement"}
+# options added after states were first saved: a state without them had their defaults
+LATER_OPTIONS = {"tol_convention": "norm", "eps_placement": "inside"}
 
 
 class TwoPlayerOptimizer(Optimizer):
@@ -160,8 +167,19 @@ class TwoPlayerOptimizer(Optimizer):
         """``torch.optim.Optimizer.load_state_dict``, after checking that the state is this
         optimizer's: two players in order, this class's hyperparameters, as many parameters per
         player and per-parameter state of the parameters' sizes; nothing changes when it is not."""
+        state_dict = self._with_later_options(state_dict)
         self._check_loadable(state_dict)
         super().load_state_dict(state_dict)
+
+    def _with_later_options(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """A state saved before an option existed, with the option's default (what it then ran)."""
+        groups = state_dict.get("param_groups", [])
+        if not all(isinstance(group, dict) for group in groups):
+            return state_dict
+        filled = [{**{key: default for key, default in LATER_OPTIONS.items()
+                      if key in own and key not in group}, **group}
+                  for own, group in zip(self.param_groups, groups)] + groups[len(self.param_groups):]
+        return {**state_dict, "param_groups": filled}
 
     def _check_loadable(self, state_dict: dict[str, Any]) -> None:
         name, saved = type(self).__name__, state_dict.get("param_groups", [])

@@ -92,6 +92,7 @@ def competitive_update(
     else:
         rhs = root_eta_x * (grad_x + hvp_xy(eta_y * grad_y))
         s, info = solve(matvec, rhs, x0, side_output=True)
+        info["rhs"] = rhs
         side = info["side_output"]  # None when the solve made no product: s = 0, L s = 0
         info["hvp_count"] = 2 * info["matvecs"] + 1
     dx = (root_eta_x * s).neg_()
@@ -155,6 +156,8 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
                 raise ValueError(f"Invalid {key} value: {defaults[key]}")
         if defaults["warm_start"] not in WARM_START_MODES:
             raise ValueError(f"Invalid warm_start value: {defaults['warm_start']!r}; expected True, False or 'auto'")
+        if defaults["tol_convention"] not in TOL_CONVENTIONS:
+            raise ValueError(f"Invalid tol_convention value: {defaults['tol_convention']!r}; expected 'norm' or 'squared'")
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
 
     def _solver_state(self) -> dict:
@@ -219,6 +222,33 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         measured = previous is None or warm_started != preferred_warm  # a first sample or a probe
         solver["since_probe"] = 0 if measured else solver.get("since_probe", 0) + 1
 
+    def _solver(self, device: torch.device, zero_sum: bool) -> tuple[str, Callable[..., tuple[Tensor, dict]]]:
+        """(name, solve): conjugate gradient for zero-sum games, GMRES otherwise, with the group's
+        options (``tol_convention="squared"``: tol and atol bound the squared residual norm, so
+        their square roots bound the norm) and this step's check schedule."""
+        group = self.param_groups[0]
+        check_every, first_check = self._check_schedule(device)
+        tol, atol = group["tol"], group["atol"]
+        if group.get("tol_convention", "norm") == "squared":
+            tol, atol = math.sqrt(tol), math.sqrt(atol)
+        options = dict(tol=tol, atol=atol, max_iter=group["max_iter"], check_every=check_every, first_check=first_check)
+        if zero_sum:
+            return "conjugate gradient", functools.partial(conjugate_gradient, **options)
+        return "GMRES", functools.partial(gmres, restart=group["gmres_restart"], **options)
+
+    def _local_game_step(self, hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tensor, eta_x: Tensor,
+                         eta_y: Tensor, solve, zero_sum: bool, xs: list[Tensor], ys: list[Tensor]):
+        """``(dx, dy, info, solution_state)``: the local game solved for the min player's system,
+        warm-started from the stored solution; ``solution_state`` (``{key: entries}``) is written
+        into ``self.state`` at the commit, ``info["warm_started"]`` says whether a start was used."""
+        root_eta_x = eta_x.sqrt()
+        warm = self._warm_start(xs, root_eta_x)
+        dx, dy, s, info = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, warm,
+                                             symmetric=zero_sum, root_eta_x=root_eta_x)
+        info["warm_started"] = warm is not None
+        # views of a fresh tensor: no copy needed
+        return dx, dy, info, {p: {"cg_solution": piece} for p, piece in zip(xs, unflatten(s / root_eta_x, xs))}
+
     @torch.no_grad()
     def step(self, closure):
         """Take one competitive step; returns exactly what the closure returned."""
@@ -233,20 +263,12 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
         eta_x, eta_y, new_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
         group = self.param_groups[0]
-        check_every, first_check = self._check_schedule(flat_gx.device)
-        options = dict(tol=group["tol"], atol=group["atol"], max_iter=group["max_iter"],
-                       check_every=check_every, first_check=first_check)
-        if zero_sum:
-            solver, solve = "conjugate gradient", functools.partial(conjugate_gradient, **options)
-        else:
-            solver, solve = "GMRES", functools.partial(gmres, restart=group["gmres_restart"], **options)
-        root_eta_x = eta_x.sqrt()
-        warm = self._warm_start(xs, root_eta_x)
+        solver, solve = self._solver(flat_gx.device, zero_sum)
         with torch.enable_grad():
-            dx, dy, s, info = competitive_update(
+            dx, dy, info, solution_state = self._local_game_step(
                 mixed_hvp_operator(flat_cross_y, xs),  # D_xy f_min v: differentiate grad_y f_min by x
                 mixed_hvp_operator(flat_cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
-                flat_gx, flat_gy, eta_x, eta_y, solve, warm, symmetric=zero_sum, root_eta_x=root_eta_x,
+                flat_gx, flat_gy, eta_x, eta_y, solve, zero_sum, xs, ys,
             )
         # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
         # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
@@ -259,11 +281,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         # Commit: nothing above changed a parameter or the state.
         torch._foreach_add_(xs, unflatten(dx, xs))
         torch._foreach_add_(ys, unflatten(dy, ys))
-        for p, piece in zip(xs, unflatten(s / root_eta_x, xs)):  # views of a fresh tensor: no copy needed
-            self.state[p]["cg_solution"] = piece
-        for p, entries in new_state.items():
-            self.state[p].update(entries)
-        self._after_solve(warm is not None, int(iterations), info["hvp_count"])
+        for key, entries in (*new_state.items(), *solution_state.items()):
+            self.state[key].update(entries)
+        self._after_solve(info["warm_started"], int(iterations), info["hvp_count"])
         self.step_stats = {
             "iterations": info["iterations"],
             "relative_residual": info["relative_residual"],
@@ -271,11 +291,13 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             "converged": info["converged"],
         }
         if not converged:
-            self._warn_max_iter(solver, group["max_iter"])
+            self._warn_max_iter(solver, info.get("max_iter", group["max_iter"]))
         return returned
 
 
 WARM_START_MODES = (True, False, "auto")
+TOL_CONVENTIONS = ("norm", "squared")  # tol, atol bound |r| (ours) or |r|^2 (the authors' cgds / optims)
+EPS_PLACEMENTS = ("inside", "outside")  # eps added to sqrt(v_hat) (Algorithm 1) or to sqrt(v) (cgds / optims)
 WARM_START_PROBE_EVERY = 10  # warm_start="auto": steps between re-measurements of the kind not in use
 COST_AVERAGING = 0.5  # weight of the newest solve in the running cost of its kind of start
 ACCELERATOR_CHECK_EVERY = 4  # default check_every off the CPU
@@ -329,9 +351,10 @@ class CGD(_CompetitiveOptimizer):
         gmres_restart: int = 20,
         check_every: int | None = None,
         warm_start: bool | str = "auto",
+        tol_convention: str = "norm",
     ) -> None:
         defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
-                        check_every=check_every, warm_start=warm_start)
+                        check_every=check_every, warm_start=warm_start, tol_convention=tol_convention)
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
 
     def step_sizes(self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
@@ -389,6 +412,11 @@ class ACGD(_CompetitiveOptimizer):
         beta: decay of the second-moment average, in [0, 1).
         eps: added to :math:`\sqrt{\hat v}` for stability, > 0.
         {_solver_doc}
+        eps_placement: (keyword-only) ``"inside"`` (default): Algorithm 1,
+            :math:`\eta_t = \alpha / (\sqrt{\hat v_t} + \epsilon)`; ``"outside"``: the authors'
+            ``cgds`` / ``optims`` code, :math:`\eta_t = \alpha \sqrt{1 - \beta^t} / (\sqrt{v_t} + \epsilon)`,
+            i.e. an effective :math:`\epsilon / \sqrt{1 - \beta^t}`, 10x larger at t = 1 with
+            :math:`\beta = 0.99` (docs/migrating.md).
 
     {_closure_doc}
 
@@ -414,13 +442,19 @@ class ACGD(_CompetitiveOptimizer):
         gmres_restart: int = 20,
         check_every: int | None = None,
         warm_start: bool | str = "auto",
+        tol_convention: str = "norm",
+        eps_placement: str = "inside",
     ) -> None:
         if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
             raise ValueError(f"Invalid beta value: {beta}")
         if not (isinstance(eps, (int, float)) and eps > 0.0):
             raise ValueError(f"Invalid eps value: {eps}")
+        if eps_placement not in EPS_PLACEMENTS:
+            raise ValueError(f"Invalid eps_placement value: {eps_placement!r}; expected 'inside' (Algorithm 1) or "
+                             "'outside' (the authors' code)")
         defaults = dict(lr=lr, beta=beta, eps=eps, tol=tol, atol=atol, max_iter=max_iter,
-                        gmres_restart=gmres_restart, check_every=check_every, warm_start=warm_start)
+                        gmres_restart=gmres_restart, check_every=check_every, warm_start=warm_start,
+                        tol_convention=tol_convention, eps_placement=eps_placement)
         super().__init__(min_params, max_params, defaults, lr_min, lr_max)
 
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
@@ -432,8 +466,10 @@ class ACGD(_CompetitiveOptimizer):
             root_correction = math.sqrt(1.0 - beta ** steps[0])
         else:  # parameters unfrozen at different times have their own t
             root_correction = torch.cat([p.new_full((p.numel(),), math.sqrt(1.0 - beta**t)) for p, t in zip(params, steps)])
-        # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five
-        eta = torch.div(step_size(group["lr"]) * root_correction, sq_avg.sqrt().add_(eps * root_correction))
+        # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five;
+        # eps_placement="outside" (the authors' code): lr sqrt(c) / (sqrt(v_t) + eps)
+        eps_term = eps * root_correction if group.get("eps_placement", "inside") == "inside" else eps
+        eta = torch.div(step_size(group["lr"]) * root_correction, sq_avg.sqrt().add_(eps_term))
         for p, piece, t in zip(params, unflatten(sq_avg, params), steps):
             new_state[p] = {"sq_avg": piece, "step": t}
         return eta

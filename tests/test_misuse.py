@@ -114,7 +114,7 @@ def test_load_state_dict_refuses_another_optimizers_another_models_and_swapped_p
     before = fresh.state_dict()
     with pytest.raises(ValueError, match=r"another optimizer \(it lacks \['beta', 'eps'\]"):
         fresh.load_state_dict(cgd.state_dict())
-    with pytest.raises(ValueError, match=r"it lacks \[\] and has \['beta', 'eps'\]"):
+    with pytest.raises(ValueError, match=r"it lacks \[\] and has \['beta', 'eps', 'eps_placement'\]"):
         CGD([x], [y], lr=0.05).load_state_dict(acgd.state_dict())
     bigger = torch.zeros(4, dtype=torch.float64, requires_grad=True)
     with pytest.raises(ValueError, match="parameter 0 of the min player has 4 elements, its saved '(cg_solution|sq_avg)' 3"):
@@ -126,3 +126,15 @@ def test_load_state_dict_refuses_another_optimizers_another_models_and_swapped_p
     assert fresh.state_dict() == before  # nothing changed by the refusals
     fresh.load_state_dict(acgd.state_dict())  # its own kind of state still loads
     assert torch.equal(fresh.state[x]["sq_avg"], acgd.state[x]["sq_avg"])
+
+
+def test_a_state_saved_before_tol_convention_and_eps_placement_existed_loads_with_their_defaults():
+    x, y, objective = game()
+    acgd = ACGD([x], [y], lr=0.05)
+    acgd.step(objective)
+    old = acgd.state_dict()
+    for group in old["param_groups"]:
+        del group["tol_convention"], group["eps_placement"]
+    fresh = ACGD([x], [y], lr=0.05, eps_placement="outside")
+    fresh.load_state_dict(old)
+    assert [(g["tol_convention"], g["eps_placement"]) for g in fresh.param_groups] == [("norm", "inside")] * 2

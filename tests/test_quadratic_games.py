@@ -145,3 +145,14 @@ def test_zero_sum_warm_start_gives_the_dense_step_for_one_extra_product(case, lr
     gamma = (warm_guess @ b) / (warm_guess @ matrix @ warm_guess)
     torch.testing.assert_close(start, gamma * warm_guess)
     torch.testing.assert_close(residual, b - matrix @ start)
+
+
+@given(case=zero_sum_games, lr=st.floats(0.001, 0.1), beta=st.floats(0.0, 0.999))
+def test_acgd_with_eps_outside_and_squared_tolerances_equals_the_authors_formula(case, lr, beta):
+    # eps_placement="outside": eta = lr sqrt(1 - beta^t) / (sqrt(v_t) + eps); tol_convention="squared":
+    # tol 1e-26 on |r|^2 is 1e-13 on |r|
+    game, start = case
+    make = lambda xs, ys: ACGD(xs, ys, lr=lr, beta=beta, eps=1e-3, tol=1e-26, max_iter=200,  # noqa: E731
+                               tol_convention="squared", eps_placement="outside")
+    assert_matches_reference(make, game, 4, reference=ACGDReference(lr, beta, 1e-3, eps_placement="outside"),
+                             start=start)

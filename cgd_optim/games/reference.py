@@ -94,6 +94,8 @@ class ACGDReference:
         lr: :math:`\alpha` of both players unless ``lr_min`` / ``lr_max`` is given.
         beta: :math:`\beta` (the paper's :math:`\beta_2`).
         eps: :math:`\epsilon`.
+        eps_placement: ``"inside"`` (Algorithm 1, above) or ``"outside"``, the authors' code:
+            :math:`\eta_t = \alpha\sqrt{1 - \beta^t} / (\sqrt{v_t} + \epsilon)`.
 
     Attributes:
         t: steps taken; ``sq_avg_x``, ``sq_avg_y``: :math:`v_t` of each player (None before the
@@ -101,10 +103,10 @@ class ACGDReference:
     """
 
     def __init__(self, lr: float = 1e-3, beta: float = 0.99, eps: float = 1e-5, *,
-                 lr_min: float | None = None, lr_max: float | None = None) -> None:
+                 lr_min: float | None = None, lr_max: float | None = None, eps_placement: str = "inside") -> None:
         self.lr_min = lr if lr_min is None else lr_min
         self.lr_max = lr if lr_max is None else lr_max
-        self.beta, self.eps = beta, eps
+        self.beta, self.eps, self.eps_placement = beta, eps, eps_placement
         self.t, self.sq_avg_x, self.sq_avg_y = 0, None, None
         self.eta_x = self.eta_y = None
 
@@ -115,8 +117,9 @@ class ACGDReference:
         self.sq_avg_x = self._average(self.sq_avg_x, g_x)
         self.sq_avg_y = self._average(self.sq_avg_y, g_y)
         correction = 1.0 - self.beta**self.t
-        self.eta_x = self.lr_min / ((self.sq_avg_x / correction).sqrt() + self.eps)
-        self.eta_y = self.lr_max / ((self.sq_avg_y / correction).sqrt() + self.eps)
+        eps = self.eps if self.eps_placement == "inside" else self.eps / correction**0.5
+        self.eta_x = self.lr_min / ((self.sq_avg_x / correction).sqrt() + eps)
+        self.eta_y = self.lr_max / ((self.sq_avg_y / correction).sqrt() + eps)
         dx, dy = cgd_step(game, x, y, self.eta_x, self.eta_y)
         return x + dx, y + dy
 
