@@ -184,3 +184,14 @@ def test_compat_imports_neither_cgds_nor_optims():
             "from cgd_optim.compat import ACGD, BCGD, GACGD; print('ok')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_non_finite_step_raises_and_changes_nothing_instead_of_writing_nan_weights():
+    game, x, y = quadratic_players()
+    optimizer = compat.ACGD([y], [x], lr_max=0.05, lr_min=0.05)
+    optimizer.step(game.value(x, y))
+    before, state = (x.detach().clone(), y.detach().clone()), copy.deepcopy(optimizer.state_dict())
+    with pytest.raises(FloatingPointError):
+        optimizer.step(game.value(x, y) * float("nan"))
+    assert torch.equal(x, before[0]) and torch.equal(y, before[1])
+    assert str(optimizer.state_dict()) == str(state)
