@@ -11,12 +11,19 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from .autodiff import gradients, zeros_for_none
+from .distributed import check_process_group, reduce_finiteness_, resolve_process_group
 
 _players_doc = """min_params: iterable of tensors of the min player (x, e.g. the generator); it descends f.
         max_params: iterable of tensors of the max player (y, e.g. the discriminator); it ascends f.
         lr: step size of both players unless ``lr_min`` / ``lr_max`` is given.
         lr_min: step size of the min player (:math:`\\eta_x`), overriding ``lr``.
-        lr_max: step size of the max player (:math:`\\eta_y`), overriding ``lr``."""
+        lr_max: step size of the max player (:math:`\\eta_y`), overriding ``lr``.
+        process_group: (keyword-only) data-parallel training: ``"auto"`` (default) averages the
+            gradients and every mixed Hessian-vector product over the default
+            ``torch.distributed`` group when one is initialized with more than one process
+            (resolved at every step), ``None`` never communicates, a ``ProcessGroup`` uses that
+            group. Each rank's closure evaluates its own equal-size shard of the batch; every rank
+            then takes the full-batch step (docs/distributed.md)."""
 
 _solver_doc = """tol: relative tolerance: the linear solve stops once
             :math:`\\|r\\|_2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2, \\mathrm{atol})` (norm, not squared norm).
@@ -131,8 +138,11 @@ class TwoPlayerOptimizer(Optimizer):
         defaults: dict[str, Any],
         lr_min: float | None,
         lr_max: float | None,
+        *,
+        process_group: Any = "auto",
     ) -> None:
         _check_positive("lr", defaults["lr"])
+        check_process_group(process_group)
         _check_positive("lr_min", lr_min)
         _check_positive("lr_max", lr_max)
         min_list = _as_player(min_params, "min_params")
@@ -147,9 +157,11 @@ class TwoPlayerOptimizer(Optimizer):
         self._sealed = True
         self._warned_max_iter = False
         self.step_stats: dict[str, Tensor] = {}
+        self.process_group = process_group  # an attribute, not a hyperparameter: state_dict stays picklable
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
+        self.__dict__.setdefault("process_group", "auto")
         self.__dict__.setdefault("_warned_max_iter", False)
         self.__dict__.setdefault("step_stats", {})
         self._sealed = True
@@ -288,9 +300,14 @@ class TwoPlayerOptimizer(Optimizer):
             return torch.zeros(())
         return (torch.stack(extremes) * 0).sum()
 
-    def _check_finite(self, *tensors: Tensor) -> None:
-        """Raise FloatingPointError unless every element is finite (one device read)."""
-        if not math.isfinite(self._read_values(self._finiteness(*tensors))[0]):
+    def _communicator(self):
+        """This step's process group (``process_group`` resolved now), or None: no communication."""
+        return resolve_process_group(self.process_group)
+
+    def _check_finite(self, *tensors: Tensor, group=None) -> None:
+        """Raise FloatingPointError unless every element is finite on every rank of ``group`` (one
+        device read)."""
+        if not math.isfinite(self._read_values(reduce_finiteness_(self._finiteness(*tensors), group))[0]):
             self._raise_non_finite()
 
     def _raise_non_finite(self) -> None:

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc, step_size
 from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
+from .distributed import average_, averaged, reduce_finiteness_
 from .linalg import conjugate_gradient, gmres
 
 HVP = Callable[[Tensor], Tensor]
@@ -144,7 +145,7 @@ def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tens
 class _CompetitiveOptimizer(TwoPlayerOptimizer):
     """Shared step of CGD and ACGD; subclasses say their step sizes in :meth:`step_sizes`."""
 
-    def __init__(self, min_params, max_params, defaults, lr_min, lr_max):
+    def __init__(self, min_params, max_params, defaults, lr_min, lr_max, process_group="auto"):
         if not defaults["tol"] >= 0.0:
             raise ValueError(f"Invalid tol value: {defaults['tol']}")
         if not defaults["atol"] >= 0.0:
@@ -158,7 +159,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             raise ValueError(f"Invalid warm_start value: {defaults['warm_start']!r}; expected True, False or 'auto'")
         if defaults["tol_convention"] not in TOL_CONVENTIONS:
             raise ValueError(f"Invalid tol_convention value: {defaults['tol_convention']!r}; expected 'norm' or 'squared'")
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group=process_group)
 
     def _solver_state(self) -> dict:
         """Global solver state, read-only here: under the key "solver" of ``self.state`` (so that
@@ -261,20 +262,24 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             flat_gx, flat_gy = flat_cross_x.detach(), flat_cross_y.detach()
         else:
             flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
+        communicator = self._communicator()
+        if communicator is not None:  # the full batch's gradients: every decision below is then the same on all ranks
+            flat_gx, flat_gy = average_(torch.cat([flat_gx, flat_gy]), communicator).split([flat_gx.numel(), flat_gy.numel()])
         eta_x, eta_y, new_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
         group = self.param_groups[0]
         solver, solve = self._solver(flat_gx.device, zero_sum)
         with torch.enable_grad():
             dx, dy, info, solution_state = self._local_game_step(
-                mixed_hvp_operator(flat_cross_y, xs),  # D_xy f_min v: differentiate grad_y f_min by x
-                mixed_hvp_operator(flat_cross_x, ys),  # D_yx f_max u: differentiate grad_x f_max by y
+                # D_xy f_min v: differentiate grad_y f_min by x; D_yx f_max u: grad_x f_max by y (averaged over ranks)
+                averaged(mixed_hvp_operator(flat_cross_y, xs), communicator),
+                averaged(mixed_hvp_operator(flat_cross_x, ys), communicator),
                 flat_gx, flat_gy, eta_x, eta_y, solve, zero_sum, xs, ys,
             )
         # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
         # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
         # infinite |b| stays their scale), and a non-finite grad_y f reaches dy = eta_y (grad_y f - L s).
         objectives = (f_min,) if zero_sum else (f_min, f_max)
-        finiteness = self._finiteness(*(f.detach() for f in objectives), dx, dy)
+        finiteness = reduce_finiteness_(self._finiteness(*(f.detach() for f in objectives), dx, dy), communicator)
         finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
         if not math.isfinite(finiteness):
             self._raise_non_finite()
@@ -352,10 +357,11 @@ class CGD(_CompetitiveOptimizer):
         check_every: int | None = None,
         warm_start: bool | str = "auto",
         tol_convention: str = "norm",
+        process_group: Any = "auto",
     ) -> None:
         defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
                         check_every=check_every, warm_start=warm_start, tol_convention=tol_convention)
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group)
 
     def step_sizes(self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
                    ) -> tuple[Tensor, Tensor, dict]:
@@ -444,6 +450,7 @@ class ACGD(_CompetitiveOptimizer):
         warm_start: bool | str = "auto",
         tol_convention: str = "norm",
         eps_placement: str = "inside",
+        process_group: Any = "auto",
     ) -> None:
         if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
             raise ValueError(f"Invalid beta value: {beta}")
@@ -455,7 +462,7 @@ class ACGD(_CompetitiveOptimizer):
         defaults = dict(lr=lr, beta=beta, eps=eps, tol=tol, atol=atol, max_iter=max_iter,
                         gmres_restart=gmres_restart, check_every=check_every, warm_start=warm_start,
                         tol_convention=tol_convention, eps_placement=eps_placement)
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max)
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group)
 
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
         beta, eps = group["beta"], group["eps"]

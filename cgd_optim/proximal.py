@@ -19,13 +19,14 @@ at the maximizer :math:`w^*`.  Algorithm 1 writes the penalty as
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from .autodiff import zeros_for_none
+from .autodiff import flatten, unflatten, zeros_for_none
+from .distributed import average_, check_process_group, resolve_process_group
 
 PENALTIES = ("sobolev", "parameter")
 
@@ -81,6 +82,9 @@ class ProximalMinimax:
         penalty: ``"sobolev"`` or ``"parameter"``.
         keep_proximal_solution: keep :math:`w^*` after the generator step.
         max_projection: callable applied to the discriminator after every ascent step.
+        process_group: ``"auto"`` (default), None or a ``ProcessGroup``, as for ACGD: the inner
+            and outer gradients are averaged over the group before each inner optimizer's step
+            (each rank's ``real`` and closure are its shard; the Sobolev penalty's batch too).
 
     Raises:
         ValueError: invalid hyperparameters, or optimizers that do not hold the right parameters.
@@ -99,7 +103,9 @@ class ProximalMinimax:
         penalty: str = "sobolev",
         keep_proximal_solution: bool = True,
         max_projection: Callable[[nn.Module], None] | None = None,
+        process_group: Any = "auto",
     ) -> None:
+        check_process_group(process_group)
         if not isinstance(discriminator, nn.Module):
             raise TypeError(f"discriminator must be an nn.Module, got {type(discriminator).__name__}")
         for name, optimizer in (("min_optimizer", min_optimizer), ("max_optimizer", max_optimizer)):
@@ -127,6 +133,7 @@ class ProximalMinimax:
         self.lam, self.inner_steps, self.penalty = float(lam), inner_steps, penalty
         self.keep_proximal_solution = keep_proximal_solution
         self.max_projection = max_projection
+        self.process_group = process_group
         self.step_count = 0
 
     def _distance(self, real: Tensor, anchor: list[Tensor], anchor_gradients: Tensor | None) -> Tensor:
@@ -167,8 +174,10 @@ class ProximalMinimax:
             input_gradients(self.discriminator, real, create_graph=False).detach() if self.penalty == "sobolev" else None
         )
         try:
-            value, finite = self._proximal_solution_and_generator_gradient(closure, real, anchor, anchor_gradients)
-            if not bool(finite):  # the step's one device read
+            communicator = resolve_process_group(self.process_group)
+            value, finite = self._proximal_solution_and_generator_gradient(closure, real, anchor, anchor_gradients,
+                                                                           communicator)
+            if not bool(_all_ranks(finite, communicator)):  # the step's one device read
                 raise FloatingPointError(
                     "ProximalMinimax: non-finite objective or gradient; parameters and optimizer states restored"
                 )
@@ -182,15 +191,16 @@ class ProximalMinimax:
         self.step_count += 1
         return value
 
-    def _proximal_solution_and_generator_gradient(self, closure, real, anchor, anchor_gradients):
-        """Steps 1-2 of Algorithm 1 up to the generator's gradient; (V at w*, all-finite flag)."""
+    def _proximal_solution_and_generator_gradient(self, closure, real, anchor, anchor_gradients, communicator=None):
+        """Steps 1-2 of Algorithm 1 up to the generator's gradient; (V at w*, all-finite flag).
+        Gradients are averaged over ``communicator`` (one collective each) before they are set."""
         finite = torch.ones((), dtype=torch.bool, device=real.device)
         for _ in range(self.inner_steps):
             with torch.enable_grad():
                 value = self._checked(closure())
                 objective = value - self.lam * self._distance(real, anchor, anchor_gradients)
                 grads = torch.autograd.grad(objective, self.discriminator_params, allow_unused=True)
-            grads = zeros_for_none(grads, self.discriminator_params)
+            grads = _averaged(zeros_for_none(grads, self.discriminator_params), communicator)
             finite = finite & torch.isfinite(objective.detach()) & self._set_grads(self.discriminator_params, grads, -1.0)
             self.max_optimizer.step()  # minimizing -objective is ascending the proximal objective
             if self.max_projection is not None:
@@ -199,7 +209,7 @@ class ProximalMinimax:
         with torch.enable_grad():
             value = self._checked(closure())
             grads = torch.autograd.grad(value, self.generator_params, allow_unused=True)
-        grads = zeros_for_none(grads, self.generator_params)
+        grads = _averaged(zeros_for_none(grads, self.generator_params), communicator)
         finite = finite & torch.isfinite(value.detach()) & self._set_grads(self.generator_params, grads, 1.0)
         return value, finite
 
@@ -224,3 +234,17 @@ class ProximalMinimax:
         self.min_optimizer.load_state_dict(state_dict["min_optimizer"])
         self.max_optimizer.load_state_dict(state_dict["max_optimizer"])
         self.step_count = int(state_dict["step_count"])
+
+
+def _averaged(grads: list[Tensor], communicator) -> list[Tensor]:
+    if communicator is None:
+        return grads
+    return unflatten(average_(flatten(grads), communicator), grads)
+
+
+def _all_ranks(finite: Tensor, communicator) -> Tensor:
+    """``finite`` on every rank: a rank's non-finite objective makes all of them restore and raise."""
+    if communicator is None:
+        return finite
+    flag = torch.where(finite, 0.0, float("nan")).to(torch.float32)
+    return torch.isfinite(average_(flag, communicator))

@@ -2,13 +2,14 @@ r"""Simultaneous and alternating gradient descent-ascent (SimGD), the ICR paper'
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _require_influence, step_size
-from .autodiff import gradients, zeros_for_none
+from .autodiff import flatten, gradients, unflatten, zeros_for_none
+from .distributed import average_
 
 
 class SimGD(TwoPlayerOptimizer):
@@ -43,8 +44,11 @@ class SimGD(TwoPlayerOptimizer):
         lr_min: float | None = None,
         lr_max: float | None = None,
         alternating: bool = False,
+        *,
+        process_group: Any = "auto",
     ) -> None:
-        super().__init__(min_params, max_params, dict(lr=lr, alternating=bool(alternating)), lr_min, lr_max)
+        super().__init__(min_params, max_params, dict(lr=lr, alternating=bool(alternating)), lr_min, lr_max,
+                         process_group=process_group)
 
     @torch.no_grad()
     def step(self, closure):
@@ -55,17 +59,19 @@ class SimGD(TwoPlayerOptimizer):
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
         lr_x, lr_y = step_size(self.param_groups[0]["lr"]), step_size(self.param_groups[1]["lr"])
+        communicator = self._communicator()
         if not alternating:
             grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
-            self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y)
+            grad_x, grad_y = _averaged_lists(grad_x, grad_y, communicator)
+            self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator)
             torch._foreach_add_(xs, grad_x, alpha=-lr_x)
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
         else:
             with torch.enable_grad():
                 raw_y = gradients(f_max, ys, create_graph=False, require_any=False)
                 _require_influence(raw_y, "max", "f_max")
-                grad_y = zeros_for_none(raw_y, ys)
-            self._check_finite(f_max.detach(), *grad_y)
+                grad_y = _averaged_lists(zeros_for_none(raw_y, ys), [], communicator)[0]
+            self._check_finite(f_max.detach(), *grad_y, group=communicator)
             saved_y = [y.clone() for y in ys]
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
             try:
@@ -73,8 +79,8 @@ class SimGD(TwoPlayerOptimizer):
                 with torch.enable_grad():
                     raw_x = gradients(f_min_after, xs, create_graph=False, require_any=False)
                     _require_influence(raw_x, "min", "f_min")
-                    grad_x = zeros_for_none(raw_x, xs)
-                self._check_finite(f_min_after.detach(), *grad_x)
+                    grad_x = _averaged_lists(zeros_for_none(raw_x, xs), [], communicator)[0]
+                self._check_finite(f_min_after.detach(), *grad_x, group=communicator)
             except BaseException:
                 torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was
                 raise
@@ -92,3 +98,12 @@ class SimGD(TwoPlayerOptimizer):
         }
         return returned
 
+
+
+def _averaged_lists(first: list[Tensor], second: list[Tensor], communicator) -> tuple[list[Tensor], list[Tensor]]:
+    """Both lists of gradients averaged over ``communicator`` with one collective (unchanged for None)."""
+    if communicator is None:
+        return first, second
+    flat = average_(flatten(first + second), communicator)
+    pieces = unflatten(flat, first + second)
+    return pieces[: len(first)], pieces[len(first):]
