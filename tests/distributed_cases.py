@@ -63,14 +63,16 @@ OPTIMIZERS = {
 }
 
 
-def run(name: str, rank: int | None = None, world: int = 1, process_group="auto", ddp: bool = False) -> dict:
-    """STEPS steps of optimizer ``name``: the players' start and end, the state, the last step_stats."""
+def run(name: str, rank: int | None = None, world: int = 1, process_group="auto", ddp: bool = False,
+        built=None) -> dict:
+    """STEPS steps of optimizer ``name``: the players' start and end, the state, the last step_stats.
+    ``built``: (G, D, optimizer) made earlier (before the process group existed)."""
     make, value = OPTIMIZERS[name]
-    G, D = players()
+    G, D = players() if built is None else built[:2]
     start = [p.detach().clone() for p in [*G.parameters(), *D.parameters()]]
     if ddp:
         G, D = nn.parallel.DistributedDataParallel(G), nn.parallel.DistributedDataParallel(D)
-    optimizer = make(G, D, process_group)
+    optimizer = make(G, D, process_group) if built is None else built[2]
     for step in range(STEPS):
         real, z = batch(step, rank, world)
         closure = lambda: value(G, D, real, z)  # noqa: E731
@@ -104,11 +106,14 @@ def worker(out: str, rank: int, port: int, world: int = 2) -> None:
     torch.set_num_threads(1)
     import torch.distributed as dist
 
+    G, D = players()
+    early = (G, D, OPTIMIZERS["acgd"][0](G, D, "auto"))  # built before the group: "auto" resolves at each step
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
                             timeout=timedelta(seconds=60))
     results = {name: run(name, rank, world) for name in OPTIMIZERS}
     results["acgd_ddp"] = run("acgd", rank, world, ddp=True)
     results["acgd_no_group"] = run("acgd", rank, world, process_group=None)
+    results["acgd_built_before_the_group"] = run("acgd", rank, world, built=early)
     results["non_finite"] = run_non_finite(rank, world)
     dist.barrier()
     dist.destroy_process_group()

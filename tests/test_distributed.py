@@ -102,3 +102,11 @@ def test_process_group_none_does_not_communicate(ranks):
     for rank, result in enumerate(ranks):
         alone = cases.run("acgd", rank, 2, process_group=None)  # the shard, no other process
         assert_bitwise_equal(result["acgd_no_group"]["end"], alone["end"])
+
+
+def test_a_group_initialized_after_the_optimizer_is_used_and_states_load_without_a_group(ranks):
+    assert_bitwise_equal(ranks[0]["acgd_built_before_the_group"], ranks[0]["acgd"])
+    G, D = cases.players()
+    fresh = cases.OPTIMIZERS["acgd"][0](G, D, "auto")
+    fresh.load_state_dict(ranks[0]["acgd"]["state"])  # saved under world size 2, loaded in one process
+    assert fresh.process_group == "auto" and "process_group" not in fresh.param_groups[0]
