@@ -28,6 +28,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import parallel
 from .config import ConfigError, bundled_configs, resolve_config
 from .data.images import DataNotFoundError
 from .records import RunFolderError
@@ -116,20 +117,23 @@ def _equilibrium_test(args) -> int:
 
 
 def _sweep(args) -> int:
+    from .experiment import join_group
     from .sweep import plan, sweep
 
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out, the sweep folder to continue")
     device = [f'run.device="{args.device}"'] if args.device else []
     plans = plan(args.config, args.grid, args.seeds, args.overrides + device + _data_overrides(args))
-    out = Path(args.out) if args.out else Path("runs") / f"{plans[0][2][1]}-sweep-{_stamp()}"
+    join_group(plans[0][2][0])  # under torchrun: every run of the sweep trains with all the processes
+    out = parallel.agreed(Path(args.out) if args.out else Path("runs") / f"{plans[0][2][1]}-sweep-{_stamp()}")
     try:
         table = sweep(plans, out, dry_run=args.dry_run, overwrite=args.overwrite, resume=args.resume)
     except KeyboardInterrupt:
         print(f"interrupted: the finished runs' summary is in {out}; continue with the same command, adding "
               f"--resume --out {out}", file=sys.stderr)
         return 130
-    print(table)
+    if parallel.place().writes:
+        print(table)
     return 0
 
 
@@ -170,22 +174,24 @@ def _resumed_config(args):
 
 
 def _run(args) -> int:
-    from .experiment import run
+    from .experiment import join_group, run
 
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out, the run folder to continue")
     if not args.resume and not args.config:
         raise ConfigError("run needs CONFIG, a NAME from `python -m gan_experiments list` or a TOML file")
     config, name = _resumed_config(args) if args.resume else resolve_config(args.config, _run_overrides(args))
-    out = Path(args.out) if args.out else Path("runs") / f"{name}-seed{config.run.seed}-{_stamp()}"
+    config = join_group(config)  # under torchrun; nothing happens otherwise
+    out = parallel.agreed(Path(args.out) if args.out else Path("runs") / f"{name}-seed{config.run.seed}-{_stamp()}")
     try:
         final = run(config, out, resume=args.resume, dry_run=args.dry_run, overwrite=args.overwrite, name=name)
     except KeyboardInterrupt:
         print(f"interrupted: checkpoint saved in {out}; continue with: python -m gan_experiments run --resume "
               f"--out {out}", file=sys.stderr)
         return 130
-    print(json.dumps(final))
-    print(f"run folder: {out}", file=sys.stderr)
+    if parallel.place().writes:
+        print(json.dumps(final))
+        print(f"run folder: {out}", file=sys.stderr)
     return 0
 
 
@@ -208,3 +214,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataNotFoundError, RunFolderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        parallel.stop()  # under torchrun: leave the process group

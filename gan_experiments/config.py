@@ -64,8 +64,8 @@ class Section:
 @dataclass
 class RunConfig(Section):
     section: typing.ClassVar[str] = "run"
-    rules: typing.ClassVar[dict] = dict.fromkeys(("steps", "batch_size", "eval_every", "checkpoint_every", "samples"),
-                                                 "at least 1")
+    rules: typing.ClassVar[dict] = {**dict.fromkeys(("steps", "batch_size", "eval_every", "checkpoint_every", "samples"),
+                                                   "at least 1"), "timeout_s": "positive"}
     description: str = ""
     framework: str = "stackelberg"
     optimizer: str = "adam"
@@ -77,6 +77,7 @@ class RunConfig(Section):
     eval_every: int = 1000
     checkpoint_every: int = 1000
     samples: int = 2500
+    timeout_s: float = 300.0  # under torchrun: the process group's timeout for training collectives
 
     def validate(self) -> None:
         from .frameworks import FRAMEWORKS

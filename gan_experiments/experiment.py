@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from . import parallel
 from .config import Config, ConfigError, dumps, with_overrides
 from .frameworks import FRAMEWORKS
 from .records import RunFolder
@@ -41,26 +42,54 @@ def check_device(device: str) -> None:
                           "False); use --device cpu")
 
 
+def join_group(config: Config) -> Config:
+    """Under torchrun: join the process group and return the config with this rank's device
+    (``cuda:LOCAL_RANK`` for CUDA); a global batch that does not divide by the world size is an
+    error before anything is built. Without torchrun: the config as it is."""
+    device = parallel.resolve_device(config.run.device)
+    check_device(device)
+    here = parallel.start(device, config.run.timeout_s)
+    if config.run.batch_size % here.world:
+        raise ConfigError(f"run.batch_size = {config.run.batch_size} does not divide by the {here.world} processes: "
+                          "it is the global batch, each rank takes an equal slice")
+    return config if device == config.run.device else with_overrides(config, [f'run.device="{device}"'])
+
+
 def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False, overwrite: bool = False,
         name: str = "", label: str | None = None) -> dict:
     """Train ``config`` (the bundled or file config ``name``) into the run folder ``out``; return the
     final metrics. ``dry_run``: at most 3 steps, evaluated after each, on what the framework's dry
     run shrinks (config.toml and run.json say so). A folder holding a run is continued with
     ``resume`` or replaced with ``overwrite``, never silently reused. ``label``: the progress bar's
-    (default: the folder's name)."""
-    check_device(config.run.device)
-    config, steps = as_run(config, dry_run=dry_run)
-    folder = RunFolder(out)
+    (default: the folder's name). Under torchrun rank 0 writes and evaluates, every rank loads a
+    resumed checkpoint, and a group restarted by ``--max-restarts`` resumes from the last one."""
+    config, steps = as_run(join_group(config), dry_run=dry_run)
+    folder, here = RunFolder(out), parallel.place()
+    if parallel.restarted():  # torchrun --max-restarts: continue from the last checkpoint, or start again
+        resume, overwrite = folder.checkpoint.exists(), not folder.checkpoint.exists()
     folder.check(resume=resume, overwrite=overwrite)
     built = build(config)
     trains = built.session is not None  # the quadratic game's trajectories are all its finishing step
     if resume and trains:
         built.session.load_state_dict(folder.load_checkpoint())
+    if here.writes:
+        _prepare(folder, config, resume, overwrite, name, dry_run, steps, built.session if trains else None)
+    parallel.wait()  # the folder exists before any rank goes on
+    if trains:
+        Trainer(built.session, folder=folder if here.writes else None, evaluate=built.evaluate,
+                eval_every=config.run.eval_every, checkpoint_every=config.run.checkpoint_every,
+                wait=parallel.wait, progress=here.writes).fit(steps, evaluate_every_step=dry_run, label=label)
+    final = built.finish(folder, steps) if here.writes else {}
+    parallel.wait()
+    return parallel.agreed(final)
+
+
+def _prepare(folder: RunFolder, config: Config, resume: bool, overwrite: bool, name: str, dry_run: bool,
+             steps: int, session) -> None:
+    """Rank 0's part before training: the folder, config.toml, run.json; a resumed log loses the
+    rows after the checkpoint (logged before a crash)."""
     folder.create(overwrite=overwrite and not resume)
     (folder.path / "config.toml").write_text(dumps(config))
     folder.write_record({"config": name or folder.record().get("config", ""), "dry_run": dry_run, "steps": steps})
-    if trains:
-        trainer = Trainer(built.session, folder=folder, evaluate=built.evaluate, eval_every=config.run.eval_every,
-                          checkpoint_every=config.run.checkpoint_every)
-        trainer.fit(steps, evaluate_every_step=dry_run, label=label)
-    return built.finish(folder, steps)
+    if resume and session is not None:
+        folder.keep_rows_through(session.step_count)

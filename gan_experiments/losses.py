@@ -24,6 +24,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.functional import softplus
 
+from .parallel import place
+
 
 def ogan_value(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
     r""":math:`E \log \sigma(D(x)) + E \log(1 - \sigma(D(G(z))))`, with log σ(a) = −softplus(−a)."""
@@ -55,8 +57,9 @@ def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator
 
     Differentiable in the critic's parameters (create_graph) and, through ``fake``, in the generator's.
     """
-    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    mix = torch.rand(shape, generator=generator, dtype=real.dtype).to(real.device)
+    here = place()  # under torchrun: drawn for the global batch, this rank's rows kept
+    shape = (real.shape[0] * here.world,) + (1,) * (real.ndim - 1)
+    mix = here.shard(torch.rand(shape, generator=generator, dtype=real.dtype)).to(real.device)
     interpolates = (mix * real + (1 - mix) * fake).requires_grad_(True)
     (grads,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
     return (grads.reshape(grads.shape[0], -1).norm(dim=1) - 1).pow(2).mean()

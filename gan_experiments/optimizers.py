@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim.distributed import average_gradients_, resolve_process_group
 
 from .losses import as_min_max
 
@@ -16,10 +17,12 @@ OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")  # the names run.optimizer and sga
 
 
 def set_gradients(params: list[Tensor], value: Tensor) -> None:
-    """``p.grad`` = d value / d p for a torch optimizer's step (zeros where value does not depend on p)."""
+    """``p.grad`` = d value / d p for a torch optimizer's step (zeros where value does not depend on p),
+    averaged over the ranks under torchrun (each rank's value is its slice's)."""
     grads = torch.autograd.grad(value, params, allow_unused=True)
     for p, g in zip(params, grads):
         p.grad = torch.zeros_like(p) if g is None else g
+    average_gradients_(params, resolve_process_group("auto"))
 
 
 class AdamPair:

@@ -129,5 +129,13 @@ class RunFolder:
         """metrics.csv's rows (values as strings); none when nothing was logged."""
         return read_rows(self.path / "metrics.csv")
 
+    def keep_rows_through(self, step: int) -> None:
+        """Drop metrics.csv's rows after ``step`` (logged after the checkpoint a restarted run resumes
+        from, so that each step appears once)."""
+        path, rows = self.path / "metrics.csv", self.rows()
+        kept = [row for row in rows if int(float(row["step"])) <= step]
+        if len(kept) < len(rows):
+            write_rows(kept, path, list(rows[0]))
+
     def write_metrics(self, final: dict) -> None:
         (self.path / "metrics.json").write_text(json.dumps(final, indent=1))

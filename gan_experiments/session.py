@@ -10,6 +10,10 @@ object with ``step``, ``state_dict`` and ``load_state_dict``; extra critic steps
 
 from __future__ import annotations
 
+import torch
+
+from cgd_optim.distributed import average_, resolve_process_group
+
 from .losses import as_min_max
 from .streams import BatchStream
 
@@ -41,9 +45,10 @@ class GameSession:
         value = self.framework.play(self.optimizer, real, z, noise)
         self.step_count += 1
         self.hvp_count += int(getattr(self.optimizer, "step_stats", {}).get("hvp_count", 0))
-        f_min, f_max = as_min_max(value)
-        return {"step": self.step_count, "f_min": float(f_min.detach()), "f_max": float(f_max.detach()),
-                "hvp_count": self.hvp_count}
+        # the global batch's values under torchrun (the mean of the ranks' slices), read once
+        pair = torch.stack([v.detach().reshape(()).to(torch.float64) for v in as_min_max(value)])
+        f_min, f_max = average_(pair, resolve_process_group("auto")).tolist()
+        return {"step": self.step_count, "f_min": f_min, "f_max": f_max, "hvp_count": self.hvp_count}
 
     def state_dict(self) -> dict:
         return {"framework": self.framework.state_dict(), "optimizer": self.optimizer.state_dict(),

@@ -13,6 +13,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from .parallel import place
+
 
 class BatchStream:
     """``next()`` returns a real batch of ``sample_real(batch_size, data)`` and noise
@@ -35,8 +37,10 @@ class BatchStream:
         return cls(sample_real, batch_size, latent_dim, noise_seed=seed, data_seed=seed + 1, device=device)
 
     def next(self) -> tuple[Tensor, Tensor]:
-        real = self.sample_real(self.batch_size, self.data).to(self.device)
-        z = torch.randn(self.batch_size, self.latent_dim, generator=self.noise).to(self.device)
+        """This rank's rows of the global batch and noise (all of them in one process)."""
+        shard = place().shard
+        real = shard(self.sample_real(self.batch_size, self.data)).to(self.device)
+        z = shard(torch.randn(self.batch_size, self.latent_dim, generator=self.noise)).to(self.device)
         return real, z
 
     def state_dict(self) -> dict:

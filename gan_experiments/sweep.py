@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from . import parallel
 from .config import ConfigError, dumps, parse_assignment, resolve_config
 from .experiment import as_run, run
 from .records import RunFolder, RunFolderError
@@ -76,7 +77,7 @@ def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bo
                 config, folder, dry_run=dry_run, overwrite=overwrite, resume=state == "started", name=name, label=label)
             results.setdefault(point_label(point), []).append(final)
     finally:
-        table = write_summary(results, out) if results else ""
+        table = write_summary(results, out) if results and parallel.place().writes else ""
     return table
 
 

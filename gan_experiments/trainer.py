@@ -5,7 +5,9 @@
 SGAN's session of many pairs) up to a number of steps, with a progress bar; given a run folder it
 also evaluates every ``eval_every`` steps (and at the last step) into ``metrics.csv``, checkpoints every
 ``checkpoint_every`` steps, at the end and on Ctrl-C, and closes the log. Without a folder it
-writes nothing (the main job). It knows no framework and no optimizer.
+writes nothing (the main job). Under torchrun only rank 0 has the folder; every rank calls
+``wait`` after each evaluation and checkpoint, so the others wait for rank 0 there. It knows no
+framework and no optimizer.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ class Trainer:
     resumed session continues); ``evaluate(step)`` returns the metrics row of an evaluation."""
 
     def __init__(self, session, *, folder: RunFolder | None = None, evaluate: Callable[[int], dict] | None = None,
-                 eval_every: int = 1000, checkpoint_every: int = 1000) -> None:
+                 eval_every: int = 1000, checkpoint_every: int = 1000, wait: Callable[[], None] | None = None,
+                 progress: bool = True) -> None:
         self.session, self.folder, self.evaluate = session, folder, evaluate
         self.eval_every, self.checkpoint_every = eval_every, checkpoint_every
+        self.wait, self.progress = wait, progress
 
     def fit(self, steps: int, *, evaluate_every_step: bool = False, label: str | None = None) -> None:
         """Train to ``steps``; ``evaluate_every_step`` (a dry run) evaluates after each step."""
@@ -34,12 +38,11 @@ class Trainer:
         self._logged, values = None, None
         try:
             with tqdm(total=steps, initial=self.session.step_count, desc=label, file=sys.stderr, leave=False,
-                      mininterval=1.0, disable=steps < 100) as progress:
+                      mininterval=1.0, disable=steps < 100 or not self.progress) as progress:
                 while self.session.step_count < steps:
                     values = self.session.train_step()
                     progress.update()
-                    if log is not None:
-                        self._after_step(values, log, evaluate_every_step)
+                    self._after_step(values, log, evaluate_every_step)
             if log is not None and values is not None and self._logged != self.session.step_count:
                 self._log_final(values, log)
         except KeyboardInterrupt:
@@ -52,10 +55,13 @@ class Trainer:
 
     def _after_step(self, values: dict, log, evaluate_every_step: bool) -> None:
         step = self.session.step_count
-        if step % self.eval_every == 0 or evaluate_every_step:
+        evaluates, checkpoints = step % self.eval_every == 0 or evaluate_every_step, step % self.checkpoint_every == 0
+        if evaluates and log is not None:
             self._record(values, log)
-        if step % self.checkpoint_every == 0:
+        if checkpoints:
             self.save_checkpoint()
+        if (evaluates or checkpoints) and self.wait is not None:
+            self.wait()
 
     def _record(self, values: dict, log) -> None:
         if self.evaluate is not None:
