@@ -102,3 +102,18 @@ def test_a_global_batch_that_does_not_divide_by_the_processes_is_refused(tmp_pat
                             env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=TIMEOUT_S)
     assert "run.batch_size = 63 does not divide by the 2 processes" in output.stdout + output.stderr
     assert not (tmp_path / "odd").exists()
+
+
+def test_a_one_process_checkpoint_resumes_under_two_processes_on_the_same_trajectory(runs, tmp_path):
+    """The streams are global: 10 steps in one process, then 10 more in two, end where 20 in one do
+    (within the Adam tolerance: the slices' round-off)."""
+    root, folders = runs
+    out = tmp_path / "resumed"
+    half = [item if item != "run.steps=20" else "run.steps=10" for item in run_command("adam", out)]
+    assert main(half) == 0
+    torchrun(["run", "--resume", "--out", str(out), "--set", "run.steps=20"])
+    resumed, one = load(out), load(folders["adam"][1])
+    assert resumed["step"] == 20
+    for (key, a), (_, b) in zip(tensors(resumed["framework"]), tensors(one["framework"])):
+        assert float((a - b).norm()) <= TOLERANCE["adam"] * float(b.norm()), key
+    assert [int(row["step"]) for row in csv.DictReader(open(out / "metrics.csv"))] == [5, 10, 15, 20]
