@@ -163,10 +163,11 @@ class LossConfig(Section):
 @dataclass
 class SGANConfig(Section):
     section: typing.ClassVar[str] = "sgan"
-    rules: typing.ClassVar[dict] = {"pairs": "at least 1"}
+    rules: typing.ClassVar[dict] = {"pairs": "at least 1", "messenger_steps": "at least 1"}
     pairs: int = 10  # N local pairs
     global_pair: bool = True  # false: the N local pairs alone
     global_optimizer: str = "adam"  # G0 against the messengers; D0 always trains with Adam
+    messenger_steps: int = 1  # Algorithm 1's I_D for the messengers against G0 (line 16); the local pairs' is optimizer.critic_steps
 
     def validate(self) -> None:
         from .optimizers import OPTIMIZERS

@@ -12,13 +12,14 @@ OPTIMIZERS = ["adam", "acgd", "cgd", "simgd"]
 
 
 def tiny(global_pair: bool = True, optimizer: str = "adam", global_optimizer: str = "adam", loss: str = "wgan-gp",
-         pairs: int = 3, **run):
+         pairs: int = 3, critic_steps: int = 1, messenger_steps: int = 1, **run):
     return from_dict({
         "run": {"framework": "sgan", "optimizer": optimizer, "loss": loss, "batch_size": 16, "samples": 120,
                 "steps": 4, "eval_every": 2, "checkpoint_every": 2, **run},
         "model": {"latent_dim": 4, "generator_hidden": 16, "discriminator_hidden": 16},
-        "optimizer": {"lr": 1e-3},
-        "sgan": {"pairs": pairs, "global_pair": global_pair, "global_optimizer": global_optimizer},
+        "optimizer": {"lr": 1e-3, "critic_steps": critic_steps},
+        "sgan": {"pairs": pairs, "global_pair": global_pair, "global_optimizer": global_optimizer,
+                 "messenger_steps": messenger_steps},
     })
 
 
@@ -34,10 +35,11 @@ def local_parameters(trainer) -> list[torch.Tensor]:
     return [p.detach().clone() for pair in trainer.framework.local_pairs for p in pair.parameters()]
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "acgd"])
-def test_local_pairs_are_bit_identical_with_and_without_the_global_pair(optimizer):
-    with_global = session(tiny(True, optimizer, optimizer))
-    alone = session(tiny(False, optimizer, optimizer))
+@pytest.mark.parametrize("optimizer, steps", [("adam", 1), ("acgd", 1), ("adam", 3)])
+def test_local_pairs_are_bit_identical_with_and_without_the_global_pair(optimizer, steps):
+    """Also with I_D = 3 (optimizer.critic_steps, sgan.messenger_steps): every stream is a pair's own."""
+    with_global = session(tiny(True, optimizer, optimizer, critic_steps=steps, messenger_steps=steps))
+    alone = session(tiny(False, optimizer, optimizer, critic_steps=steps, messenger_steps=steps))
     g0_before = [p.detach().clone() for p in with_global.framework.global_pair.parameters()]
     for _ in range(3):
         with_global.train_step()
@@ -46,6 +48,37 @@ def test_local_pairs_are_bit_identical_with_and_without_the_global_pair(optimize
             assert torch.equal(a, b)
     g0_after = list(with_global.framework.global_pair.parameters())
     assert all(not torch.equal(a, b) for a, b in zip(g0_before, g0_after))  # G0 and D0 did train
+
+
+def test_local_pairs_train_the_same_with_3_or_10_pairs_and_i_d_2():
+    three, ten = session(tiny(pairs=3, critic_steps=2, messenger_steps=2)), session(tiny(pairs=10, critic_steps=2))
+    for _ in range(2):
+        three.train_step()
+        ten.train_step()
+    for a, b in zip(local_parameters(three), local_parameters(ten)):  # the first three pairs of ten
+        assert torch.equal(a, b)
+
+
+def test_i_d_discriminator_steps_per_generator_step_for_locals_and_messengers():
+    """Algorithm 1, lines 5 and 16: I_D steps of each discriminator (Adam's step count), one of each generator."""
+    trainer = session(tiny(critic_steps=5, messenger_steps=3))
+    for _ in range(2):
+        trainer.train_step()
+    steps = lambda optimizer: {int(s["step"]) for s in optimizer.state.values()}  # noqa: E731
+    for local in trainer.local:
+        assert steps(local.optimizer.max_optimizer) == {10} and steps(local.optimizer.min_optimizer) == {2}
+    assert steps(trainer.messengers.optimizer.max_optimizer) == {6}
+    assert steps(trainer.messengers.optimizer.min_optimizer) == {2}
+    assert steps(trainer.global_discriminator_optimizer) == {2}  # D0: one step per iteration (lines 27-31)
+
+
+def test_i_d_above_one_needs_the_adam_pair():
+    from gan_experiments.config import ConfigError
+
+    with pytest.raises(ConfigError, match="critic_steps = 5 needs run.optimizer"):
+        tiny(optimizer="acgd", critic_steps=5).validate()
+    with pytest.raises(ConfigError, match="sgan.messenger_steps = 5 needs sgan.global_optimizer"):
+        tiny(global_optimizer="cgd", messenger_steps=5).validate()
 
 
 def test_local_pair_weights_do_not_depend_on_how_many_pairs_there_are():
@@ -101,9 +134,10 @@ def test_every_local_and_global_optimizer_trains(local, global_optimizer):
 
 
 def test_sgan_run_resumes_bit_identically_and_reports_g0_and_the_local_ensemble(tmp_path):
-    experiment.run(tiny(steps=4), tmp_path / "straight")
-    experiment.run(tiny(steps=2), tmp_path / "resumed")
-    final = experiment.run(tiny(steps=4), tmp_path / "resumed", resume=True)
+    i_d = dict(critic_steps=2, messenger_steps=3)  # the resume holds with I_D > 1
+    experiment.run(tiny(steps=4, **i_d), tmp_path / "straight")
+    experiment.run(tiny(steps=2, **i_d), tmp_path / "resumed")
+    final = experiment.run(tiny(steps=4, **i_d), tmp_path / "resumed", resume=True)
     straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
     resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
     for key, value in straight["framework"].items():

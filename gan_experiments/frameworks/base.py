@@ -35,7 +35,7 @@ def refuse_critic_steps(config, allowed: bool) -> None:
     steps = config.optimizer.critic_steps
     if steps > 1 and (config.run.optimizer != "adam" or not allowed):
         raise ConfigError(f"optimizer.critic_steps = {steps} needs run.optimizer = \"adam\" in a standard, "
-                          "stackelberg or multibranch run (a competitive optimizer moves both players in every step)")
+                          "stackelberg, multibranch or sgan run (a competitive optimizer moves both players in every step)")
 
 
 class GANRun(abc.ABC):

@@ -4,14 +4,18 @@ networks", CVPR, Sec. 3, Algorithm 1); its registry entry ``sgan``.
 N independent local pairs :math:`(G_n, D_n)` train a global pair :math:`(G_0, D_0)`; per iteration:
 
 1. every local pair plays one step of its own GAN (lines 4-13), with its own optimizer, noise
-   ``torch.Generator`` and real-batch sampler;
+   ``torch.Generator`` and real-batch sampler; with the Adam pair, ``optimizer.critic_steps`` is
+   Algorithm 1's :math:`I_D` there (that many discriminator steps per generator step, each on a
+   fresh batch and noise);
 2. the messenger discriminators :math:`D^{msg}_n` are re-cloned from the :math:`D_n` (line 14);
 3. :math:`G_0` and the messengers play one step of the game
-   :math:`\min_{G_0} \max_{D^{msg}_1..D^{msg}_N} \sum_n V(G_0, D^{msg}_n)` (lines 15-26 with
-   :math:`I_D = 1`; the sum is what Algorithm 1's accumulated ``backprop`` calls compute): G0 is
-   the min player, the N messengers together the max player, played by any optimizer. An
-   :class:`~gan_experiments.optimizers.AdamPair` steps the messengers first and then G0 against
-   them, Algorithm 1's order; CGD, ACGD and SimGD move both at once;
+   :math:`\min_{G_0} \max_{D^{msg}_1..D^{msg}_N} \sum_n V(G_0, D^{msg}_n)` (lines 15-26; the
+   sum is what Algorithm 1's accumulated ``backprop`` calls compute): G0 is the min player, the
+   N messengers together the max player, played by any optimizer. An
+   :class:`~gan_experiments.optimizers.AdamPair` steps the messengers first, ``sgan.messenger_steps``
+   times (:math:`I_D` of line 16, fresh batch and noise each), and then G0 against them,
+   Algorithm 1's order; CGD, ACGD and SimGD move both at once, so for them :math:`I_D` is 1
+   (larger values are refused);
 4. :math:`D_0` takes one torch-optimizer step on V against all local generators, which it
    cannot influence (lines 27-31).
 
@@ -29,6 +33,7 @@ import hashlib
 import torch
 from torch import Tensor, nn
 
+from ..config import ConfigError
 from ..losses import as_min_max, game_objective
 from ..models import sgan_discriminator, sgan_generator
 from ..optimizers import build_optimizer, set_gradients
@@ -147,15 +152,17 @@ class SGANSession:
     the messenger game, then D0's step on its own stream."""
 
     def __init__(self, sgan: SGAN, local_optimizers: list, messenger_optimizer, global_discriminator_optimizer,
-                 sample_real, *, batch_size: int, seed: int, device: str | torch.device = "cpu") -> None:
+                 sample_real, *, batch_size: int, seed: int, device: str | torch.device = "cpu",
+                 critic_steps: int = 1, messenger_steps: int = 1) -> None:
         self.framework = sgan
 
         def stream(*name) -> BatchStream:
             return BatchStream.for_run(sample_real, batch_size, sgan.latent_dim, derived_seed(seed, *name), device)
 
-        self.local = [GameSession(pair, optimizer, stream("pair", n))
+        self.local = [GameSession(pair, optimizer, stream("pair", n), critic_steps=critic_steps)
                       for n, (pair, optimizer) in enumerate(zip(sgan.local_pairs, local_optimizers))]
-        self.messengers = GameSession(sgan.messenger_game, messenger_optimizer, stream("messengers"))
+        self.messengers = GameSession(sgan.messenger_game, messenger_optimizer, stream("messengers"),
+                                      critic_steps=messenger_steps)
         self.global_discriminator_optimizer = global_discriminator_optimizer
         self.stream = BatchStream(sample_real, batch_size, sgan.latent_dim, device=device,
                                   noise_seed=derived_seed(seed, "global discriminator"),
@@ -216,6 +223,15 @@ class SGANRun(GANRun):
     stream, so a local pair's weights do not depend on N or on the global pair."""
 
     planar_networks = staticmethod(sgan_networks)
+    critic_steps_allowed = True  # Algorithm 1's I_D for the local pairs (with the Adam pair)
+
+    @classmethod
+    def validate(cls, config) -> None:
+        super().validate(config)
+        steps, optimizer = config.sgan.messenger_steps, config.sgan.global_optimizer
+        if steps > 1 and optimizer != "adam":
+            raise ConfigError(f"sgan.messenger_steps = {steps} needs sgan.global_optimizer = \"adam\": {optimizer} moves "
+                              "G0 and the messengers together in every step, so its I_D is 1")
 
     @staticmethod
     def seed_players(seed: int) -> None:
@@ -243,7 +259,7 @@ class SGANRun(GANRun):
                                               game.max_parameters(), max_projection=game.project_discriminator)
         d0 = torch.optim.Adam(players.global_pair.discriminator.parameters(), lr=o.lr, betas=tuple(o.betas))
         return SGANSession(players, local, messenger_optimizer, d0, data.sample, batch_size=r.batch_size, seed=r.seed,
-                           device=r.device)
+                           device=r.device, critic_steps=o.critic_steps, messenger_steps=config.sgan.messenger_steps)
 
     def extra_final_metrics(self, rows: list[dict]) -> dict:
         """Fig. 2(d)'s share of modes missed, for the local pairs alone on a mixture."""
