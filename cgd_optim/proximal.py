@@ -77,7 +77,8 @@ class ProximalMinimax:
         discriminator: the module :math:`D_w`.
         min_optimizer: torch optimizer over the generator's parameters.
         max_optimizer: torch optimizer over exactly the discriminator's trainable parameters.
-        lam: :math:`\lambda \ge 0` of (11).
+        lam: :math:`\lambda \ge 0` of (11); Algorithm 1 writes the Sobolev penalty with
+            :math:`\lambda / 2`, so ``lam = 0.1`` is its :math:`\lambda = 0.2`.
         inner_steps: T, ascent steps per step (Sec. 6.2 uses 20).
         penalty: ``"sobolev"`` or ``"parameter"``.
         keep_proximal_solution: keep :math:`w^*` after the generator step.
