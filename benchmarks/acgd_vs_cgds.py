@@ -33,6 +33,7 @@ import torch
 
 from cgd_optim import ACGD
 from cgd_optim.autodiff import flatten, gradients, mixed_hvp, mixed_hvp_operator, zeros_for_none
+from cgd_optim.distributed import average_gradients_, resolve_process_group
 
 from . import forward_hvp, problems
 from .device_reads import DeviceReads
@@ -111,6 +112,7 @@ class SimultaneousAdam:
         grads = torch.autograd.grad(self.instance.value(batch), params, allow_unused=True)
         for p, g in zip(params, zeros_for_none(grads, params)):
             p.grad = g
+        average_gradients_(params, resolve_process_group("auto"))  # what DDP's all-reduce does; none in one process
         self.min_opt.step()
         self.max_opt.step()
 

@@ -3,7 +3,8 @@
     python -m benchmarks.distributed [--steps 5] [--warmup 2] [--problems mlp_gan dcgan32]
                                      [--out benchmarks/results/distributed_cpu.json]
 
-For ACGD (paper settings: lr 1e-4, tol 1e-6 on the residual norm) and a simultaneous Adam pair,
+For ACGD (paper settings: lr 1e-4, tol 1e-6 on the residual norm) and the simultaneous Adam pair of
+acgd_vs_cgds (its ``.grad`` averaged over the ranks),
 on the MLP GAN and the ICR DCGAN (float32, the benchmark's global batch, sliced over the ranks),
 each configuration runs in fresh processes with one thread each (gloo for 2): median step time,
 all_reduce calls per step and the bytes each rank contributes per step.
@@ -23,11 +24,8 @@ from pathlib import Path
 
 import torch
 
-from cgd_optim import ACGD
-from cgd_optim.autodiff import zeros_for_none
-from cgd_optim.distributed import average_gradients_, resolve_process_group
-
 from . import problems
+from .acgd_vs_cgds import Ours, SimultaneousAdam
 from .measure import median, timed
 
 
@@ -47,23 +45,6 @@ class CountingAllReduce:
         dist.all_reduce = counted
 
 
-class AdamPair:
-    """Both players' Adam on the same gradients (simultaneous), .grad averaged over the ranks."""
-
-    def __init__(self, instance) -> None:
-        self.instance = instance
-        self.min_opt = torch.optim.Adam(instance.min_params, lr=1e-4, betas=(0.5, 0.999))
-        self.max_opt = torch.optim.Adam(instance.max_params, lr=1e-4, betas=(0.5, 0.999), maximize=True)
-
-    def step(self, closure) -> None:
-        params = self.instance.min_params + self.instance.max_params
-        for p, g in zip(params, zeros_for_none(torch.autograd.grad(closure(), params, allow_unused=True), params)):
-            p.grad = g
-        average_gradients_(params, resolve_process_group("auto"))  # what DDP's all-reduce does
-        self.min_opt.step()
-        self.max_opt.step()
-
-
 def shard(batch, rank: int, world: int):
     rows = batch[0].shape[0] // world
     return tuple(t[rank * rows:(rank + 1) * rows] for t in batch)
@@ -71,13 +52,13 @@ def shard(batch, rank: int, world: int):
 
 def measure(problem: str, optimizer: str, rank: int, world: int, steps: int, warmup: int, counter) -> dict:
     instance = problems.PROBLEMS[problem](torch.float32, 0)
-    step = (ACGD(instance.min_params, instance.max_params, lr=1e-4, beta=0.99, eps=1e-5, tol=1e-6, max_iter=50)
-            if optimizer == "acgd" else AdamPair(instance)).step
+    runner = (Ours(instance, lr=1e-4, beta=0.99, eps=1e-5, tol=1e-6, max_iter=50) if optimizer == "acgd"
+              else SimultaneousAdam(instance, lr=1e-4))
     times, calls, sent = [], [], []
     for k in range(warmup + steps):
         batch = shard(instance.batch(k), rank, world)
         before = (counter.calls, counter.bytes) if counter else (0, 0)
-        seconds, _ = timed(lambda: step(lambda: instance.value(batch)), torch.device("cpu"))
+        seconds, _ = timed(lambda: runner.step(batch), torch.device("cpu"))
         if k >= warmup:
             times.append(seconds)
             calls.append(counter.calls - before[0] if counter else 0)

@@ -17,6 +17,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from .autodiff import flatten, unflatten
+
 
 def _distributed():
     import torch.distributed as dist
@@ -66,15 +68,22 @@ def averaged(product: Callable[[Tensor], Tensor], group) -> Callable[[Tensor], T
     return lambda v: average_(product(v), group)
 
 
+def average_tensors(tensors: list[Tensor], group) -> list[Tensor]:
+    """``tensors`` averaged over ``group`` with one collective: views of one fresh flat tensor
+    (``tensors`` themselves, unchanged, for None)."""
+    if group is None:
+        return tensors
+    return unflatten(average_(flatten(tensors), group), tensors)
+
+
 def average_gradients_(params: list[Tensor], group) -> None:
     """Average the ``.grad`` of ``params`` over ``group`` with one collective (for torch optimizers
     that read ``.grad``); parameters without a gradient take part as zeros."""
     if group is None:
         return
     grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
-    flat = average_(torch.cat([g.reshape(-1) for g in grads]), group)
-    for p, piece in zip(params, flat.split([g.numel() for g in grads])):
-        p.grad = piece.view_as(p).clone()
+    for p, averaged_grad in zip(params, average_tensors(grads, group)):
+        p.grad = averaged_grad.clone()  # its own storage, as a backward pass would leave it
 
 
 def reduce_finiteness_(flag: Tensor, group) -> Tensor:
@@ -83,5 +92,5 @@ def reduce_finiteness_(flag: Tensor, group) -> Tensor:
     return flag if group is None else average_(flag, group)
 
 
-__all__ = ["check_process_group", "resolve_process_group", "average_", "averaged", "average_gradients_",
+__all__ = ["check_process_group", "resolve_process_group", "average_", "averaged", "average_tensors", "average_gradients_",
            "reduce_finiteness_"]

@@ -25,8 +25,8 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from .autodiff import flatten, unflatten, zeros_for_none
-from .distributed import average_, check_process_group, resolve_process_group
+from .autodiff import zeros_for_none
+from .distributed import average_tensors, check_process_group, reduce_finiteness_, resolve_process_group
 
 PENALTIES = ("sobolev", "parameter")
 
@@ -201,7 +201,7 @@ class ProximalMinimax:
                 value = self._checked(closure())
                 objective = value - self.lam * self._distance(real, anchor, anchor_gradients)
                 grads = torch.autograd.grad(objective, self.discriminator_params, allow_unused=True)
-            grads = _averaged(zeros_for_none(grads, self.discriminator_params), communicator)
+            grads = average_tensors(zeros_for_none(grads, self.discriminator_params), communicator)
             finite = finite & torch.isfinite(objective.detach()) & self._set_grads(self.discriminator_params, grads, -1.0)
             self.max_optimizer.step()  # minimizing -objective is ascending the proximal objective
             if self.max_projection is not None:
@@ -210,7 +210,7 @@ class ProximalMinimax:
         with torch.enable_grad():
             value = self._checked(closure())
             grads = torch.autograd.grad(value, self.generator_params, allow_unused=True)
-        grads = _averaged(zeros_for_none(grads, self.generator_params), communicator)
+        grads = average_tensors(zeros_for_none(grads, self.generator_params), communicator)
         finite = finite & torch.isfinite(value.detach()) & self._set_grads(self.generator_params, grads, 1.0)
         return value, finite
 
@@ -237,15 +237,9 @@ class ProximalMinimax:
         self.step_count = int(state_dict["step_count"])
 
 
-def _averaged(grads: list[Tensor], communicator) -> list[Tensor]:
-    if communicator is None:
-        return grads
-    return unflatten(average_(flatten(grads), communicator), grads)
-
-
 def _all_ranks(finite: Tensor, communicator) -> Tensor:
     """``finite`` on every rank: a rank's non-finite objective makes all of them restore and raise."""
     if communicator is None:
         return finite
     flag = torch.where(finite, 0.0, float("nan")).to(torch.float32)
-    return torch.isfinite(average_(flag, communicator))
+    return torch.isfinite(reduce_finiteness_(flag, communicator))

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _require_influence, step_size
-from .autodiff import flatten, gradients, unflatten, zeros_for_none
-from .distributed import average_
+from .autodiff import gradients, zeros_for_none
+from .distributed import average_tensors
 
 
 class SimGD(TwoPlayerOptimizer):
@@ -62,7 +62,8 @@ class SimGD(TwoPlayerOptimizer):
         communicator = self._communicator()
         if not alternating:
             grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
-            grad_x, grad_y = _averaged_lists(grad_x, grad_y, communicator)
+            both = average_tensors(grad_x + grad_y, communicator)  # one collective for both players
+            grad_x, grad_y = both[: len(grad_x)], both[len(grad_x):]
             self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator)
             torch._foreach_add_(xs, grad_x, alpha=-lr_x)
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
@@ -70,7 +71,7 @@ class SimGD(TwoPlayerOptimizer):
             with torch.enable_grad():
                 raw_y = gradients(f_max, ys, create_graph=False, require_any=False)
                 _require_influence(raw_y, "max", "f_max")
-                grad_y = _averaged_lists(zeros_for_none(raw_y, ys), [], communicator)[0]
+                grad_y = average_tensors(zeros_for_none(raw_y, ys), communicator)
             self._check_finite(f_max.detach(), *grad_y, group=communicator)
             saved_y = [y.clone() for y in ys]
             torch._foreach_add_(ys, grad_y, alpha=lr_y)
@@ -79,7 +80,7 @@ class SimGD(TwoPlayerOptimizer):
                 with torch.enable_grad():
                     raw_x = gradients(f_min_after, xs, create_graph=False, require_any=False)
                     _require_influence(raw_x, "min", "f_min")
-                    grad_x = _averaged_lists(zeros_for_none(raw_x, xs), [], communicator)[0]
+                    grad_x = average_tensors(zeros_for_none(raw_x, xs), communicator)
                 self._check_finite(f_min_after.detach(), *grad_x, group=communicator)
             except BaseException:
                 torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was
@@ -97,13 +98,3 @@ class SimGD(TwoPlayerOptimizer):
             "converged": torch.ones((), dtype=torch.bool),
         }
         return returned
-
-
-
-def _averaged_lists(first: list[Tensor], second: list[Tensor], communicator) -> tuple[list[Tensor], list[Tensor]]:
-    """Both lists of gradients averaged over ``communicator`` with one collective (unchanged for None)."""
-    if communicator is None:
-        return first, second
-    flat = average_(flatten(first + second), communicator)
-    pieces = unflatten(flat, first + second)
-    return pieces[: len(first)], pieces[len(first):]
