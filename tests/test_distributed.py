@@ -46,37 +46,36 @@ def ranks(tmp_path_factory):
     return run_ranks(tmp_path_factory.mktemp("ranks"))
 
 
-def assert_bitwise_equal(a, b, where=""):
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_bitwise_equal(a[key], b[key], f"{where}/{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for k, (x, y) in enumerate(zip(a, b)):
-            assert_bitwise_equal(x, y, f"{where}/{k}")
+def assert_nested(ours, reference, tensors_match, where=""):
+    """The same nesting of dicts, lists and tuples; tensors by ``tensors_match``, the rest exactly equal."""
+    if isinstance(reference, torch.Tensor):
+        assert tensors_match(ours, reference), where
+    elif isinstance(reference, dict):
+        assert ours.keys() == reference.keys(), where
+        for key in reference:
+            assert_nested(ours[key], reference[key], tensors_match, f"{where}/{key}")
+    elif isinstance(reference, (list, tuple)):
+        assert len(ours) == len(reference), where
+        for k, (x, y) in enumerate(zip(ours, reference)):
+            assert_nested(x, y, tensors_match, f"{where}/{k}")
     else:
-        assert a == b, where
+        assert ours == reference, where
+
+
+def assert_bitwise_equal(a, b, where=""):
+    assert_nested(a, b, torch.equal, where)
+
+
+def within_1e9_of_its_norm(ours, reference) -> bool:
+    """Floating tensors within 1e-9 of the reference's norm; others exactly equal."""
+    if reference.is_floating_point() and reference.numel() > 0:
+        return float((ours - reference).norm()) <= 1e-9 * max(float(reference.norm()), 1e-300)
+    return torch.equal(ours, reference)
 
 
 def assert_state_close(ours, reference, where=""):
     """Tensors within 1e-9 of their own norm; everything else exactly equal."""
-    if isinstance(reference, torch.Tensor):
-        if reference.is_floating_point() and reference.numel() > 0:
-            assert float((ours - reference).norm()) <= 1e-9 * max(float(reference.norm()), 1e-300), where
-        else:
-            assert torch.equal(ours, reference), where
-    elif isinstance(reference, dict):
-        assert ours.keys() == reference.keys(), where
-        for key in reference:
-            assert_state_close(ours[key], reference[key], f"{where}/{key}")
-    elif isinstance(reference, (list, tuple)):
-        for k, (x, y) in enumerate(zip(ours, reference)):
-            assert_state_close(x, y, f"{where}/{k}")
-    else:
-        assert ours == reference, where
+    assert_nested(ours, reference, within_1e9_of_its_norm, where)
 
 
 @pytest.mark.parametrize("name", [*cases.OPTIMIZERS, "acgd_ddp"])
