@@ -120,16 +120,22 @@ def conjugate_gradient(
     first_check: int | None = None,
     side_output: bool = False,
     galerkin_start: tuple[Tensor, Tensor] | None = None,
+    preconditioner: MatVec | None = None,
+    keep_directions: int = 0,
 ) -> tuple[Tensor, dict]:
     r"""Solve :math:`A x = b` for symmetric positive definite :math:`A` by conjugate gradient.
 
-    The classical recurrence (Hestenes and Stiefel 1952):
+    The classical recurrence (Hestenes and Stiefel 1952), preconditioned by a symmetric positive
+    definite :math:`H \approx A^{-1}` (:math:`z_k = H r_k`; :math:`H = I` without one):
 
     .. math::
-        \alpha_k = \frac{r_k^\top r_k}{p_k^\top A p_k},\quad
+        \alpha_k = \frac{r_k^\top z_k}{p_k^\top A p_k},\quad
         x_{k+1} = x_k + \alpha_k p_k,\quad
         r_{k+1} = r_k - \alpha_k A p_k,\quad
-        p_{k+1} = r_{k+1} + \frac{r_{k+1}^\top r_{k+1}}{r_k^\top r_k} p_k .
+        p_{k+1} = z_{k+1} + \frac{r_{k+1}^\top z_{k+1}}{r_k^\top z_k} p_k .
+
+    The convergence test is on the residual :math:`r_k` itself, with or without :math:`H`, so a
+    preconditioned solve stops at the same accuracy.
 
     Args:
         matvec: callable returning :math:`A v` for a flat tensor ``v``.
@@ -154,7 +160,15 @@ def conjugate_gradient(
             r_0^\top A^{-1} r_0` by the Galerkin condition, :math:`r_0^\top A^{-1} r_0 \ge \sum_k
             \alpha_k \|r_k\|^2`, and :math:`\|b'\|_{A^{-1}} \le \|b'\|` for :math:`A \succeq I`), so
             the correction's solve stops no earlier than the full system's would. The relative
-            residuals in ``info`` are then relative to that bound.
+            residuals in ``info`` are then relative to that bound. (With a preconditioner the sum
+            is :math:`\sum_k \alpha_k r_k^\top z_k`, which also rises to :math:`r_0^\top A^{-1} r_0`.)
+        preconditioner: callable returning :math:`H r` for a symmetric positive definite
+            :math:`H` (e.g. :func:`quasi_newton_preconditioner`); ``None``: plain CG, and exactly
+            the same arithmetic as before this option existed.
+        keep_directions: keep the first this many search directions :math:`p_k` and their
+            products :math:`A p_k` (the tensors ``matvec`` returned, no copy) in
+            ``info["directions"]`` and ``info["products"]`` (lists, in the normalised units
+            :math:`b / \|b\|`; pairs made after an unread convergence repeat the last residual).
 
     Returns:
         ``(x, info)``; ``info["iterations"]`` counts the iterations until the
@@ -177,16 +191,21 @@ def conjugate_gradient(
         atol_sq = (atol / scale) ** 2
         bound_sq, energy = (galerkin_start[0] / scale) ** 2, galerkin_start[1] / (scale * scale)
         reference_sq, threshold_sq = _galerkin_threshold_sq(bound_sq, energy, tol, atol_sq)
-    p = r.clone()
+    z, rz = (r, rs) if preconditioner is None else _preconditioned(preconditioner, r)
+    p = z.clone()
     active = rs > threshold_sq  # false once solved, and for a NaN residual: stop, report unconverged
     live_iterations, masked_iterations = 0, None
+    directions, products = [], []
     for k in range(max_iter):
         checked = _is_check(k, first_check, check_every)
         if checked and not bool(active):
             break
         ap, side_p = _apply(matvec, p, side_output)
         matvecs += 1
-        alpha = rs / torch.dot(p, ap)
+        if k < keep_directions:
+            directions.append(p)
+            products.append(ap)
+        alpha = rz / torch.dot(p, ap)
         if not checked:
             # Past an unread convergence, alpha and beta are masked to zero so further iterations
             # change nothing (and a 0/0 from an exactly solved system never reaches x). An iteration
@@ -196,19 +215,21 @@ def conjugate_gradient(
         if side_output:  # L x = L x0 + sum_k alpha_k L p_k
             side = side_p * alpha if side is None else side.addcmul_(side_p, alpha)
         r.addcmul_(ap, alpha, value=-1.0)
-        if energy is not None:  # r_0' x_k = sum_k alpha_k |r_k|^2 rises to r_0' A^-1 r_0
-            energy = torch.addcmul(energy, alpha, rs)
+        if energy is not None:  # r_0' x_k = sum_k alpha_k r_k' z_k rises to r_0' A^-1 r_0
+            energy = torch.addcmul(energy, alpha, rz)
             reference_sq, threshold_sq = _galerkin_threshold_sq(bound_sq, energy, tol, atol_sq)
         rs_new = torch.dot(r, r)
+        z, rz_new = (r, rs_new) if preconditioner is None else _preconditioned(preconditioner, r)
         if checked:
-            p = torch.addcmul(r, p, rs_new / rs)
+            p = torch.addcmul(z, p, rz_new / rz)
             live_iterations += 1
-            rs = rs_new
+            rs, rz = rs_new, rz_new
             active = rs > threshold_sq
         else:
-            p = torch.addcmul(r, p, torch.where(active, rs_new / rs, 0.0))
+            p = torch.addcmul(z, p, torch.where(active, rz_new / rz, 0.0))
             masked_iterations = active.long() if masked_iterations is None else masked_iterations + active
             rs = torch.where(active, rs_new, rs)
+            rz = rs if preconditioner is None else torch.where(active, rz_new, rz)
             active = active & (rs > threshold_sq)
     if x is None:  # no iteration: the solution is the zero start
         x = torch.zeros_like(r)
@@ -217,7 +238,61 @@ def conjugate_gradient(
         iterations = iterations + masked_iterations
     converged = (rs <= threshold_sq) & (rs < math.inf)  # rs >= 0: finite exactly when below inf
     reference = None if reference_sq is None else reference_sq.sqrt()
-    return _rescaled(x, scale, iterations, rs.sqrt(), reference, converged, matvecs, side, initial_norm, side_output)
+    x, info = _rescaled(x, scale, iterations, rs.sqrt(), reference, converged, matvecs, side, initial_norm, side_output)
+    if keep_directions:
+        info["directions"], info["products"] = directions, products
+    return x, info
+
+
+def _preconditioned(preconditioner: MatVec, r: Tensor) -> tuple[Tensor, Tensor]:
+    """(z, r'z) with z = H r."""
+    z = preconditioner(r)
+    return z, torch.dot(r, z)
+
+
+def quasi_newton_preconditioner(directions: Tensor, products: Tensor) -> MatVec:
+    r"""The limited-memory BFGS approximation :math:`H \approx A^{-1}` from pairs :math:`(s_i, A_i s_i)`.
+
+    Morales & Nocedal (2000), "Automatic preconditioning by limited memory quasi-Newton
+    updating", SIAM J. Optim. 10(4): the search directions :math:`s_i` of earlier conjugate
+    gradient solves and their products :math:`y_i = A_i s_i` (which those solves made anyway)
+    precondition the next system of a slowly changing sequence. :math:`H` is the BFGS inverse
+    update of :math:`H_0 = I` by the pairs in order (oldest first),
+
+    .. math::
+        H_i = (I - \rho_i s_i y_i^\top) H_{i-1} (I - \rho_i y_i s_i^\top) + \rho_i s_i s_i^\top,
+        \qquad \rho_i = 1 / s_i^\top y_i,
+
+    applied by the two-loop recursion (Nocedal 1980, "Updating quasi-Newton matrices with limited
+    storage"): :math:`4k` dot products and :math:`4k` vector updates, no product with :math:`A`.
+    :math:`H_i y_j = s_j` holds for the newest pair exactly and for the others as far as the pairs
+    are conjugate; with :math:`H_0 = I` the unit eigenvalues of :math:`A = I + KK^\top` outside the
+    pairs' span stay where they are. Every :math:`H_i` is symmetric positive definite when every
+    :math:`s_i^\top y_i > 0` (true for positive definite :math:`A_i`), whatever the matrices
+    :math:`A_i` were: stale pairs cost iterations, never correctness.
+
+    Args:
+        directions: ``(k, n)`` tensor of the :math:`s_i`, oldest first.
+        products: ``(k, n)`` tensor of the :math:`y_i`.
+    """
+    if directions.shape != products.shape or directions.dim() != 2:
+        raise ValueError(f"directions and products must be (k, n) tensors of one shape, got "
+                         f"{tuple(directions.shape)} and {tuple(products.shape)}")
+    curvature = (directions * products).sum(1)
+    rho = torch.where(curvature > 0, 1.0 / torch.where(curvature > 0, curvature, 1.0), 0.0)  # a pair without curvature is skipped
+    pairs = list(zip(directions, products, rho))
+
+    def apply(r: Tensor) -> Tensor:
+        q, weights = r.clone(), []
+        for s, y, rho_i in reversed(pairs):
+            weight = rho_i * torch.dot(s, q)
+            q.addcmul_(y, weight, value=-1.0)
+            weights.append(weight)
+        for (s, y, rho_i), weight in zip(pairs, reversed(weights)):
+            q.addcmul_(s, weight - rho_i * torch.dot(y, q))
+        return q
+
+    return apply
 
 
 def _unit_threshold(tol: float, atol: float, scale: Tensor) -> Tensor:
