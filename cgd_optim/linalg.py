@@ -163,8 +163,7 @@ def conjugate_gradient(
             residuals in ``info`` are then relative to that bound. (With a preconditioner the sum
             is :math:`\sum_k \alpha_k r_k^\top z_k`, which also rises to :math:`r_0^\top A^{-1} r_0`.)
         preconditioner: callable returning :math:`H r` for a symmetric positive definite
-            :math:`H` (e.g. :func:`quasi_newton_preconditioner`); ``None``: plain CG, and exactly
-            the same arithmetic as before this option existed.
+            :math:`H` (e.g. :func:`quasi_newton_preconditioner`); ``None``: plain CG.
         keep_directions: keep the first this many search directions :math:`p_k` and their
             products :math:`A p_k` (the tensors ``matvec`` returned, no copy) in
             ``info["directions"]`` and ``info["products"]`` (lists, in the normalised units
@@ -176,6 +175,8 @@ def conjugate_gradient(
         is a bool tensor, false also when the iterates became non-finite.
     """
     _check_solver_args(tol, atol, max_iter, check_every, first_check)
+    if not (isinstance(keep_directions, int) and keep_directions >= 0):
+        raise ValueError(f"Invalid keep_directions value: {keep_directions}")
     first_check = check_every if first_check is None else first_check
     b, x0, b_norm, scale = _normalise(b, x0)
     if x0 is None:  # b is the solver's own normalised copy: it becomes r, and x starts as alpha_0 p_0

@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cgd_optim.linalg import conjugate_gradient, gmres
+from cgd_optim.linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
 from benchmarks.device_reads import DeviceReads
 
 
@@ -231,3 +231,39 @@ def test_a_non_finite_right_hand_side_gives_a_non_finite_solution(solver, bad):
     b[3] = bad
     x, info = solver(lambda v: a @ v, b, tol=1e-8, max_iter=20)
     assert not bool(torch.isfinite(x).all()) and not bool(info["converged"])
+
+
+def _outlier_system(seed: int, n: int = 60):
+    """M = I + K K' with four outlying eigenvalues, the shape of the competitive system."""
+    g = torch.Generator().manual_seed(seed)
+    K = torch.randn(n, 4, dtype=torch.float64, generator=g) * torch.tensor([20.0, 8.0, 3.0, 1.0], dtype=torch.float64)
+    return torch.eye(n, dtype=torch.float64) + K @ K.T, torch.randn(n, dtype=torch.float64, generator=g)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pcg_with_pairs_of_a_solve_of_the_same_matrix_converges_at_once(seed):
+    M, b = _outlier_system(seed)
+    options = dict(tol=1e-10, max_iter=100, check_every=1, first_check=0)
+    _, first = conjugate_gradient(lambda v: M @ v, b, keep_directions=10, **options)
+    assert len(first["directions"]) == int(first["iterations"]) >= 4
+    H = quasi_newton_preconditioner(torch.stack(first["directions"]), torch.stack(first["products"]))
+    other = torch.randn(b.numel(), dtype=torch.float64, generator=torch.Generator().manual_seed(seed + 10))
+    x, info = conjugate_gradient(lambda v: M @ v, other, preconditioner=H, **options)
+    # the pairs span M's invariant subspace of its outliers: H M = I up to rounding
+    assert int(info["iterations"]) <= 2
+    assert float(torch.linalg.vector_norm(other - M @ x) / torch.linalg.vector_norm(other)) <= 1e-10
+
+
+def test_quasi_newton_preconditioner_is_spd_and_meets_the_newest_secant_equation():
+    g = torch.Generator().manual_seed(3)
+    S = torch.randn(5, 30, dtype=torch.float64, generator=g)
+    A = torch.eye(30, dtype=torch.float64) + torch.diag(torch.rand(30, dtype=torch.float64, generator=g) * 10)
+    H_apply = quasi_newton_preconditioner(S, S @ A)  # rows y_i = A s_i (A symmetric)
+    H = torch.stack([H_apply(e) for e in torch.eye(30, dtype=torch.float64)], 1)
+    torch.testing.assert_close(H, H.T, rtol=0, atol=1e-12)
+    assert float(torch.linalg.eigvalsh(H).min()) > 0
+    torch.testing.assert_close(H_apply(A @ S[-1]), S[-1], rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="directions and products"):
+        quasi_newton_preconditioner(S, S[:4])
+    with pytest.raises(ValueError, match="keep_directions"):
+        conjugate_gradient(lambda v: v, torch.ones(3), keep_directions=-1)
