@@ -42,7 +42,14 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
         tol_convention: (keyword-only) ``"norm"`` (default): ``tol`` and ``atol`` bound the residual
             norm as above; ``"squared"``: they bound its square,
             :math:`\\|r\\|_2^2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2^2, \\mathrm{atol})`, as the authors'
-            ``cgds`` / ``optims`` do (their tol=1e-12 is our 1e-6)."""
+            ``cgds`` / ``optims`` do (their tol=1e-12 is our 1e-6).
+        recycle: (keyword-only) ``k`` > 0 preconditions each step's conjugate gradient solve by
+            the limited-memory BFGS inverse of the previous step's first ``k`` CG pairs
+            :math:`(p_i, M p_i)` (Morales & Nocedal 2000), which that solve made anyway: no extra
+            Hessian-vector product, no extra host read; memory ``2k`` vectors of the min player's
+            size, kept in ``state[p]["recycled_directions"]`` / ``["recycled_products"]``
+            (``(k, p.numel())``). Zero-sum games only. Default ``0``: off (docs/performance.md
+            measures when it pays)."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
@@ -118,9 +125,11 @@ def _require_influence(grads: list, player: str, objective: str) -> None:
 
 # every hyperparameter of the package's optimizers: a saved state with one this class lacks is another's
 HYPERPARAMETERS = {"beta", "eps", "tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "alternating",
-                   "tol_convention", "eps_placement"}
+                   "tol_convention", "eps_placement", "recycle"}
 # options added after states were first saved: a state without them had their defaults
-LATER_OPTIONS = {"tol_convention": "norm", "eps_placement": "inside"}
+LATER_OPTIONS = {"tol_convention": "norm", "eps_placement": "inside", "recycle": 0}
+# per-parameter state that stacks k vectors of the parameter's size as rows
+ROW_STATE = {"recycled_directions", "recycled_products"}
 
 
 class TwoPlayerOptimizer(Optimizer):
@@ -213,10 +222,13 @@ class TwoPlayerOptimizer(Optimizer):
     def _check_sizes(group: dict, indices: list, states: dict) -> None:
         for k, (p, index) in enumerate(zip(group["params"], indices)):
             for key, value in states.get(index, {}).items():
-                if isinstance(value, Tensor) and value.dim() > 0 and value.numel() != p.numel():
+                if not isinstance(value, Tensor) or value.dim() == 0:
+                    continue
+                size = value.shape[-1] if key in ROW_STATE and value.dim() == 2 else value.numel()
+                if size != p.numel():
                     raise ValueError(
                         f"load_state_dict: parameter {k} of the {group['player']} player has {p.numel()} elements, "
-                        f"its saved {key!r} {value.numel()}: the state of another model, or with the players swapped")
+                        f"its saved {key!r} {size}: the state of another model, or with the players swapped")
 
     def _players(self) -> tuple[list[Tensor], list[Tensor]]:
         """The trainable parameters of each player (those with requires_grad=False are skipped)."""

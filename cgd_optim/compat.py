@@ -51,6 +51,16 @@ def _refuse(**unsupported: Any) -> None:
                              f"Pass {name}=None (the default)")
 
 
+def _refuse_recycle(recycle: int, alternating: bool) -> None:
+    """``recycle`` (the native optimizers' reuse of CG pairs) has no meaning when the solved system changes player."""
+    if recycle != 0:
+        how = "alternates the solved side (min player, max player) from step to step" if alternating else \
+            "solves one joint general-sum system by GMRES"
+        raise ValueError(f"recycle={recycle!r} is not supported here: this compatibility class {how}, so the previous "
+                         "step's CG pairs belong to another system; use cgd_optim.ACGD / cgd_optim.CGD(recycle=k), "
+                         "which always solves the min player's system")
+
+
 def _check_solver(solver: str) -> None:
     if solver != "cg":
         raise ValueError(f"solver={solver!r} is not supported: the supported value is 'cg' (conjugate gradient); "
@@ -195,8 +205,9 @@ class ACGD(_AlternatingSides, competitive.ACGD):
                  lr_min: float = 1e-3, eps: float = 1e-5, beta: float = 0.99, tol: float = 1e-12,
                  atol: float = 1e-20, device: Any = torch.device("cpu"), solve_x: bool = False,
                  collect_info: bool = True, solver: str = "cg", *, max_reducer: Any = None,
-                 min_reducer: Any = None) -> None:
+                 min_reducer: Any = None, recycle: int = 0) -> None:
         _refuse(max_reducer=max_reducer, min_reducer=min_reducer)
+        _refuse_recycle(recycle, alternating=True)
         _check_solver(solver)
         super().__init__(min_params, max_params, lr_min=lr_min, lr_max=lr_max, beta=beta, eps=eps, tol=tol,
                          atol=atol, max_iter=MAX_SIDE_CAP, warm_start=True, tol_convention="squared",
@@ -220,7 +231,8 @@ class BCGD(_AlternatingSides, competitive.CGD):
     def __init__(self, max_params: Iterable[Tensor], min_params: Iterable[Tensor], lr_max: float = 1e-3,
                  lr_min: float = 1e-3, tol: float = 1e-12, atol: float = 1e-20, momentum: float = 0.0,
                  device: Any = torch.device("cpu"), solve_x: bool = False, collect_info: bool = True, *,
-                 update_max: bool | None = None) -> None:
+                 update_max: bool | None = None, recycle: int = 0) -> None:
+        _refuse_recycle(recycle, alternating=True)
         if update_max is not None:
             raise ValueError("update_max=True/False (moving one player only) is not supported: use update_max=None "
                              "(both players), or freeze a player with requires_grad_(False)")
@@ -272,8 +284,9 @@ class GACGD(competitive.ACGD):
     def __init__(self, x_params: Iterable[Tensor], y_params: Iterable[Tensor], x_reducer: Any = None,
                  y_reducer: Any = None, lr_x: float = 1e-3, lr_y: float = 1e-3, eps: float = 1e-6, beta: float = 0.99,
                  tol: float = 1e-5, atol: float = 1e-6, max_iter: int | None = None,
-                 track_cond: Callable | None = None) -> None:
+                 track_cond: Callable | None = None, *, recycle: int = 0) -> None:
         _refuse(x_reducer=x_reducer, y_reducer=y_reducer)
+        _refuse_recycle(recycle, alternating=False)
         if track_cond is not None:
             raise ValueError("track_cond is not supported: step_stats['relative_residual'] and ['iterations'] give "
                              "every step's GMRES residual and iterations, and get_info() returns them")

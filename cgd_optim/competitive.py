@@ -37,7 +37,7 @@ from torch import Tensor
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc, step_size
 from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
 from .distributed import average_, averaged, reduce_finiteness_
-from .linalg import conjugate_gradient, gmres
+from .linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
 
 HVP = Callable[[Tensor], Tensor]
 
@@ -157,6 +157,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
                 raise ValueError(f"Invalid {key} value: {defaults[key]}")
         if defaults["warm_start"] not in WARM_START_MODES:
             raise ValueError(f"Invalid warm_start value: {defaults['warm_start']!r}; expected True, False or 'auto'")
+        recycle = defaults["recycle"]
+        if not (isinstance(recycle, int) and not isinstance(recycle, bool) and recycle >= 0):
+            raise ValueError(f"Invalid recycle value: {recycle!r}; expected an int >= 0 (0: off)")
         if defaults["tol_convention"] not in TOL_CONVENTIONS:
             raise ValueError(f"Invalid tol_convention value: {defaults['tol_convention']!r}; expected 'norm' or 'squared'")
         super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group=process_group)
@@ -244,17 +247,61 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         into ``self.state`` at the commit, ``info["warm_started"]`` says whether a start was used."""
         root_eta_x = eta_x.sqrt()
         warm = self._warm_start(xs, root_eta_x)
+        solve, pairs = self._recycling(solve, xs, root_eta_x)
         dx, dy, s, info = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, warm,
                                              symmetric=zero_sum, root_eta_x=root_eta_x)
         info["warm_started"] = warm is not None
         # views of a fresh tensor: no copy needed
-        return dx, dy, info, {p: {"cg_solution": piece} for p, piece in zip(xs, unflatten(s / root_eta_x, xs))}
+        state = {p: {"cg_solution": piece} for p, piece in zip(xs, unflatten(s / root_eta_x, xs))}
+        if info.get("directions"):  # a solve without iterations keeps the pairs it had
+            directions, products = torch.stack(info["directions"]), torch.stack(info["products"])
+            new = (directions * root_eta_x, (products - directions) / root_eta_x)  # u = A p, C u = A^-1 (M p - p)
+            if pairs is not None:  # the newest k of the earlier pairs and this solve's, oldest first
+                new = [torch.cat([old, fresh])[-self.param_groups[0]["recycle"]:] for old, fresh in zip(pairs, new)]
+            _add_recycled_pairs(state, *new, xs)
+        return dx, dy, info, state
+
+    def _recycling(self, solve, xs: list[Tensor], root_eta_x: Tensor):
+        r"""``(solve, pairs)``: ``solve`` with ``recycle=k``'s options bound, and the stored pairs.
+
+        The solve keeps its first k CG pairs :math:`(p_i, M p_i)`. They are stored in the
+        parameters' coordinates, :math:`u_i = A p_i` and :math:`C u_i = A^{-1}(M p_i - p_i)` with
+        :math:`M = I + A C A`, :math:`C = D_{xy} f\, \eta_y D_{yx} f`, which do not depend on
+        :math:`A = \eta_x^{1/2}`; today's step sizes turn them into pairs of today's system,
+        :math:`(A^{-1} u_i,\ A^{-1} u_i + A\, C u_i)`, exact where the game's coupling and
+        :math:`\eta_y` have not changed (CGD on a fixed game, with any learning-rate schedule).
+        The solve is preconditioned by their L-BFGS inverse
+        (:func:`~cgd_optim.linalg.quasi_newton_preconditioner`; Morales & Nocedal 2000), the newest
+        k pairs of the earlier solves. The pairs cost no product: CG made them."""
+        keep = self.param_groups[0].get("recycle", 0)
+        if not keep:
+            return solve, None
+        pairs = self._recycled_pairs(xs)
+        if pairs is None:
+            return functools.partial(solve, keep_directions=keep), None
+        directions = pairs[0] / root_eta_x
+        preconditioner = quasi_newton_preconditioner(directions, torch.addcmul(directions, pairs[1], root_eta_x))
+        return functools.partial(solve, keep_directions=keep, preconditioner=preconditioner), pairs
+
+    def _recycled_pairs(self, xs: list[Tensor]) -> tuple[Tensor, Tensor] | None:
+        """The stored ``(directions, products)`` as ``(k, n)`` tensors over the min player's
+        trainable parameters ``xs``; None when some parameter has none (first step, or a parameter
+        unfrozen since)."""
+        entries = [self.state.get(p, {}) for p in xs]
+        if any(RECYCLED_KEYS[0] not in entry for entry in entries):
+            return None
+        if len({entry[RECYCLED_KEYS[0]].shape[0] for entry in entries}) != 1:
+            return None
+        return tuple(torch.cat([entry[key] for entry in entries], dim=1) for key in RECYCLED_KEYS)
 
     @torch.no_grad()
     def step(self, closure):
         """Take one competitive step; returns exactly what the closure returned."""
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
+        if not zero_sum and self.param_groups[0].get("recycle", 0):
+            raise ValueError("recycle applies to conjugate gradient, which solves zero-sum games; this closure "
+                             "returned a pair (f_min, f_max), solved by GMRES: use recycle=0")
         grad_x, grad_y, cross_x, cross_y = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
         with torch.enable_grad():  # in the graph: the mixed products differentiate these
             flat_cross_x, flat_cross_y = flatten(cross_x), flatten(cross_y)
@@ -300,7 +347,16 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         return returned
 
 
+def _add_recycled_pairs(state: dict, directions: Tensor, products: Tensor, xs: list[Tensor]) -> None:
+    """Per parameter of ``xs``, its columns of the ``(k, n)`` pairs (views: no copy), into ``state``."""
+    sizes = [p.numel() for p in xs]
+    for key, pairs in zip(RECYCLED_KEYS, (directions, products)):
+        for p, piece in zip(xs, pairs.split(sizes, dim=1)):
+            state[p][key] = piece
+
+
 WARM_START_MODES = (True, False, "auto")
+RECYCLED_KEYS = ("recycled_directions", "recycled_products")  # per min-player parameter: (k, numel) CG pairs
 TOL_CONVENTIONS = ("norm", "squared")  # tol, atol bound |r| (ours) or |r|^2 (the authors' cgds / optims)
 EPS_PLACEMENTS = ("inside", "outside")  # eps added to sqrt(v_hat) (Algorithm 1) or to sqrt(v) (cgds / optims)
 WARM_START_PROBE_EVERY = 10  # warm_start="auto": steps between re-measurements of the kind not in use
@@ -357,10 +413,12 @@ class CGD(_CompetitiveOptimizer):
         check_every: int | None = None,
         warm_start: bool | str = "auto",
         tol_convention: str = "norm",
+        recycle: int = 0,
         process_group: Any = "auto",
     ) -> None:
         defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
-                        check_every=check_every, warm_start=warm_start, tol_convention=tol_convention)
+                        check_every=check_every, warm_start=warm_start, tol_convention=tol_convention,
+                        recycle=recycle)
         super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group)
 
     def step_sizes(self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
@@ -450,6 +508,7 @@ class ACGD(_CompetitiveOptimizer):
         warm_start: bool | str = "auto",
         tol_convention: str = "norm",
         eps_placement: str = "inside",
+        recycle: int = 0,
         process_group: Any = "auto",
     ) -> None:
         if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
@@ -461,7 +520,7 @@ class ACGD(_CompetitiveOptimizer):
                              "'outside' (the authors' code)")
         defaults = dict(lr=lr, beta=beta, eps=eps, tol=tol, atol=atol, max_iter=max_iter,
                         gmres_restart=gmres_restart, check_every=check_every, warm_start=warm_start,
-                        tol_convention=tol_convention, eps_placement=eps_placement)
+                        tol_convention=tol_convention, eps_placement=eps_placement, recycle=recycle)
         super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group)
 
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:

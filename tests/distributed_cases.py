@@ -50,6 +50,8 @@ def non_saturating(G, D, real, z):
 OPTIMIZERS = {
     "acgd": (lambda G, D, pg: ACGD(G.parameters(), D.parameters(), lr=0.05, tol=1e-12, max_iter=200,
                                    process_group=pg), wgan),
+    "acgd_recycle": (lambda G, D, pg: ACGD(G.parameters(), D.parameters(), lr=0.05, tol=1e-12, max_iter=200,
+                                           recycle=3, process_group=pg), wgan),
     "cgd": (lambda G, D, pg: CGD(G.parameters(), D.parameters(), lr=0.1, tol=1e-12, max_iter=200,
                                  process_group=pg), wgan),
     "cgd_general_sum": (lambda G, D, pg: CGD(G.parameters(), D.parameters(), lr=0.1, tol=1e-12, max_iter=200,
