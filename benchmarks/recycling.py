@@ -14,7 +14,9 @@ seeds' early phases, as in ``acgd_vs_cgds``) and a simultaneous Adam step. Recor
 ``warmup .. warmup + steps - 1`` (early) and ``late .. late + steps - 1``; per step and runner the
 time, CG iterations and Hessian-vector products, and for both ACGD runners the true relative
 residual ||b - M s|| / ||b|| of the step's final solution s = -dx / sqrt(eta_x), rebuilt after the
-timed step at the step's weights and step sizes (three products, not timed).
+timed step at the step's weights and step sizes (three products, not timed). In float32 that
+residual has a floor of about 1e-5 set by the products' own round-off, above tol = 1e-6, so
+``--dtype float64`` runs the same comparison where the residuals can be told apart.
 
 It reports, per problem and phase, the mean CG iterations and products per step of each ACGD
 runner pooled over seeds, the median true residuals, the ratio of median step times recycle /
@@ -41,9 +43,9 @@ TOLERANCE = dict(tol=1e-6, atol=1e-10)
 DEFAULT, RECYCLED, CGDS, ADAM = "default", "recycle", "cgds", "adam"
 
 
-def make_runners(name: str, seed: int, k: int) -> dict:
+def make_runners(name: str, seed: int, k: int, dtype: torch.dtype = torch.float32) -> dict:
     """The four runners of one problem and seed, each on its own copy of the game."""
-    build = lambda: problems.PROBLEMS[name](torch.float32, seed)  # noqa: E731
+    build = lambda: problems.PROBLEMS[name](dtype, seed)  # noqa: E731
     return {DEFAULT: Ours(build(), **PAPER, **TOLERANCE), RECYCLED: Ours(build(), **PAPER, **TOLERANCE, recycle=k),
             CGDS: Theirs(build(), CountingHvp(), **PAPER, **TOLERANCE), ADAM: SimultaneousAdam(build(), lr=PAPER["lr"])}
 
@@ -104,9 +106,10 @@ def run_steps(runners: dict, labels: list[str], first: int, count: int, records:
                 entry["true_residual"].append(true_relative_residual(runner, batch, before, eta_x, eta_y))
 
 
-def measure_seed(name: str, seed: int, k: int, warmup: int, steps: int, late: int) -> dict:
+def measure_seed(name: str, seed: int, k: int, warmup: int, steps: int, late: int,
+                 dtype: torch.dtype = torch.float32) -> dict:
     """The early phase with all four runners, then the late one without cgds."""
-    runners = make_runners(name, seed, k)
+    runners = make_runners(name, seed, k, dtype)
     everyone, without_cgds = [DEFAULT, RECYCLED, CGDS, ADAM], [DEFAULT, RECYCLED, ADAM]
     early, late_records = {}, {}
     run_steps(runners, everyone, 0, warmup, None)
@@ -171,6 +174,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--late", type=int, default=150)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="float64: true residuals below float32's round-off floor")
     parser.add_argument("--quick", action="store_true", help="seed 0, mlp_gan and quadratic_1e4")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recycling_cpu.json"))
     args = parser.parse_args(argv)
@@ -178,12 +183,13 @@ def main(argv: list[str] | None = None) -> dict:
         args.seeds, args.problems = [0], [p for p in args.problems if p != "dcgan32"]
     report = {}
     for name in args.problems:
-        per_seed = [measure_seed(name, seed, args.recycle, args.warmup, args.steps, args.late) for seed in args.seeds]
+        per_seed = [measure_seed(name, seed, args.recycle, args.warmup, args.steps, args.late, getattr(torch, args.dtype))
+                    for seed in args.seeds]
         report[name] = {"summary": summarise(per_seed), "seeds": dict(zip(map(str, args.seeds), per_seed))}
         _print_summary(name, report[name]["summary"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": "python -m benchmarks.recycling " + " ".join(sys.argv[1:] if argv is None else argv),
-                                    "settings": {**PAPER, **TOLERANCE, "recycle": args.recycle, "seeds": args.seeds,
+                                    "settings": {**PAPER, **TOLERANCE, "recycle": args.recycle, "seeds": args.seeds, "dtype": args.dtype,
                                                  "torch_threads": torch.get_num_threads()},
                                     "problems": report}, indent=1))
     return report
