@@ -3,7 +3,7 @@ each given the same wall-clock budget on the same batches.
 
     python -m benchmarks.time_to_quality [--budget 180] [--seeds 0 1 2] [--eval-every 15]
                                          [--optimizers acgd_tol1e-2 ... adam] [--quick]
-                                         [--out benchmarks/results/time_to_quality_cpu.json]
+                                         [--out benchmarks/results/time_to_quality_cpu.json] [--summarise JSON]
                                          [--figure docs/figures/time_to_quality.png]
 
 The game: the Stackelberg-GAN paper's MNIST networks (Zhang et al. 2018, "Stackelberg GAN",
@@ -160,20 +160,46 @@ def first_time(curve: list[dict], reached) -> float | None:
     return next((point["seconds"] for point in curve if reached(point)), None)
 
 
+def family(name: str) -> str:
+    """The optimizer without its settings: ``acgd_tol1e-3`` -> ``acgd``."""
+    return name.split("_")[0]
+
+
+def _crossings(runs: list[dict], best_score: float, best_distance: float) -> tuple[list, list]:
+    """Each run's seconds to 90 % of ``best_score`` and to a Frechet distance within 1.1x of ``best_distance``."""
+    return ([first_time(r["curve"], lambda p: p["inception_score"] >= 0.9 * best_score) for r in runs],
+            [first_time(r["curve"], lambda p: p["frechet_distance"] <= 1.1 * best_distance) for r in runs])
+
+
+def _bests(runs: list[dict]) -> tuple[float, float]:
+    return (max(p["inception_score"] for run in runs for p in run["curve"]),
+            min(p["frechet_distance"] for run in runs for p in run["curve"]))
+
+
 def time_to_quality(runs: list[dict]) -> dict:
     """Per optimizer, the seconds to 90 % of the best inception score and to a Frechet distance
-    within 1.1x of the best (both bests over all runs), each seed's and their median."""
-    best_score = max(p["inception_score"] for run in runs for p in run["curve"])
-    best_distance = min(p["frechet_distance"] for run in runs for p in run["curve"])
-    summary: dict = {"best_inception_score": best_score, "best_frechet_distance": best_distance, "optimizers": {}}
+    within 1.1x of the best (both bests over all runs), one entry per seed; and the same against
+    the bests of its family's runs (all ACGD tolerances, say), which compares settings of one
+    optimizer when another family reaches a quality that none of them does."""
+    best_score, best_distance = _bests(runs)
+    families = {f: _bests([r for r in runs if family(r["optimizer"]) == f]) for f in {family(r["optimizer"]) for r in runs}}
+    summary: dict = {"best_inception_score": best_score, "best_frechet_distance": best_distance,
+                     "family_bests": {f: {"inception_score": b[0], "frechet_distance": b[1]} for f, b in families.items()},
+                     "optimizers": {}}
     for name in dict.fromkeys(run["optimizer"] for run in runs):
         mine = [run for run in runs if run["optimizer"] == name]
-        score = [first_time(r["curve"], lambda p: p["inception_score"] >= 0.9 * best_score) for r in mine]
-        distance = [first_time(r["curve"], lambda p: p["frechet_distance"] <= 1.1 * best_distance) for r in mine]
+        score, distance = _crossings(mine, best_score, best_distance)
+        family_score, family_distance = _crossings(mine, *families[family(name)])
         summary["optimizers"][name] = {
             "seconds_to_90pct_inception_score": score, "seconds_to_frechet_within_1.1x": distance,
+            "seconds_to_90pct_family_inception_score": family_score,
+            "seconds_to_family_frechet_within_1.1x": family_distance,
             "final_inception_score": [r["curve"][-1]["inception_score"] for r in mine],
             "final_frechet_distance": [r["curve"][-1]["frechet_distance"] for r in mine],
+            "best_inception_score": [max(p["inception_score"] for p in r["curve"]) for r in mine],
+            "seconds_at_best_inception_score": [max(r["curve"], key=lambda p: p["inception_score"])["seconds"] for r in mine],
+            "steps_at_best_inception_score": [max(r["curve"], key=lambda p: p["inception_score"])["steps"] for r in mine],
+            "best_frechet_distance": [min(p["frechet_distance"] for p in r["curve"]) for r in mine],
             "steps": [r["curve"][-1]["steps"] for r in mine],
             "mean_products_per_step": [r.get("mean_products_per_step", 0.0) for r in mine],
         }
@@ -191,6 +217,8 @@ def _print_summary(summary: dict) -> None:
     for name, entry in summary["optimizers"].items():
         print(f"{name:>14}: s to 90% IS {show(entry['seconds_to_90pct_inception_score'])}; "
               f"s to FID <= 1.1x best {show(entry['seconds_to_frechet_within_1.1x'])}; "
+              f"against its family's bests: {show(entry['seconds_to_90pct_family_inception_score'])} / "
+              f"{show(entry['seconds_to_family_frechet_within_1.1x'])}; "
               f"final IS {[round(v, 2) for v in entry['final_inception_score']]}, "
               f"FID {[round(v, 1) for v in entry['final_frechet_distance']]}, steps {entry['steps']}, "
               f"products/step {[round(v, 1) for v in entry['mean_products_per_step']]}", flush=True)
@@ -248,16 +276,23 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="seed 0 and 90 s per run")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/time_to_quality_cpu.json"))
     parser.add_argument("--figure", type=Path, default=Path("docs/figures/time_to_quality.png"))
+    parser.add_argument("--summarise", type=Path, default=None, metavar="JSON",
+                        help="train nothing: summarise and draw the runs of an earlier report (rewritten in place)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.seeds, args.budget = [0], min(args.budget, 90.0)
-    report = run_benchmark(args.optimizers, args.seeds, args.budget, args.eval_every, max_steps=args.max_steps)
+    if args.summarise is not None:
+        saved = json.loads(args.summarise.read_text())
+        report = {**saved, "summary": time_to_quality(saved["runs"])}
+        args.out = args.summarise
+    else:
+        if args.quick:
+            args.seeds, args.budget = [0], min(args.budget, 90.0)
+        report = run_benchmark(args.optimizers, args.seeds, args.budget, args.eval_every, max_steps=args.max_steps)
+        report = {"command": "python -m benchmarks.time_to_quality " + " ".join(sys.argv[1:] if argv is None else argv),
+                  "settings": {"acgd": ACGD_SETTINGS, "budget_s": args.budget, "eval_every_s": args.eval_every,
+                               "seeds": args.seeds}, **report}
     _print_summary(report["summary"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": "python -m benchmarks.time_to_quality " + " ".join(sys.argv[1:] if argv is None else argv),
-                                    "settings": {"acgd": ACGD_SETTINGS, "budget_s": args.budget,
-                                                 "eval_every_s": args.eval_every, "seeds": args.seeds},
-                                    **report}, indent=1))
+    args.out.write_text(json.dumps(report, indent=1))
     draw(report["runs"], args.figure)
     return report
 
