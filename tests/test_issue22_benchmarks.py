@@ -77,6 +77,10 @@ def test_time_to_quality_reads_first_crossings_against_the_best_of_all_runs():
     assert summary["optimizers"]["b"]["seconds_to_90pct_inception_score"] == [10, None]
     assert summary["optimizers"]["b"]["seconds_to_frechet_within_1.1x"] == [10, None]
     assert summary["optimizers"]["b"]["final_inception_score"] == [8.0, 2.0]
+    # against its own family's bests (IS 8.2, FID 109): seed 0 there at 10 s, seed 1 still never
+    assert summary["family_bests"]["b"] == {"inception_score": 8.2, "frechet_distance": 109.0}
+    assert summary["optimizers"]["b"]["seconds_to_90pct_family_inception_score"] == [10, None]
+    assert summary["optimizers"]["a"]["seconds_to_family_frechet_within_1.1x"] == [20]
 
 
 def test_gradient_equivalents_count_products_at_their_measured_cost():

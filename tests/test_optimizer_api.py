@@ -18,6 +18,11 @@ OPTIMIZERS = {
     "ACGD": lambda mins, maxs, **kw: ACGD(mins, maxs, lr=0.01, **kw),
 }
 names = pytest.mark.parametrize("name", list(OPTIMIZERS))
+# recycle=k keeps CG pairs as state: the state tests run with it too
+RECYCLING = {
+    "CGD-recycle": lambda mins, maxs, **kw: CGD(mins, maxs, lr=0.05, recycle=3, **kw),
+    "ACGD-recycle": lambda mins, maxs, **kw: ACGD(mins, maxs, lr=0.01, recycle=3, **kw),
+}
 
 
 class Game(nn.Module):
@@ -37,7 +42,7 @@ class Game(nn.Module):
 
 
 def make(name, game, **kw):
-    return OPTIMIZERS[name](list(game.G.parameters()), list(game.D.parameters()), **kw)
+    return {**OPTIMIZERS, **RECYCLING}[name](list(game.G.parameters()), list(game.D.parameters()), **kw)
 
 
 def params_of(game):
@@ -89,7 +94,7 @@ def test_result_ignores_grad_attributes_and_leaves_them_alone(name):
         assert torch.equal(b.grad, torch.full_like(b, 123.0))
 
 
-@names
+@pytest.mark.parametrize("name", [*OPTIMIZERS, *RECYCLING])
 def test_state_dict_round_trip_continues_bit_identically(name):
     game = Game()
     optimizer = make(name, game)
@@ -169,7 +174,7 @@ def test_float32_and_float64_move_towards_lower_min_player_loss(name, dtype):
     assert all(v.dim() == 0 for v in optimizer.step_stats.values())
 
 
-@names
+@pytest.mark.parametrize("name", [*OPTIMIZERS, *RECYCLING])
 def test_a_nan_closure_leaves_parameters_and_state_untouched(name):
     game = Game()
     optimizer = make(name, game)
