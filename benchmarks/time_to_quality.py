@@ -188,6 +188,7 @@ def time_to_quality(runs: list[dict]) -> dict:
                      "optimizers": {}}
     for name in dict.fromkeys(run["optimizer"] for run in runs):
         mine = [run for run in runs if run["optimizer"] == name]
+        peaks = [max(r["curve"], key=lambda p: p["inception_score"]) for r in mine]
         score, distance = _crossings(mine, best_score, best_distance)
         family_score, family_distance = _crossings(mine, *families[family(name)])
         summary["optimizers"][name] = {
@@ -196,9 +197,9 @@ def time_to_quality(runs: list[dict]) -> dict:
             "seconds_to_family_frechet_within_1.1x": family_distance,
             "final_inception_score": [r["curve"][-1]["inception_score"] for r in mine],
             "final_frechet_distance": [r["curve"][-1]["frechet_distance"] for r in mine],
-            "best_inception_score": [max(p["inception_score"] for p in r["curve"]) for r in mine],
-            "seconds_at_best_inception_score": [max(r["curve"], key=lambda p: p["inception_score"])["seconds"] for r in mine],
-            "steps_at_best_inception_score": [max(r["curve"], key=lambda p: p["inception_score"])["steps"] for r in mine],
+            "best_inception_score": [peak["inception_score"] for peak in peaks],
+            "seconds_at_best_inception_score": [peak["seconds"] for peak in peaks],
+            "steps_at_best_inception_score": [peak["steps"] for peak in peaks],
             "best_frechet_distance": [min(p["frechet_distance"] for p in r["curve"]) for r in mine],
             "steps": [r["curve"][-1]["steps"] for r in mine],
             "mean_products_per_step": [r.get("mean_products_per_step", 0.0) for r in mine],

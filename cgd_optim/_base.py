@@ -44,12 +44,12 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
             :math:`\\|r\\|_2^2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2^2, \\mathrm{atol})`, as the authors'
             ``cgds`` / ``optims`` do (their tol=1e-12 is our 1e-6).
         recycle: (keyword-only) ``k`` > 0 preconditions each step's conjugate gradient solve by
-            the limited-memory BFGS inverse of the previous step's first ``k`` CG pairs
-            :math:`(p_i, M p_i)` (Morales & Nocedal 2000), which that solve made anyway: no extra
-            Hessian-vector product, no extra host read; memory ``2k`` vectors of the min player's
-            size, kept in ``state[p]["recycled_directions"]`` / ``["recycled_products"]``
-            (``(k, p.numel())``). Zero-sum games only. Default ``0``: off (docs/performance.md
-            measures when it pays)."""
+            the limited-memory BFGS inverse of the newest ``k`` CG pairs :math:`(p_i, M p_i)` of
+            the earlier steps' solves (Morales & Nocedal 2000), which those solves made anyway: no
+            extra Hessian-vector product, no extra host read; memory ``2k`` vectors of the min
+            player's size, kept in the parameters' coordinates in
+            ``state[p]["recycled_directions"]`` / ``["recycled_products"]`` (``(k, p.numel())``).
+            Zero-sum games only. Default ``0``: off (docs/performance.md measures when it pays)."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
@@ -128,8 +128,8 @@ HYPERPARAMETERS = {"beta", "eps", "tol", "atol", "max_iter", "gmres_restart", "c
                    "tol_convention", "eps_placement", "recycle"}
 # options added after states were first saved: a state without them had their defaults
 LATER_OPTIONS = {"tol_convention": "norm", "eps_placement": "inside", "recycle": 0}
-# per-parameter state that stacks k vectors of the parameter's size as rows
-ROW_STATE = {"recycled_directions", "recycled_products"}
+# per-parameter state that stacks k vectors of the parameter's size as rows: recycle=k's CG pairs
+RECYCLED_KEYS = ("recycled_directions", "recycled_products")
 
 
 class TwoPlayerOptimizer(Optimizer):
@@ -224,7 +224,7 @@ class TwoPlayerOptimizer(Optimizer):
             for key, value in states.get(index, {}).items():
                 if not isinstance(value, Tensor) or value.dim() == 0:
                     continue
-                size = value.shape[-1] if key in ROW_STATE and value.dim() == 2 else value.numel()
+                size = value.shape[-1] if key in RECYCLED_KEYS and value.dim() == 2 else value.numel()
                 if size != p.numel():
                     raise ValueError(
                         f"load_state_dict: parameter {k} of the {group['player']} player has {p.numel()} elements, "

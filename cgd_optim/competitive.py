@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor
 
-from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc, step_size
+from ._base import RECYCLED_KEYS, TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc, step_size
 from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
 from .distributed import average_, averaged, reduce_finiteness_
 from .linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
@@ -356,7 +356,6 @@ def _add_recycled_pairs(state: dict, directions: Tensor, products: Tensor, xs: l
 
 
 WARM_START_MODES = (True, False, "auto")
-RECYCLED_KEYS = ("recycled_directions", "recycled_products")  # per min-player parameter: (k, numel) CG pairs
 TOL_CONVENTIONS = ("norm", "squared")  # tol, atol bound |r| (ours) or |r|^2 (the authors' cgds / optims)
 EPS_PLACEMENTS = ("inside", "outside")  # eps added to sqrt(v_hat) (Algorithm 1) or to sqrt(v) (cgds / optims)
 WARM_START_PROBE_EVERY = 10  # warm_start="auto": steps between re-measurements of the kind not in use
