@@ -179,70 +179,95 @@ def conjugate_gradient(
         raise ValueError(f"Invalid keep_directions value: {keep_directions}")
     first_check = check_every if first_check is None else first_check
     b, x0, b_norm, scale = _normalise(b, x0)
-    if x0 is None:  # b is the solver's own normalised copy: it becomes r, and x starts as alpha_0 p_0
-        x, r, side, matvecs = None, b, None, 0
-    else:
-        x, r, side, matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
-    rs = torch.dot(r, r)
-    initial_norm = rs.sqrt()
-    if galerkin_start is None:  # |b| = 1 in the normalised units (or b = 0: r = 0, solved at once)
-        reference_sq, energy = None, None
-        threshold_sq = _unit_threshold(tol, atol, scale) ** 2
-    else:  # squared lower bounds of |b'| in the normalised units
-        atol_sq = (atol / scale) ** 2
-        bound_sq, energy = (galerkin_start[0] / scale) ** 2, galerkin_start[1] / (scale * scale)
-        reference_sq, threshold_sq = _galerkin_threshold_sq(bound_sq, energy, tol, atol_sq)
-    z, rz = (r, rs) if preconditioner is None else _preconditioned(preconditioner, r)
-    p = z.clone()
-    active = rs > threshold_sq  # false once solved, and for a NaN residual: stop, report unconverged
-    live_iterations, masked_iterations = 0, None
-    directions, products = [], []
+    solve = _ConjugateGradient(matvec, b, x0, b_norm, scale, tol=tol, atol=atol, side_output=side_output,
+                               galerkin_start=galerkin_start, preconditioner=preconditioner)
     for k in range(max_iter):
         checked = _is_check(k, first_check, check_every)
-        if checked and not bool(active):
+        if checked and not bool(solve.active):
             break
-        ap, side_p = _apply(matvec, p, side_output)
-        matvecs += 1
-        if k < keep_directions:
-            directions.append(p)
-            products.append(ap)
-        alpha = rz / torch.dot(p, ap)
+        solve.iterate(checked, keep=k < keep_directions)
+    return solve.result(scale, keep_directions > 0)
+
+
+class _ConjugateGradient:
+    """The state of one conjugate gradient solve in the normalised units of :func:`_normalise`,
+    advanced by :meth:`iterate` (the recurrence of :func:`conjugate_gradient`)."""
+
+    def __init__(self, matvec: MatVec, b: Tensor, x0: Tensor | None, b_norm: Tensor, scale: Tensor, *, tol: float,
+                 atol: float, side_output: bool, galerkin_start, preconditioner: MatVec | None) -> None:
+        self.matvec, self.side_output, self.preconditioner, self.tol = matvec, side_output, preconditioner, tol
+        if x0 is None:  # b is the solver's own normalised copy: it becomes r, and x starts as alpha_0 p_0
+            self.x, self.r, self.side, self.matvecs = None, b, None, 0
+        else:
+            self.x, self.r, self.side, self.matvecs = _initial_guess(matvec, b, x0, b_norm > 0, side_output)
+        self.rs = torch.dot(self.r, self.r)
+        self.initial_norm = self.rs.sqrt()
+        if galerkin_start is None:  # |b| = 1 in the normalised units (or b = 0: r = 0, solved at once)
+            self.reference_sq, self.energy = None, None
+            self.threshold_sq = _unit_threshold(tol, atol, scale) ** 2
+        else:  # squared lower bounds of |b'| in the normalised units
+            self.atol_sq = (atol / scale) ** 2
+            self.bound_sq, self.energy = (galerkin_start[0] / scale) ** 2, galerkin_start[1] / (scale * scale)
+            self.reference_sq, self.threshold_sq = _galerkin_threshold_sq(self.bound_sq, self.energy, tol, self.atol_sq)
+        z, self.rz = (self.r, self.rs) if preconditioner is None else _preconditioned(preconditioner, self.r)
+        self.p = z.clone()
+        self.active = self.rs > self.threshold_sq  # false once solved, and for a NaN residual: stop, unconverged
+        self.live_iterations, self.masked_iterations = 0, None
+        self.directions, self.products = [], []
+
+    def iterate(self, checked: bool, *, keep: bool) -> None:
+        """One iteration; ``checked``: right after a convergence read that found the system unsolved."""
+        ap, side_p = _apply(self.matvec, self.p, self.side_output)
+        self.matvecs += 1
+        if keep:
+            self.directions.append(self.p)
+            self.products.append(ap)
+        alpha = self.rz / torch.dot(self.p, ap)
         if not checked:
             # Past an unread convergence, alpha and beta are masked to zero so further iterations
             # change nothing (and a 0/0 from an exactly solved system never reaches x). An iteration
             # right after a check that found the system unsolved needs no mask.
-            alpha = torch.where(active, alpha, 0.0)
-        x = p * alpha if x is None else x.addcmul_(p, alpha)
-        if side_output:  # L x = L x0 + sum_k alpha_k L p_k
-            side = side_p * alpha if side is None else side.addcmul_(side_p, alpha)
-        r.addcmul_(ap, alpha, value=-1.0)
-        if energy is not None:  # r_0' x_k = sum_k alpha_k r_k' z_k rises to r_0' A^-1 r_0
-            energy = torch.addcmul(energy, alpha, rz)
-            reference_sq, threshold_sq = _galerkin_threshold_sq(bound_sq, energy, tol, atol_sq)
-        rs_new = torch.dot(r, r)
-        z, rz_new = (r, rs_new) if preconditioner is None else _preconditioned(preconditioner, r)
+            alpha = torch.where(self.active, alpha, 0.0)
+        self.x = self.p * alpha if self.x is None else self.x.addcmul_(self.p, alpha)
+        if self.side_output:  # L x = L x0 + sum_k alpha_k L p_k
+            self.side = side_p * alpha if self.side is None else self.side.addcmul_(side_p, alpha)
+        self.r.addcmul_(ap, alpha, value=-1.0)
+        if self.energy is not None:  # r_0' x_k = sum_k alpha_k r_k' z_k rises to r_0' A^-1 r_0
+            self.energy = torch.addcmul(self.energy, alpha, self.rz)
+            self.reference_sq, self.threshold_sq = _galerkin_threshold_sq(self.bound_sq, self.energy, self.tol,
+                                                                          self.atol_sq)
+        self._next_direction(checked)
+
+    def _next_direction(self, checked: bool) -> None:
+        """p_{k+1} = z_{k+1} + beta_k p_k, masked past an unread convergence."""
+        rs_new = torch.dot(self.r, self.r)
+        z, rz_new = (self.r, rs_new) if self.preconditioner is None else _preconditioned(self.preconditioner, self.r)
         if checked:
-            p = torch.addcmul(z, p, rz_new / rz)
-            live_iterations += 1
-            rs, rz = rs_new, rz_new
-            active = rs > threshold_sq
-        else:
-            p = torch.addcmul(z, p, torch.where(active, rz_new / rz, 0.0))
-            masked_iterations = active.long() if masked_iterations is None else masked_iterations + active
-            rs = torch.where(active, rs_new, rs)
-            rz = rs if preconditioner is None else torch.where(active, rz_new, rz)
-            active = active & (rs > threshold_sq)
-    if x is None:  # no iteration: the solution is the zero start
-        x = torch.zeros_like(r)
-    iterations = torch.full((), live_iterations, dtype=torch.int64, device=r.device)
-    if masked_iterations is not None:
-        iterations = iterations + masked_iterations
-    converged = (rs <= threshold_sq) & (rs < math.inf)  # rs >= 0: finite exactly when below inf
-    reference = None if reference_sq is None else reference_sq.sqrt()
-    x, info = _rescaled(x, scale, iterations, rs.sqrt(), reference, converged, matvecs, side, initial_norm, side_output)
-    if keep_directions:
-        info["directions"], info["products"] = directions, products
-    return x, info
+            self.p = torch.addcmul(z, self.p, rz_new / self.rz)
+            self.live_iterations += 1
+            self.rs, self.rz = rs_new, rz_new
+            self.active = self.rs > self.threshold_sq
+            return
+        active = self.active
+        self.p = torch.addcmul(z, self.p, torch.where(active, rz_new / self.rz, 0.0))
+        self.masked_iterations = active.long() if self.masked_iterations is None else self.masked_iterations + active
+        self.rs = torch.where(active, rs_new, self.rs)
+        self.rz = self.rs if self.preconditioner is None else torch.where(active, rz_new, self.rz)
+        self.active = active & (self.rs > self.threshold_sq)
+
+    def result(self, scale: Tensor, keep_directions: bool) -> tuple[Tensor, dict]:
+        """``(x, info)`` of :func:`conjugate_gradient`, back in the units of ``b``."""
+        x = torch.zeros_like(self.r) if self.x is None else self.x  # no iteration: the zero start
+        iterations = torch.full((), self.live_iterations, dtype=torch.int64, device=self.r.device)
+        if self.masked_iterations is not None:
+            iterations = iterations + self.masked_iterations
+        converged = (self.rs <= self.threshold_sq) & (self.rs < math.inf)  # rs >= 0: finite exactly when below inf
+        reference = None if self.reference_sq is None else self.reference_sq.sqrt()
+        x, info = _rescaled(x, scale, iterations, self.rs.sqrt(), reference, converged, self.matvecs, self.side,
+                            self.initial_norm, self.side_output)
+        if keep_directions:
+            info["directions"], info["products"] = self.directions, self.products
+        return x, info
 
 
 def _preconditioned(preconditioner: MatVec, r: Tensor) -> tuple[Tensor, Tensor]:
@@ -405,30 +430,39 @@ def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, side: Tensor | None, thre
         h_next = torch.linalg.vector_norm(w)
         # a zero h_next is a lucky breakdown: the next basis vector is zero and adds nothing
         basis[j + 1] = w / torch.where(h_next > 0, h_next, 1.0)
-        column = rotations[: j + 2, : j + 1] @ h
-        below = rotations[: j + 2, j + 1] * h_next
-        column = column + below
-        a, c = column[j], column[j + 1]
-        radius = torch.hypot(a, c)
-        cos = torch.where(radius > 0, a / torch.where(radius > 0, radius, 1.0), 1.0)
-        sin = torch.where(radius > 0, c / torch.where(radius > 0, radius, 1.0), 0.0)
-        column[j] = radius
-        hessenberg_r[: j + 1, j] = column[: j + 1]
-        row_j = rotations[j].clone()
-        rotations[j] = cos * row_j + sin * rotations[j + 1]
-        rotations[j + 1] = -sin * row_j + cos * rotations[j + 1]
+        _givens_step(rotations, hessenberg_r, h, h_next, j)
         counted += (~done).to(counted.dtype)
         estimate = torch.where(done, estimate, beta * rotations[j + 1, 0].abs())
         done = done | (estimate <= threshold) | ~torch.isfinite(estimate)
     if steps == 0:  # converged at the check before the first iteration
         return x, side, estimate, done, steps, counted
-    upper = hessenberg_r[:steps, :steps]
-    diagonal = torch.diagonal(upper)
-    # Columns after a breakdown are zero; a unit diagonal there gives y_j = 0.
-    upper = upper + torch.diag(torch.where(diagonal == 0, 1.0, 0.0).to(upper.dtype))
-    rhs = (beta * rotations[:steps, 0]).unsqueeze(1)
-    y = torch.linalg.solve_triangular(upper, rhs, upper=True).squeeze(1)
+    y = _least_squares_coefficients(hessenberg_r[:steps, :steps], beta * rotations[:steps, 0])
     if side_output:
         combined = y @ torch.stack(side_basis)
         side = combined if side is None else side + combined
     return x + y @ basis[:steps], side, estimate, done, steps, counted
+
+
+def _givens_step(rotations: Tensor, hessenberg_r: Tensor, h: Tensor, h_next: Tensor, j: int) -> None:
+    """Column j of the Hessenberg matrix, ``(h, h_next)``, rotated by the accumulated rotations
+    ``Q`` into column j of the triangle, and ``Q`` updated by the new rotation (both in place)."""
+    column = rotations[: j + 2, : j + 1] @ h
+    below = rotations[: j + 2, j + 1] * h_next
+    column = column + below
+    a, c = column[j], column[j + 1]
+    radius = torch.hypot(a, c)
+    cos = torch.where(radius > 0, a / torch.where(radius > 0, radius, 1.0), 1.0)
+    sin = torch.where(radius > 0, c / torch.where(radius > 0, radius, 1.0), 0.0)
+    column[j] = radius
+    hessenberg_r[: j + 1, j] = column[: j + 1]
+    row_j = rotations[j].clone()
+    rotations[j] = cos * row_j + sin * rotations[j + 1]
+    rotations[j + 1] = -sin * row_j + cos * rotations[j + 1]
+
+
+def _least_squares_coefficients(upper: Tensor, rotated_rhs: Tensor) -> Tensor:
+    """y of the rotated least-squares problem ``upper y = rotated_rhs`` (columns after a breakdown
+    are zero; a unit diagonal there gives y_j = 0)."""
+    diagonal = torch.diagonal(upper)
+    upper = upper + torch.diag(torch.where(diagonal == 0, 1.0, 0.0).to(upper.dtype))
+    return torch.linalg.solve_triangular(upper, rotated_rhs.unsqueeze(1), upper=True).squeeze(1)

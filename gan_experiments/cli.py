@@ -175,13 +175,14 @@ def _resumed_config(args):
 
 def _run(args) -> int:
     from .experiment import join_group, run
+    from .registry import check
 
     if args.resume and not args.out:
         raise ConfigError("--resume needs --out, the run folder to continue")
     if not args.resume and not args.config:
         raise ConfigError("run needs CONFIG, a NAME from `python -m gan_experiments list` or a TOML file")
     config, name = _resumed_config(args) if args.resume else resolve_config(args.config, _run_overrides(args))
-    config = join_group(config)  # under torchrun; nothing happens otherwise
+    config = join_group(check(config))  # under torchrun; nothing happens otherwise
     out = parallel.agreed(Path(args.out) if args.out else Path("runs") / f"{name}-seed{config.run.seed}-{_stamp()}")
     try:
         final = run(config, out, resume=args.resume, dry_run=args.dry_run, overwrite=args.overwrite, name=name)

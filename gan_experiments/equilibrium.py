@@ -47,60 +47,60 @@ def locate(checkpoint: str | Path) -> tuple[Path, Path]:
     return config, weights
 
 
-def _value(game, real, z):
+def _value(players, real, z):
     """V: the discriminator's side of the game's value."""
-    return as_min_max(game.objective(real, z))[1]
+    return as_min_max(players.objective(real, z))[1]
 
 
-def _on_value(game, optimizer_options, *, lam: float, inner_steps: int):
+def _on_value(players, optimizer_options, *, lam: float, inner_steps: int):
     """``step(real, z)`` of G alone by Adam on V, eq. (5); returns nothing to record."""
-    adam = torch.optim.Adam([p for p in game.min_parameters() if p.requires_grad], lr=optimizer_options.lr,
+    adam = torch.optim.Adam([p for p in players.min_parameters() if p.requires_grad], lr=optimizer_options.lr,
                             betas=tuple(optimizer_options.betas))
 
     def step(real, z):
         adam.zero_grad()
-        _value(game, real, z).backward()
+        _value(players, real, z).backward()
         adam.step()
     return step
 
 
-def _on_proximal_objective(game, optimizer_options, *, lam: float, inner_steps: int):
+def _on_proximal_objective(players, optimizer_options, *, lam: float, inner_steps: int):
     """``step(real, z)`` of G alone on the proximal objective (19) through ProximalMinimax, a fresh
     inner Adam per solve (Sec. 6.1); returns V at the proximal solution."""
     betas, lr = tuple(optimizer_options.betas), optimizer_options.lr
-    adam = torch.optim.Adam([p for p in game.min_parameters() if p.requires_grad], lr=lr, betas=betas)
-    inner = torch.optim.Adam(list(game.discriminator.parameters()), lr=lr, betas=betas)
-    proximal = ProximalMinimax(game.discriminator, min_optimizer=adam, max_optimizer=inner, lam=lam,
+    adam = torch.optim.Adam([p for p in players.min_parameters() if p.requires_grad], lr=lr, betas=betas)
+    inner = torch.optim.Adam(list(players.discriminator.parameters()), lr=lr, betas=betas)
+    proximal = ProximalMinimax(players.discriminator, min_optimizer=adam, max_optimizer=inner, lam=lam,
                                inner_steps=inner_steps, keep_proximal_solution=False)
 
     def step(real, z):
         inner.state.clear()
-        return float(proximal.step(lambda: _value(game, real, z), real).detach())
+        return float(proximal.step(lambda: _value(players, real, z), real).detach())
     return step
 
 
 OBJECTIVES = {"V": _on_value, "proximal": _on_proximal_objective}  # what G alone optimizes, in this order
 
 
-def _generator_alone(framework, objective: str, data, config, evaluation: tuple, *, steps: int, lam: float,
+def _generator_alone(trained, objective: str, data, config, evaluation: tuple, *, steps: int, lam: float,
                      inner_steps: int) -> tuple[list[dict], list]:
     """A copy of the players, D frozen, G optimized ``steps`` times; one row per step with V on the
     evaluation batch, and the copy's samples before and after."""
-    game, r = copy.deepcopy(framework), config.run
-    for p in game.discriminator.parameters():
+    players, r = copy.deepcopy(trained), config.run
+    for p in players.discriminator.parameters():
         p.requires_grad_(objective != "V")  # frozen; the proximal inner ascent moves a copy and returns
-    step = OBJECTIVES[objective](game, config.optimizer, lam=lam, inner_steps=inner_steps)
-    batches = BatchStream(data.sample, r.batch_size, framework.latent_dim, noise_seed=r.seed + 31, device=r.device)
-    rows, pictures = [], [_samples(game, data, r.seed)]
+    step = OBJECTIVES[objective](players, config.optimizer, lam=lam, inner_steps=inner_steps)
+    batches = BatchStream(data.sample, r.batch_size, players.latent_dim, noise_seed=r.seed + 31, device=r.device)
+    rows, pictures = [], [_samples(players, data, r.seed)]
     for t in range(steps + 1):
         with torch.no_grad():
-            rows.append({"objective": objective, "step": t, "value": float(_value(game, *evaluation))})
+            rows.append({"objective": objective, "step": t, "value": float(_value(players, *evaluation))})
         if t == steps:
             break
         proximal_value = step(*batches.next())
         if proximal_value is not None:
             rows[-1]["proximal_value"] = proximal_value
-    return rows, pictures + [_samples(game, data, r.seed)]
+    return rows, pictures + [_samples(players, data, r.seed)]
 
 
 def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0.1, inner_steps: int = 50,
@@ -111,16 +111,16 @@ def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0
     config = load(config_path)
     run = build(config)
     run.session.load_state_dict(torch.load(weights, weights_only=False))
-    framework, data, r = run.players, run.data, config.run
-    if not hasattr(framework, "discriminator") or not hasattr(framework, "objective"):
+    players, data, r = run.players, run.data, config.run
+    if not hasattr(players, "discriminator") or not hasattr(players, "objective"):
         raise ValueError(f"equilibrium-test needs a generator-discriminator run; {r.framework!r} has none")
     out = Path(out) if out is not None else config_path.parent / "equilibrium_test"
     out.mkdir(parents=True, exist_ok=True)
-    evaluation = BatchStream(data.sample, r.batch_size, framework.latent_dim, noise_seed=r.seed + 30, device=r.device)
+    evaluation = BatchStream(data.sample, r.batch_size, players.latent_dim, noise_seed=r.seed + 30, device=r.device)
     real_and_noise = evaluation.next()
     rows, pictures = [], {}
     for objective in OBJECTIVES:
-        mine, pictures[objective] = _generator_alone(framework, objective, data, config, real_and_noise, steps=steps,
+        mine, pictures[objective] = _generator_alone(players, objective, data, config, real_and_noise, steps=steps,
                                                      lam=lam, inner_steps=inner_steps)
         rows += mine
     write_rows(rows, out / "equilibrium.csv", ["objective", "step", "value", "proximal_value"])
@@ -134,9 +134,9 @@ def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0
 
 
 @torch.no_grad()
-def _samples(game, data, seed: int):
+def _samples(players, data, seed: int):
     """The data source's number of samples of the generator (or its mixture), on the CPU."""
-    return game.sample(data.equilibrium_samples, torch.Generator().manual_seed(seed + 32)).cpu()
+    return players.sample(data.equilibrium_samples, torch.Generator().manual_seed(seed + 32)).cpu()
 
 
 def _plot(rows: list[dict], pictures: dict, data, path: Path) -> None:

@@ -18,17 +18,21 @@ from . import parallel
 from .config import Config, ConfigError, dumps, with_overrides
 from .frameworks import FRAMEWORKS
 from .records import RunFolder
+from .registry import check
 from .trainer import Trainer
 
 
 def build(config: Config):
-    """The run of ``config``: its framework's registry entry built (data source, players,
-    optimizers, batch streams); missing data or a bad combination fails here, before any folder."""
-    return FRAMEWORKS[config.run.framework].build(config)
+    """The run of ``config`` (a :class:`~gan_experiments.contracts.Run`): the config checked
+    against the registries (:func:`~gan_experiments.registry.check`), then its framework's
+    registry entry built (data source, players, optimizers, batch streams); missing data or a bad
+    combination fails here, before any folder."""
+    return FRAMEWORKS[check(config).run.framework].build(config)
 
 
 def as_run(config: Config, *, dry_run: bool = False) -> tuple[Config, int]:
     """(the config that runs, its steps): a dry run's is shrunk by its framework (at most 3 steps)."""
+    check(config)
     if not dry_run:
         return config, config.run.steps
     steps = min(config.run.steps, 3)
@@ -69,27 +73,28 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
         resume, overwrite = folder.checkpoint.exists(), not folder.checkpoint.exists()
     folder.check(resume=resume, overwrite=overwrite)
     built = build(config)
-    trains = built.session is not None  # the quadratic game's trajectories are all its finishing step
-    if resume and trains:
-        built.session.load_state_dict(folder.load_checkpoint())
+    resumed_at = built.restore(folder) if resume else None
     if here.writes:
-        _prepare(folder, config, resume, overwrite, name, dry_run, steps, built.session if trains else None)
+        _prepare(folder, config, overwrite and not resume, name, dry_run, steps, resumed_at)
     parallel.wait()  # the folder exists before any rank goes on
-    if trains:
-        Trainer(built.session, folder=folder if here.writes else None, evaluate=built.evaluate,
-                eval_every=config.run.eval_every, checkpoint_every=config.run.checkpoint_every,
-                wait=parallel.wait, progress=here.writes).fit(steps, evaluate_every_step=dry_run, label=label)
+
+    def fit(session, evaluate) -> None:
+        Trainer(session, folder=folder if here.writes else None, evaluate=evaluate, eval_every=config.run.eval_every,
+                checkpoint_every=config.run.checkpoint_every, wait=parallel.wait,
+                progress=here.writes).fit(steps, evaluate_every_step=dry_run, label=label)
+
+    built.train(fit)
     final = built.finish(folder, steps) if here.writes else {}
     parallel.wait()
     return parallel.agreed(final)
 
 
-def _prepare(folder: RunFolder, config: Config, resume: bool, overwrite: bool, name: str, dry_run: bool,
-             steps: int, session) -> None:
+def _prepare(folder: RunFolder, config: Config, replace: bool, name: str, dry_run: bool, steps: int,
+             resumed_at: int | None) -> None:
     """Rank 0's part before training: the folder, config.toml, run.json; a resumed log loses the
-    rows after the checkpoint (logged before a crash)."""
-    folder.create(overwrite=overwrite and not resume)
+    rows after the checkpoint's step (logged before a crash)."""
+    folder.create(overwrite=replace)
     (folder.path / "config.toml").write_text(dumps(config))
     folder.write_record({"config": name or folder.record().get("config", ""), "dry_run": dry_run, "steps": steps})
-    if resume and session is not None:
-        folder.keep_rows_through(session.step_count)
+    if resumed_at is not None:
+        folder.keep_rows_through(resumed_at)

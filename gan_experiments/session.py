@@ -1,9 +1,10 @@
-"""One game, its optimizer and its batch stream: the step every framework's training is made of.
+"""One game's players, its optimizer and its batch stream: the step every framework's training is made of.
 
-A game provides ``min_parameters()``, ``max_parameters()``, ``latent_dim``,
-``objective(real, z, generator)`` returning f or (f_min, f_max) in cgd_optim's convention, and
-``play(optimizer, real, z, noise)``, one optimizer step on a real batch and noise (the proximal
-GAN hands the real batch to ProximalMinimax; WGAN-WC clips after the step). The optimizer is any
+The players (:class:`~gan_experiments.contracts.Players`) provide ``min_parameters()``,
+``max_parameters()``, ``latent_dim``, ``objective(real, z, generator)`` returning f or
+(f_min, f_max) in cgd_optim's convention, and ``play(optimizer, real, z, noise)``, one optimizer
+step on a real batch and noise (the proximal GAN hands the real batch to ProximalMinimax;
+WGAN-WC clips after the step). The optimizer is any
 object with ``step``, ``state_dict`` and ``load_state_dict``; extra critic steps need its
 ``max_step`` (:class:`~gan_experiments.optimizers.AdamPair`).
 """
@@ -18,20 +19,26 @@ from .losses import as_min_max
 from .streams import BatchStream
 
 
+def players_state(state: dict) -> dict:
+    """The players' weights in a session's checkpoint (``"framework"`` in checkpoints written
+    before the key was named ``"players"``)."""
+    return state["players"] if "players" in state else state["framework"]
+
+
 class GameSession:
-    """``train_step()`` draws a batch and the noise from ``stream`` and lets the game play one step.
+    """``train_step()`` draws a batch and the noise from ``stream`` and lets the players play one step.
 
     ``critic_steps`` > 1: that many discriminator steps per generator step, each on a fresh batch
     and fresh noise, the last one inside the joint step (WGAN-GP's 5 critic iterations, Gulrajani
     et al. 2017, "Improved training of Wasserstein GANs", Algorithm 1)."""
 
-    def __init__(self, framework, optimizer, stream: BatchStream, *, critic_steps: int = 1) -> None:
+    def __init__(self, players, optimizer, stream: BatchStream, *, critic_steps: int = 1) -> None:
         if critic_steps < 1:
             raise ValueError(f"Invalid critic_steps: {critic_steps}")
         if critic_steps > 1 and not hasattr(optimizer, "max_step"):
             raise ValueError(f"critic_steps = {critic_steps} needs an optimizer with a discriminator-only max_step "
                              f"(the Adam pair): {type(optimizer).__name__} moves both players in every step")
-        self.framework, self.optimizer, self.stream, self.critic_steps = framework, optimizer, stream, critic_steps
+        self.players, self.optimizer, self.stream, self.critic_steps = players, optimizer, stream, critic_steps
         self.step_count = 0
         self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD; ICR Fig. 9's second axis)
 
@@ -40,9 +47,9 @@ class GameSession:
         noise = self.stream.noise
         for _ in range(self.critic_steps - 1):
             real, z = self.stream.next()
-            self.optimizer.max_step(lambda: self.framework.objective(real, z, generator=noise))
+            self.optimizer.max_step(lambda: self.players.objective(real, z, generator=noise))
         real, z = self.stream.next()
-        value = self.framework.play(self.optimizer, real, z, noise)
+        value = self.players.play(self.optimizer, real, z, noise)
         self.step_count += 1
         self.hvp_count += int(getattr(self.optimizer, "step_stats", {}).get("hvp_count", 0))
         # the global batch's values under torchrun (the mean of the ranks' slices), read once
@@ -51,11 +58,11 @@ class GameSession:
         return {"step": self.step_count, "f_min": f_min, "f_max": f_max, "hvp_count": self.hvp_count}
 
     def state_dict(self) -> dict:
-        return {"framework": self.framework.state_dict(), "optimizer": self.optimizer.state_dict(),
+        return {"players": self.players.state_dict(), "optimizer": self.optimizer.state_dict(),
                 **self.stream.state_dict(), "step": self.step_count, "hvp_count": self.hvp_count}
 
     def load_state_dict(self, state: dict) -> None:
-        self.framework.load_state_dict(state["framework"])
+        self.players.load_state_dict(players_state(state))
         self.optimizer.load_state_dict(state["optimizer"])
         self.stream.load_state_dict(state)
         self.step_count = int(state["step"])

@@ -13,6 +13,7 @@ from . import parallel
 from .config import ConfigError, dumps, parse_assignment, resolve_config
 from .experiment import as_run, run
 from .records import RunFolder, RunFolderError
+from .registry import check
 
 
 def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
@@ -30,8 +31,11 @@ def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
 
 def plan(config: str, grid: list[str], seeds: list[int], overrides: list[str]) -> list[tuple]:
     """(grid point, seed, (config, name)) of every run; a bad config or grid fails here, before any run."""
-    return [(point, seed, resolve_config(config, overrides + [f"{k}={v}" for k, v in point] + [f"run.seed={seed}"]))
-            for point in grid_points(grid) for seed in seeds]
+    plans = [(point, seed, resolve_config(config, overrides + [f"{k}={v}" for k, v in point] + [f"run.seed={seed}"]))
+             for point in grid_points(grid) for seed in seeds]
+    for _, _, (resolved, _) in plans:
+        check(resolved)
+    return plans
 
 
 def point_label(point: tuple) -> str:

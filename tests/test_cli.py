@@ -80,8 +80,8 @@ def test_resume_continues_exactly(optimizer, tmp_path):
     straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
     resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
     assert straight["step"] == resumed["step"] == 6
-    for key, value in straight["framework"].items():
-        assert torch.equal(value, resumed["framework"][key]), key
+    for key, value in straight["players"].items():
+        assert torch.equal(value, resumed["players"][key]), key
 
 
 def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 import pytest
 
 from gan_experiments.config import Config, ConfigError, dumps, from_dict, load, with_overrides
+from gan_experiments.registry import check
 
 
 def test_toml_round_trip_and_overrides(tmp_path):
@@ -27,7 +28,22 @@ def test_toml_round_trip_and_overrides(tmp_path):
 ])
 def test_bad_configs_name_the_key(data, message):
     with pytest.raises(ConfigError, match=message):
-        from_dict(data)
+        check(from_dict(data))
+
+
+def test_parsing_checks_types_and_sections_and_the_registry_check_checks_names():
+    config = from_dict({"run": {"optimizer": "rmsprop", "framework": "nothing"}})  # parses: names are not its part
+    assert (config.run.optimizer, config.run.framework) == ("rmsprop", "nothing")
+    with pytest.raises(ConfigError, match="run.framework = 'nothing' is not one of"):
+        check(config)
+    with pytest.raises(ConfigError, match="run.steps must be at least 1"):
+        from_dict({"run": {"steps": 0}})  # a section's own rule: at parse time
+
+
+def test_image_data_need_a_framework_that_trains_on_images():
+    with pytest.raises(ConfigError, match="run.framework = 'multibranch' on image data .*one of standard"):
+        check(from_dict({"run": {"framework": "multibranch"}, "data": {"name": "mnist"},
+                         "model": {"network": "stackelberg_mnist"}}))
 
 
 def test_bad_overrides():

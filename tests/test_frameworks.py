@@ -55,10 +55,10 @@ def trainer_for(framework: str, optimizer: str, loss: str = "ogan", seed: int = 
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_every_framework_trains_with_every_optimizer(framework, optimizer):
     trainer = trainer_for(framework, optimizer)
-    before = [p.detach().clone() for p in trainer.framework.parameters()]
+    before = [p.detach().clone() for p in trainer.players.parameters()]
     logs = play(trainer, 4)
     assert all(torch.isfinite(torch.tensor([log["f_min"], log["f_max"]])).all() for log in logs)
-    after = list(trainer.framework.parameters())
+    after = list(trainer.players.parameters())
     assert all(not torch.equal(a, b) for a, b in zip(before, after))  # every tensor of every player moved
     assert trainer.step_count == 4
 
@@ -106,7 +106,7 @@ def test_resume_from_a_checkpoint_is_bit_identical(optimizer):
     resumed.load_state_dict(torch.load(buffer, weights_only=False))
     play(resumed, 3)
     assert resumed.step_count == 6 and resumed.hvp_count == straight.hvp_count
-    for a, b in zip(straight.framework.parameters(), resumed.framework.parameters()):
+    for a, b in zip(straight.players.parameters(), resumed.players.parameters()):
         assert torch.equal(a, b)
 
 

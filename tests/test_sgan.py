@@ -5,6 +5,7 @@ import torch
 
 from gan_experiments import experiment
 from gan_experiments.config import from_dict
+from gan_experiments.registry import check
 from gan_experiments.frameworks import SGAN, derived_seed
 from gan_experiments.losses import game_objective
 
@@ -32,7 +33,7 @@ def players(config):
 
 
 def local_parameters(trainer) -> list[torch.Tensor]:
-    return [p.detach().clone() for pair in trainer.framework.local_pairs for p in pair.parameters()]
+    return [p.detach().clone() for pair in trainer.players.local_pairs for p in pair.parameters()]
 
 
 @pytest.mark.parametrize("optimizer, steps", [("adam", 1), ("acgd", 1), ("adam", 3)])
@@ -40,13 +41,13 @@ def test_local_pairs_are_bit_identical_with_and_without_the_global_pair(optimize
     """Also with I_D = 3 (optimizer.critic_steps, sgan.messenger_steps): every stream is a pair's own."""
     with_global = session(tiny(True, optimizer, optimizer, critic_steps=steps, messenger_steps=steps))
     alone = session(tiny(False, optimizer, optimizer, critic_steps=steps, messenger_steps=steps))
-    g0_before = [p.detach().clone() for p in with_global.framework.global_pair.parameters()]
+    g0_before = [p.detach().clone() for p in with_global.players.global_pair.parameters()]
     for _ in range(3):
         with_global.train_step()
         alone.train_step()
         for a, b in zip(local_parameters(with_global), local_parameters(alone)):
             assert torch.equal(a, b)
-    g0_after = list(with_global.framework.global_pair.parameters())
+    g0_after = list(with_global.players.global_pair.parameters())
     assert all(not torch.equal(a, b) for a, b in zip(g0_before, g0_after))  # G0 and D0 did train
 
 
@@ -76,9 +77,9 @@ def test_i_d_above_one_needs_the_adam_pair():
     from gan_experiments.config import ConfigError
 
     with pytest.raises(ConfigError, match="critic_steps = 5 needs run.optimizer"):
-        tiny(optimizer="acgd", critic_steps=5).validate()
+        check(tiny(optimizer="acgd", critic_steps=5))
     with pytest.raises(ConfigError, match="sgan.messenger_steps = 5 needs sgan.global_optimizer"):
-        tiny(global_optimizer="cgd", messenger_steps=5).validate()
+        check(tiny(global_optimizer="cgd", messenger_steps=5))
 
 
 def test_local_pair_weights_do_not_depend_on_how_many_pairs_there_are():
@@ -90,7 +91,7 @@ def test_local_pair_weights_do_not_depend_on_how_many_pairs_there_are():
 
 def test_messengers_are_recloned_from_the_local_discriminators_every_iteration():
     trainer = session(tiny())
-    sgan: SGAN = trainer.framework
+    sgan: SGAN = trainer.players
     for _ in range(2):
         trainer.train_step()
         local_d = [[p.detach().clone() for p in pair.discriminator.parameters()] for pair in sgan.local_pairs]
@@ -114,7 +115,7 @@ def test_messenger_game_is_the_sum_of_v_over_the_messengers():
 
 def test_global_discriminator_steps_against_the_local_generators_without_touching_them():
     trainer = session(tiny())
-    sgan = trainer.framework
+    sgan = trainer.players
     generators = [p.detach().clone() for pair in sgan.local_pairs for p in pair.generator.parameters()]
     d0 = [p.detach().clone() for p in sgan.global_pair.discriminator.parameters()]
     trainer._global_discriminator_step()
@@ -127,10 +128,10 @@ def test_global_discriminator_steps_against_the_local_generators_without_touchin
 @pytest.mark.parametrize("global_optimizer", OPTIMIZERS)
 def test_every_local_and_global_optimizer_trains(local, global_optimizer):
     trainer = session(tiny(optimizer=local, global_optimizer=global_optimizer, loss="ogan", pairs=2))
-    before = [p.detach().clone() for p in trainer.framework.parameters()]
+    before = [p.detach().clone() for p in trainer.players.parameters()]
     rows = [trainer.train_step() for _ in range(2)]
     assert all(torch.isfinite(torch.tensor([r["f_min"], r["f_max"], r["global_discriminator"]])).all() for r in rows)
-    assert all(not torch.equal(a, b) for a, b in zip(before, trainer.framework.parameters()))
+    assert all(not torch.equal(a, b) for a, b in zip(before, trainer.players.parameters()))
 
 
 def test_sgan_run_resumes_bit_identically_and_reports_g0_and_the_local_ensemble(tmp_path):
@@ -140,8 +141,8 @@ def test_sgan_run_resumes_bit_identically_and_reports_g0_and_the_local_ensemble(
     final = experiment.run(tiny(steps=4, **i_d), tmp_path / "resumed", resume=True)
     straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
     resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)
-    for key, value in straight["framework"].items():
-        assert torch.equal(value, resumed["framework"][key]), key
+    for key, value in straight["players"].items():
+        assert torch.equal(value, resumed["players"][key]), key
     assert {"modes_covered", "local_modes_covered", "generator_modes"} <= set(final)
     assert len(final["generator_modes"]) == 3 and sum(map(sum, final["generator_modes"])) <= 120
 

@@ -1,17 +1,21 @@
-"""The shape of gan_experiments: one place decides by framework or data-set name (the registries
-and the entries' own files), the trainer knows no framework and no optimizer, and every function
-is short enough to read at once."""
+"""The shape of the code: one place decides by framework or data-set name (the registries and the
+entries' own files), the trainer knows no framework and no optimizer, no import circle in either
+package, every registry entry and data source keeps its written contract, and every function is
+short enough to read at once."""
 
 import ast
 import re
+import typing
 from pathlib import Path
 
 import pytest
 
+from gan_experiments import contracts
 from gan_experiments.data import DATA_SOURCES
 from gan_experiments.frameworks import FRAMEWORKS
 
-PACKAGE = Path(__file__).resolve().parents[1] / "gan_experiments"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "gan_experiments"
 OWN_FILES = ("frameworks", "data")  # a framework's or a data source's own file may decide by its names
 MODULES = sorted(PACKAGE.rglob("*.py"))
 CLASSES = ("StandardGAN", "StackelbergGAN", "SGAN", "ProximalGAN", "ProjectionGame", "MessengerGame", "TwoPlayerGame",
@@ -65,6 +69,79 @@ def test_the_trainer_imports_no_framework_and_no_optimizer_and_frameworks_import
         assert not [m for m in imported_modules(path) if re.search(r"\btrainer\b", m)], path
 
 
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def type_checking_nodes(tree: ast.AST) -> set[int]:
+    """The nodes under ``if TYPE_CHECKING:``: imports there only name types and do not run."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            inside.update(id(child) for child in ast.walk(node))
+    return inside
+
+
+def imported(path: Path, modules: set[str]) -> set[str]:
+    """The package's own modules that ``path`` imports, at module level or inside functions (each
+    import resolved to the longest module of ``modules`` it names)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(source(path))
+    skipped, found = type_checking_nodes(tree), set()
+    for node in ast.walk(tree):
+        if id(node) in skipped or not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            targets = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        for target in targets:
+            parts = target.split(".")
+            known = [".".join(parts[:k]) for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in modules]
+            if known:
+                found.add(known[0])
+    return found - {name}
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """A list of modules that import each other in a circle, or [] (depth-first search)."""
+    state, path = {}, []
+
+    def visit(module: str) -> list[str]:
+        state[module], _ = "open", path.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        state[module], _ = "done", path.pop()
+        return []
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module)):
+            return cycle
+    return []
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert import_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+@pytest.mark.parametrize("package", ["gan_experiments", "cgd_optim"])
+def test_no_import_circle_module_level_and_function_level_imports_both(package):
+    paths = sorted((ROOT / package).rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    graph = {module_name(p): imported(p, modules) for p in paths}
+    assert import_cycle(graph) == []
+    data_imports = {t for m, targets in graph.items() if m.startswith("gan_experiments.data") for t in targets}
+    assert not [t for t in data_imports if t.startswith(("gan_experiments.frameworks", "gan_experiments.config"))]
+
+
 def function_lengths(path: Path):
     """(name, lines from ``def`` to its last line, docstring excluded) of every function."""
     for node in ast.walk(ast.parse(source(path))):
@@ -80,6 +157,13 @@ def test_every_function_is_under_40_lines():
     assert long == []
 
 
+@pytest.mark.parametrize("package", ["cgd_optim", "benchmarks"])
+def test_every_function_of_the_optimizers_and_the_benchmarks_is_at_most_60_lines(package):
+    long = [(str(p.relative_to(ROOT)), name, n) for p in sorted((ROOT / package).rglob("*.py"))
+            for name, n in function_lengths(p) if n > 60]
+    assert long == []
+
+
 def test_the_papers_are_cited_by_authors_and_title_not_by_file_names():
     paths = [*MODULES, *(PACKAGE / "configs").glob("*.toml"), *(PACKAGE.parent / "docs").glob("*.md"),
              PACKAGE.parent / "README.md", *(PACKAGE.parent / "cgd_optim").glob("*.py")]
@@ -87,11 +171,24 @@ def test_the_papers_are_cited_by_authors_and_title_not_by_file_names():
     assert cited == []
 
 
-def test_every_registered_framework_validates_dry_runs_builds_evaluates_and_finishes():
+def members(protocol) -> set[str]:
+    """What a Protocol of gan_experiments.contracts names: its methods and annotated attributes."""
+    methods = {name for name, value in vars(protocol).items()
+               if callable(value) or isinstance(value, (classmethod, staticmethod))}
+    return {name for name in methods | set(protocol.__annotations__) if not name.startswith("_")}
+
+
+def test_the_contracts_name_what_the_code_relies_on():
+    assert {"restore", "train", "finish", "config"} <= members(contracts.Run)
+    assert {"validate", "dry_run_overrides", "build", "trains_on_images"} == members(contracts.RunEntry)
+    assert {"sample", "evaluate", "image_shape", "from_config"} <= members(contracts.DataSource)
+
+
+def test_every_registry_entry_and_data_source_keeps_its_contract():
     for name, entry in FRAMEWORKS.items():
-        for method in ("validate", "dry_run_overrides", "build", "finish"):
-            assert callable(getattr(entry, method, None)), (name, method)
+        missing = [m for m in members(contracts.RunEntry) | (members(contracts.Run) - {"config"})
+                   if not hasattr(entry, m)]
+        assert missing == [], name
     for name, data in DATA_SOURCES.items():
-        for method in ("from_config", "validate", "dry_run_overrides", "networks", "evaluate", "save_picture",
-                       "final_metrics", "show_samples"):
-            assert callable(getattr(data, method, None)), (name, method)
+        missing = [m for m in members(contracts.DataSource) if not hasattr(data, m)]
+        assert missing == [], name

@@ -76,7 +76,7 @@ def test_two_processes_follow_one_on_the_same_config_and_seed(runs, name):
     """Every tensor of the final checkpoint within TOLERANCE (see there: float32 round-off)."""
     two, one = (load(folder) for folder in runs[1][name])
     assert two["step"] == one["step"] == 20
-    for (key, a), (_, b) in zip(tensors(two["framework"]), tensors(one["framework"])):
+    for (key, a), (_, b) in zip(tensors(two["players"]), tensors(one["players"])):
         assert float((a - b).norm()) <= TOLERANCE[name] * float(b.norm()), key
     rows = list(csv.DictReader(open(runs[1][name][0] / "metrics.csv")))
     assert [int(row["step"]) for row in rows] == [5, 10, 15, 20]
@@ -114,6 +114,6 @@ def test_a_one_process_checkpoint_resumes_under_two_processes_on_the_same_trajec
     torchrun(["run", "--resume", "--out", str(out), "--set", "run.steps=20"])
     resumed, one = load(out), load(folders["adam"][1])
     assert resumed["step"] == 20
-    for (key, a), (_, b) in zip(tensors(resumed["framework"]), tensors(one["framework"])):
+    for (key, a), (_, b) in zip(tensors(resumed["players"]), tensors(one["players"])):
         assert float((a - b).norm()) <= TOLERANCE["adam"] * float(b.norm()), key
     assert [int(row["step"]) for row in csv.DictReader(open(out / "metrics.csv"))] == [5, 10, 15, 20]

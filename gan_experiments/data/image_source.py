@@ -22,10 +22,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..metrics.classifier import class_scores, frechet_feature_distance, stacked_mode_scores
 from ..metrics.digit_classifier import cached_classifier, default_cache_dir, predict
 from ..metrics.inception import inception_metrics, skip_reasons
 from ..models.evaluation import evaluation_mode
+from ..models.image_networks import IMAGE_NETWORKS, check_shape
 from .images import IMAGE_SHAPES, dataset_images, image_sampler
 from .stacked import stacked_mnist, stacked_mode, stacked_sampler
 
@@ -51,7 +53,7 @@ class ImageSource:
         self.data, self.samples, self.seed, self.metrics, self.device = data, samples, seed, metrics, device
         self.name = data.name
         self.train = self.image_data(train=True)  # missing files fail here, before the run folder exists
-        self.sample = self.sampler(*self.train)
+        self._draw = self.sampler(*self.train)
         self._classifier, self._reference = None, None
 
     @classmethod
@@ -60,16 +62,9 @@ class ImageSource:
                    device=config.run.device)
 
     @staticmethod
-    def validate(config, *, trains_on_images: bool) -> None:
-        from ..config import ConfigError
-        from ..frameworks import FRAMEWORKS
-        from ..models.image_networks import IMAGE_NETWORKS, check_shape
-
+    def validate(config) -> None:
+        """``model.network`` names an image network that fits this data set's images."""
         name, network = config.data.name, config.model.network
-        if not trains_on_images:
-            allowed = ", ".join(n for n, entry in FRAMEWORKS.items() if entry.trains_on_images)
-            raise ConfigError(f"run.framework = {config.run.framework!r} on image data ({name}): one of {allowed} "
-                              "(or icr_mnist) trains on images")
         if network not in IMAGE_NETWORKS:
             raise ConfigError(f"model.network = {network!r}: image data ({name}) needs one of {', '.join(IMAGE_NETWORKS)}")
         try:
@@ -88,19 +83,18 @@ class ImageSource:
         d = self.data
         return dataset_images(d.name, d.root, train=train, download=d.download and train)
 
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``n`` training images drawn with replacement."""
+        return self._draw(n, generator)
+
     @staticmethod
     def sampler(images: Tensor, labels: Tensor):
         return image_sampler(images)
 
-    def networks(self, model, planar):
-        """(new generator, new discriminator) of ``model.network`` for this data set's image shape."""
-        from ..models.image_networks import image_discriminator, image_generator
-
-        shape = IMAGE_SHAPES[self.name]
-        return (lambda: image_generator(model.network, shape, latent_dim=model.latent_dim,
-                                        hidden=model.generator_hidden, width=model.width),
-                lambda: image_discriminator(model.network, shape, hidden=model.discriminator_hidden,
-                                            width=model.width))
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of this data set's images: the image networks are sized to it."""
+        return IMAGE_SHAPES[self.name]
 
     def classifier(self):
         """(classifier, held-out accuracy) of the data set (Stacked MNIST: MNIST), trained on first

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..errors import ConfigError
 from ..metrics import generator_mode_histograms, mode_statistics, nearest_neighbour_distances
 from .mixtures import grid, ring, swiss_roll
 
@@ -22,6 +23,7 @@ class PlanarSource:
     """A 2D data set: ``sample(n, generator)``, ``evaluate(players, step)``, ``save_picture``."""
 
     images = False
+    image_shape = None  # 2D samples: the framework's own 2D networks
     mode_count: int | None = None  # modes of a Gaussian mixture; None without modes
     equilibrium_samples = 500  # samples shown before and after the equilibrium test
 
@@ -33,9 +35,8 @@ class PlanarSource:
         return cls(config.data, samples=config.run.samples, seed=config.run.seed)
 
     @staticmethod
-    def validate(config, *, trains_on_images: bool) -> None:
-        from ..config import ConfigError
-
+    def validate(config) -> None:
+        """No image network on 2D data."""
         if config.model.network:
             raise ConfigError(f"model.network = {config.model.network!r} is for image data; data.name = "
                               f"{config.data.name!r} is 2D")
@@ -43,11 +44,6 @@ class PlanarSource:
     @staticmethod
     def dry_run_overrides(config) -> list[str]:
         return []
-
-    @staticmethod
-    def networks(model, planar):
-        """(new generator, new discriminator): the framework's own 2D networks ``planar(model)``."""
-        return planar(model)
 
     def evaluate(self, players, step: int) -> dict:
         """Metrics on ``run.samples`` samples of the model (G0, a mixture of generators, or the local

@@ -1,12 +1,15 @@
 """The registry entry every generator-discriminator framework builds on.
 
-A framework's entry (one class per ``run.framework``, listed in ``frameworks/__init__.py``) says
-what its kind of run is: the config rules that span sections and concern it (:meth:`validate`),
-what a dry run shrinks (:meth:`dry_run_overrides`), how its players, optimizer(s) and batch
-streams are built from the config (:meth:`build`, which returns the entry's instance: one run),
-how it is evaluated and what it leaves in the run folder at the end (:meth:`evaluate`,
-:meth:`finish`). The data set's part (its sampler, metrics and pictures) is the data source's
-(``gan_experiments.data``), built once per run and handed to what needs it.
+A framework's entry (one class per ``run.framework``, listed in ``frameworks/__init__.py``) is a
+:class:`~gan_experiments.contracts.RunEntry`: the config rules that span sections and concern it
+(:meth:`GANRun.validate`), what a dry run shrinks (:meth:`GANRun.dry_run_overrides`), how its
+players, optimizer(s) and batch streams are built from the config (:meth:`GANRun.build`, which
+returns the entry's instance, a :class:`~gan_experiments.contracts.Run`), how it is evaluated and
+what it leaves in the run folder at the end (:meth:`GANRun.evaluate`, :meth:`GANRun.finish`).
+The data set's part (its sampler, metrics and pictures) is the data source's
+(:class:`~gan_experiments.contracts.DataSource`), built once per run and handed to what needs it.
+Every hook a framework may override is a class method, but for the run's own
+:meth:`~GANRun.evaluate`, :meth:`~GANRun.extra_final_metrics` and :meth:`~GANRun.finish`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import abc
 
 import torch
 
-from ..config import ConfigError
 from ..data import data_source
-from ..models import stackelberg_discriminator, stackelberg_generator, with_spectral_norm
+from ..errors import ConfigError
+from ..models import player_networks, stackelberg_discriminator, stackelberg_generator, with_spectral_norm
 from ..optimizers import build_optimizer
 from ..plots import plot_metric_curves
 from ..session import GameSession
@@ -38,13 +41,20 @@ def refuse_critic_steps(config, allowed: bool) -> None:
                           "stackelberg, multibranch or sgan run (a competitive optimizer moves both players in every step)")
 
 
+def validate_without_networks(config) -> None:
+    """The rules of a game trained without the networks of ``model`` (the ICR projection and
+    quadratic games): one optimizer step per iteration, no image network."""
+    refuse_critic_steps(config, allowed=False)
+    data_source(config.data.name).validate(config)
+
+
 class GANRun(abc.ABC):
     """One run of a generator-discriminator framework: ``data`` (the data source), ``players``
-    (the framework's module), ``session`` (what the trainer steps) and the resolved ``config``."""
+    (the framework's :class:`~gan_experiments.contracts.Players`), ``session`` (what the trainer
+    steps) and the resolved ``config``."""
 
     trains_on_images = True  # with model.network's image networks
     critic_steps_allowed = False  # optimizer.critic_steps > 1 with the Adam pair
-    planar_networks = staticmethod(stackelberg_networks)  # the 2D networks when model.network is ""
 
     def __init__(self, config, data, players, session) -> None:
         self.config, self.data, self.players, self.session = config, data, players, session
@@ -52,7 +62,7 @@ class GANRun(abc.ABC):
     @classmethod
     def validate(cls, config) -> None:
         refuse_critic_steps(config, cls.critic_steps_allowed)
-        data_source(config.data.name).validate(config, trains_on_images=cls.trains_on_images)
+        data_source(config.data.name).validate(config)
 
     @classmethod
     def dry_run_overrides(cls, config) -> list[str]:
@@ -66,13 +76,13 @@ class GANRun(abc.ABC):
         players = cls.build_players(config, data).to(config.run.device)
         return cls(config, data, players, cls.build_session(config, data, players))
 
-    @staticmethod
-    def build_data(config):
+    @classmethod
+    def build_data(cls, config):
         """The data source ``data.name`` names, built once for the run."""
         return data_source(config.data.name).from_config(config)
 
-    @staticmethod
-    def seed_players(seed: int) -> None:
+    @classmethod
+    def seed_players(cls, seed: int) -> None:
         """The players' initial weights come from the global generator seeded with the run seed."""
         torch.manual_seed(seed)
 
@@ -89,27 +99,42 @@ class GANRun(abc.ABC):
         return GameSession(players, cls.build_optimizer(config, players), stream,
                            critic_steps=config.optimizer.critic_steps)
 
-    @staticmethod
-    def build_optimizer(config, players):
+    @classmethod
+    def build_optimizer(cls, config, players):
         return build_optimizer(config.run.optimizer, config.optimizer, players.min_parameters(),
                                players.max_parameters(), max_projection=players.project_discriminator)
 
     @classmethod
+    def planar_networks(cls, model):
+        """(new generator, new discriminator) on 2D data: the official Stackelberg GAN code's networks."""
+        return stackelberg_networks(model)
+
+    @classmethod
     def player_factories(cls, config, data):
-        """(new generator, new discriminator): the data source's networks for ``model``; spectral
-        normalisation on the discriminator when ``loss.spectral_norm``."""
-        make_generator, make_discriminator = data.networks(config.model, cls.planar_networks)
+        """(new generator, new discriminator): ``model``'s networks for the data source's samples
+        (:func:`~gan_experiments.models.player_networks`); spectral normalisation on the
+        discriminator when ``loss.spectral_norm``."""
+        make_generator, make_discriminator = player_networks(config.model, data.image_shape, cls.planar_networks)
         if config.loss.spectral_norm:
             return make_generator, lambda: with_spectral_norm(make_discriminator())
         return make_generator, make_discriminator
 
-    @staticmethod
-    def loss_options(config) -> dict:
+    @classmethod
+    def loss_options(cls, config) -> dict:
         return dict(loss=config.run.loss, gp_weight=config.loss.gp_weight, l2=config.loss.l2,
                     weight_clip=config.loss.weight_clip)
 
+    def restore(self, folder) -> int:
+        """The session continued from the folder's checkpoint; the step it continues at."""
+        self.session.load_state_dict(folder.load_checkpoint())
+        return self.session.step_count
+
+    def train(self, fit) -> None:
+        """The session and its evaluation, to the shared loop."""
+        fit(self.session, self.evaluate)
+
     def evaluate(self, step: int) -> dict:
-        """The data source's metrics of the players' samples (see data.DataSource.evaluate)."""
+        """The data source's metrics of the players' samples (``contracts.DataSource.evaluate``)."""
         return self.data.evaluate(self.players, step)
 
     def extra_final_metrics(self, rows: list[dict]) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ..config import ConfigError
+from ..errors import ConfigError
 from ..icr.mnist import run_analysis
 from ..models import evaluation_mode
 from ..models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator

@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import torch
 
-from ..config import ConfigError
-from ..data import data_source
+from ..errors import ConfigError
 from ..data.planar import PlanarSource
 from ..icr import ProjectionGame
 from ..icr.runs import projection_summary
 from ..optimizers import build_optimizer
-from .base import GANRun, refuse_critic_steps
+from .base import GANRun, validate_without_networks
 
 
 class PointMass(PlanarSource):
     """P_data of the projection game: every real sample is the target (the game reads its own copy)."""
 
-    def __init__(self, target) -> None:
-        self.target = torch.tensor(target, dtype=torch.float32)
+    def __init__(self, config) -> None:
+        super().__init__(config.data, samples=config.run.samples, seed=config.run.seed)
+        self.target = torch.tensor(config.projection.target, dtype=torch.float32)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.target.expand(n, 2)
@@ -33,8 +33,7 @@ class ProjectionRun(GANRun):
 
     @classmethod
     def validate(cls, config) -> None:
-        refuse_critic_steps(config, allowed=False)
-        data_source(config.data.name).validate(config, trains_on_images=False)
+        validate_without_networks(config)
         if config.run.optimizer == "adam":
             raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd "
                               "or acgd")
@@ -43,16 +42,16 @@ class ProjectionRun(GANRun):
     def dry_run_overrides(cls, config) -> list[str]:
         return []
 
-    @staticmethod
-    def build_data(config) -> PointMass:
-        return PointMass(config.projection.target)
+    @classmethod
+    def build_data(cls, config) -> PointMass:
+        return PointMass(config)
 
     @classmethod
     def build_players(cls, config, data) -> ProjectionGame:
         return ProjectionGame(tuple(config.projection.eta), tuple(config.projection.target))
 
-    @staticmethod
-    def build_optimizer(config, players: ProjectionGame):
+    @classmethod
+    def build_optimizer(cls, config, players: ProjectionGame):
         return build_optimizer(config.run.optimizer, config.optimizer, players.min_parameters(),
                                players.max_parameters())
 

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from cgd_optim import ProximalMinimax
 
-from ..config import ConfigError
+from ..errors import ConfigError
 from ..losses import ZERO_SUM_LOSSES
 from .standard import StandardGAN, StandardRun
 
@@ -77,8 +77,8 @@ class ProximalRun(StandardRun):
         options.pop("gp_weight")
         return ProximalGAN(make_generator(), discriminator, config.model.latent_dim, **options)
 
-    @staticmethod
-    def build_optimizer(config, players: ProximalGAN) -> ProximalMinimax:
+    @classmethod
+    def build_optimizer(cls, config, players: ProximalGAN) -> ProximalMinimax:
         p = config.proximal
         return players.optimizer(lr=config.optimizer.lr, betas=tuple(config.optimizer.betas), lam=p.lam,
                                  inner_steps=p.inner_steps, penalty=p.penalty)

@@ -6,24 +6,25 @@ training loop: its trajectories are its finishing step."""
 
 from __future__ import annotations
 
-from ..data import data_source
 from ..icr.runs import run_quadratic
-from .base import refuse_critic_steps
+from .base import validate_without_networks
 
 
 class QuadraticRun:
-    """``quadratic``: trajectories.csv, trajectories.png and metrics.json of :func:`run_quadratic`."""
+    """``quadratic``: trajectories.csv, trajectories.png and metrics.json of :func:`run_quadratic`.
+
+    A :class:`~gan_experiments.contracts.Run` that differs from a GAN's in two documented ways:
+    :meth:`restore` restores nothing and :meth:`train` trains nothing (:meth:`finish` computes
+    every trajectory)."""
 
     trains_on_images = False
-    session = None  # nothing to train or checkpoint
 
     def __init__(self, config) -> None:
         self.config = config
 
     @classmethod
     def validate(cls, config) -> None:
-        refuse_critic_steps(config, allowed=False)
-        data_source(config.data.name).validate(config, trains_on_images=False)
+        validate_without_networks(config)
 
     @classmethod
     def dry_run_overrides(cls, config) -> list[str]:
@@ -32,6 +33,13 @@ class QuadraticRun:
     @classmethod
     def build(cls, config) -> "QuadraticRun":
         return cls(config)
+
+    def restore(self, folder) -> None:
+        """Nothing to restore: a resumed run recomputes its trajectories."""
+        return None
+
+    def train(self, fit) -> None:
+        """Nothing for the shared loop: :meth:`finish` computes the trajectories."""
 
     def finish(self, folder, steps: int) -> dict:
         return run_quadratic(self.config.quadratic, steps, folder.path)

@@ -33,11 +33,11 @@ import hashlib
 import torch
 from torch import Tensor, nn
 
-from ..config import ConfigError
+from ..errors import ConfigError
 from ..losses import as_min_max, game_objective
 from ..models import sgan_discriminator, sgan_generator
 from ..optimizers import build_optimizer, set_gradients
-from ..session import GameSession
+from ..session import GameSession, players_state
 from ..streams import BatchStream
 from .base import GANRun
 from .standard import StandardGAN, TwoPlayerGame
@@ -157,7 +157,7 @@ class SGANSession:
     def __init__(self, sgan: SGAN, local_optimizers: list, messenger_optimizer, global_discriminator_optimizer,
                  sample_real, *, batch_size: int, seed: int, device: str | torch.device = "cpu",
                  critic_steps: int = 1, messenger_steps: int = 1) -> None:
-        self.framework = sgan
+        self.players = sgan
 
         def stream(*name) -> BatchStream:
             return BatchStream.for_run(sample_real, batch_size, sgan.latent_dim, derived_seed(seed, *name), device)
@@ -176,25 +176,25 @@ class SGANSession:
         """Algorithm 1, one iteration; returns the local, messenger-game and D0 values."""
         local = [session.train_step() for session in self.local]
         row = {"step": self.step_count + 1, "local": local}
-        if self.framework.train_global:
-            self.framework.messenger_game.refresh([pair.discriminator for pair in self.framework.local_pairs])
+        if self.players.train_global:
+            self.players.messenger_game.refresh([pair.discriminator for pair in self.players.local_pairs])
             row["messengers"] = self.messengers.train_step()
             row["global_discriminator"] = self._global_discriminator_step()
         self.step_count += 1
-        values = row["messengers"] if self.framework.train_global else local[0]
+        values = row["messengers"] if self.players.train_global else local[0]
         row["f_min"], row["f_max"] = values["f_min"], values["f_max"]
         return row
 
     def _global_discriminator_step(self) -> float:
         real, z = self.stream.next()
-        value = self.framework.global_discriminator_value(real, z, generator=self.stream.noise)
-        set_gradients(list(self.framework.global_pair.discriminator.parameters()), -value)  # ascend V
+        value = self.players.global_discriminator_value(real, z, generator=self.stream.noise)
+        set_gradients(list(self.players.global_pair.discriminator.parameters()), -value)  # ascend V
         self.global_discriminator_optimizer.step()
-        self.framework.global_pair.project_discriminator()
+        self.players.global_pair.project_discriminator()
         return float(value.detach())
 
     def state_dict(self) -> dict:
-        return {"framework": self.framework.state_dict(), "local": [session.state_dict() for session in self.local],
+        return {"players": self.players.state_dict(), "local": [session.state_dict() for session in self.local],
                 "messengers": self.messengers.state_dict(),
                 "global_discriminator_optimizer": self.global_discriminator_optimizer.state_dict(),
                 **self.stream.state_dict(), "step": self.step_count}
@@ -203,7 +203,7 @@ class SGANSession:
         for session, saved in zip(self.local, state["local"]):
             session.load_state_dict(saved)
         self.messengers.load_state_dict(state["messengers"])
-        self.framework.load_state_dict(state["framework"])
+        self.players.load_state_dict(players_state(state))
         self.global_discriminator_optimizer.load_state_dict(state["global_discriminator_optimizer"])
         self.stream.load_state_dict(state)
         self.step_count = int(state["step"])
@@ -225,8 +225,12 @@ class SGANRun(GANRun):
     """``sgan``: ``sgan.pairs`` local pairs and the global pair, each initialised from its own seed
     stream, so a local pair's weights do not depend on N or on the global pair."""
 
-    planar_networks = staticmethod(sgan_networks)
     critic_steps_allowed = True  # Algorithm 1's I_D for the local pairs (with the Adam pair)
+
+    @classmethod
+    def planar_networks(cls, model):
+        """(new generator, new discriminator) on 2D data: the SGAN supplement's networks."""
+        return sgan_networks(model)
 
     @classmethod
     def validate(cls, config) -> None:
@@ -242,8 +246,8 @@ class SGANRun(GANRun):
         cost 2 s an iteration on a CPU)."""
         return [*super().dry_run_overrides(config), f"sgan.pairs={min(config.sgan.pairs, DRY_RUN_PAIRS)}"]
 
-    @staticmethod
-    def seed_players(seed: int) -> None:
+    @classmethod
+    def seed_players(cls, seed: int) -> None:
         """Nothing global: each pair is initialised from its own :func:`derived_seed`."""
 
     @classmethod

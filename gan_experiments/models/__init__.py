@@ -2,6 +2,7 @@
 
 from .evaluation import evaluation_mode
 from .icr_dcgan import DCGANDiscriminator, DCGANGenerator
+from .image_networks import player_networks
 from .mlp2d import (
     GeneratorMixture,
     MultiBranchGenerator,
@@ -23,4 +24,5 @@ __all__ = [
     "sgan_discriminator",
     "with_spectral_norm",
     "evaluation_mode",
+    "player_networks",
 ]

@@ -66,3 +66,15 @@ def image_discriminator(name: str, shape: tuple[int, int, int], *, hidden: int =
     if name == "sgan_mlp":
         return nn.Sequential(nn.Flatten(), mlp([math.prod(shape), hidden, hidden, hidden, 1], 0.01), Reshape())
     return DCGANDiscriminator(width, channels=shape[0])
+
+
+def player_networks(model, image_shape: tuple[int, int, int] | None, planar):
+    """(new generator, new discriminator) callables for a run: on images (``image_shape`` given, the
+    data source's), the image network ``model.network`` sized to them; on 2D data (``image_shape``
+    None), the framework's own 2D networks ``planar(model)``. The one place that chooses networks."""
+    if image_shape is None:
+        return planar(model)
+    return (lambda: image_generator(model.network, image_shape, latent_dim=model.latent_dim,
+                                    hidden=model.generator_hidden, width=model.width),
+            lambda: image_discriminator(model.network, image_shape, hidden=model.discriminator_hidden,
+                                        width=model.width))

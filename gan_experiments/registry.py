@@ -1,0 +1,58 @@
+"""Where a config's names meet the registries: the one place that knows both the config's
+sections (config.py) and the registries of frameworks, data sources, optimizers and losses.
+
+:func:`check` is what makes a parsed config runnable. It checks every name against its registry,
+then the rule that needs both a framework and a data source (which frameworks train on images),
+then the rules of the framework's registry entry, each failing with a sentence naming the key.
+Every run calls it before it builds anything (:func:`gan_experiments.experiment.build`).
+"""
+
+from __future__ import annotations
+
+from cgd_optim.proximal import PENALTIES
+
+from .config import Config
+from .data import DATA_SOURCES
+from .errors import ConfigError
+from .frameworks import FRAMEWORKS
+from .icr.mnist import ANALYSES
+from .icr.quadratic import OPTIMIZERS as QUADRATIC_OPTIMIZERS
+from .losses import LOSSES
+from .optimizers import OPTIMIZERS
+
+
+def _one_of(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+
+
+def check_names(config: Config) -> None:
+    """Every name the config gives is one its registry holds."""
+    _one_of("run.framework", config.run.framework, FRAMEWORKS)
+    _one_of("run.optimizer", config.run.optimizer, OPTIMIZERS)
+    _one_of("run.loss", config.run.loss, LOSSES)
+    _one_of("data.name", config.data.name, DATA_SOURCES)
+    _one_of("sgan.global_optimizer", config.sgan.global_optimizer, OPTIMIZERS)
+    _one_of("proximal.penalty", config.proximal.penalty, PENALTIES)
+    _one_of("icr.experiment", config.icr.experiment, ANALYSES)
+    for name in config.quadratic.optimizers:
+        if name not in QUADRATIC_OPTIMIZERS:
+            raise ConfigError(f"quadratic.optimizers: {name!r} is not one of {', '.join(QUADRATIC_OPTIMIZERS)}")
+
+
+def check_trains_on_images(config: Config) -> None:
+    """Image data need a framework that trains the image networks."""
+    framework, data = config.run.framework, config.data.name
+    if DATA_SOURCES[data].images and not FRAMEWORKS[framework].trains_on_images:
+        allowed = ", ".join(name for name, entry in FRAMEWORKS.items() if entry.trains_on_images)
+        raise ConfigError(f"run.framework = {framework!r} on image data ({data}): one of {allowed} trains on images")
+
+
+def check(config: Config) -> Config:
+    """``config`` with its sections' rules, its names, the image rule and its framework's rules
+    checked; ConfigError names the first key that fails."""
+    config.validate()
+    check_names(config)
+    check_trains_on_images(config)
+    FRAMEWORKS[config.run.framework].validate(config)
+    return config
