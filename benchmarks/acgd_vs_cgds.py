@@ -170,7 +170,7 @@ def hvp_floor(instance, batch, device: torch.device, repeats: int = 7) -> dict:
             gradients(instance.value(batch), xs + ys, create_graph=True), xs + ys), device)
         grad_times.append(seconds)
     # built once, as the solver builds them once per step (mixed_hvp would concatenate the
-    # gradient in the graph for every product: floors measured that way before session 9 are higher)
+    # gradient in the graph for every product: floors measured that way before commit 683119c are higher)
     hvp_xy, hvp_yx = mixed_hvp_operator(grads[len(xs):], xs), mixed_hvp_operator(grads[: len(xs)], ys)
     v_y = torch.randn(sum(p.numel() for p in ys), dtype=ys[0].dtype, device=device)
     v_x = torch.randn(sum(p.numel() for p in xs), dtype=xs[0].dtype, device=device)

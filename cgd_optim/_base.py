@@ -25,39 +25,13 @@ _players_doc = """min_params: iterable of tensors of the min player (x, e.g. the
             group. Each rank's closure evaluates its own equal-size shard of the batch; every rank
             then takes the full-batch step (docs/distributed.md)."""
 
-_solver_doc = """tol: relative tolerance: the linear solve stops once
-            :math:`\\|r\\|_2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2, \\mathrm{atol})` (norm, not squared norm).
-        atol: absolute tolerance on the residual norm.
-        max_iter: most Krylov iterations per step (each costs two mixed Hessian-vector products).
-        gmres_restart: (keyword-only) Krylov dimension of a GMRES cycle, used for general-sum games.
-        check_every: (keyword-only) the solver reads its convergence flag once every this many
-            iterations; the first read comes where the last 3 solves converged (with 1: before
-            every iteration, the first included). Default ``None``: 1 on the CPU (a read costs no
-            synchronisation there), 4 on accelerators.
-        warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
-            the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) whichever
-            of warm and cold starts has cost fewer Hessian-vector products on recent steps (a warm
-            start costs one more for its initial residual in a zero-sum game, two in a general-sum
-            one), re-measuring the other every 10 steps.
-        tol_convention: (keyword-only) ``"norm"`` (default): ``tol`` and ``atol`` bound the residual
-            norm as above; ``"squared"``: they bound its square,
-            :math:`\\|r\\|_2^2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2^2, \\mathrm{atol})`, as the authors'
-            ``cgds`` / ``optims`` do (their tol=1e-12 is our 1e-6).
-        recycle: (keyword-only) ``k`` > 0 preconditions each step's conjugate gradient solve by
-            the limited-memory BFGS inverse of the newest ``k`` CG pairs :math:`(p_i, M p_i)` of
-            the earlier steps' solves (Morales & Nocedal 2000), which those solves made anyway: no
-            extra Hessian-vector product, no extra host read; memory ``2k`` vectors of the min
-            player's size, kept in the parameters' coordinates in
-            ``state[p]["recycled_directions"]`` / ``["recycled_products"]`` (``(k, p.numel())``).
-            Zero-sum games only. Default ``0``: off (docs/performance.md measures when it pays)."""
-
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
     ``backward``.  ``step`` also accepts the loss tensor (or pair) itself.  Gradients come from
     ``torch.autograd.grad``; ``p.grad`` is never read or written."""
 
 
-def _check_positive(name: str, value: Any) -> None:
+def check_positive(name: str, value: Any) -> None:
     """A step size: a positive number or, as torch.optim accepts, a positive 0-dim floating point tensor."""
     if value is None:
         return
@@ -123,13 +97,15 @@ def _require_influence(grads: list, player: str, objective: str) -> None:
         )
 
 
-# every hyperparameter of the package's optimizers: a saved state with one this class lacks is another's
-HYPERPARAMETERS = {"beta", "eps", "tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "alternating",
-                   "tol_convention", "eps_placement", "recycle"}
-# options added after states were first saved: a state without them had their defaults
-LATER_OPTIONS = {"tol_convention": "norm", "eps_placement": "inside", "recycle": 0}
-# per-parameter state that stacks k vectors of the parameter's size as rows: recycle=k's CG pairs
-RECYCLED_KEYS = ("recycled_directions", "recycled_products")
+def step_statistics(iterations: Tensor, relative_residual: Tensor, hvp_count: int | Tensor, converged: Tensor,
+                    **extra: Tensor) -> dict[str, Tensor]:
+    """The ``step_stats`` of a step: its solver's ``iterations``, ``relative_residual``,
+    ``hvp_count`` (mixed Hessian-vector products made) and ``converged``, plus a class's own
+    entries, all 0-dim tensors (read by the caller when it wants them, not by the step)."""
+    if not isinstance(hvp_count, Tensor):
+        hvp_count = torch.tensor(hvp_count)
+    return {"iterations": iterations, "relative_residual": relative_residual, "hvp_count": hvp_count,
+            "converged": converged, **extra}
 
 
 class TwoPlayerOptimizer(Optimizer):
@@ -138,7 +114,25 @@ class TwoPlayerOptimizer(Optimizer):
     Holds exactly two ``param_groups``, the min player's first, each with its own ``"lr"``
     (so ``torch.optim.lr_scheduler`` schedulers scale both), and ``step_stats``: a dict of
     0-dim tensors describing the last step.
+
+    A subclass declares what its states hold, so that ``load_state_dict`` can tell its states
+    from another class's without this class knowing any subclass:
+
+    - ``hyperparameters``: the keys its ``param_groups`` hold besides ``params``, ``player`` and
+      ``lr`` (a saved group with a key that another class declares is that class's state);
+    - ``later_options``: those of them added after states were first saved, with the default a
+      state saved without them ran with;
+    - ``row_state_keys``: per-parameter state that stacks vectors of the parameter's size as rows.
     """
+
+    hyperparameters: tuple[str, ...] = ()
+    later_options: dict[str, Any] = {}
+    row_state_keys: tuple[str, ...] = ()
+    _declared: set[str] = set()  # every subclass's hyperparameters, collected as the subclasses are defined
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        TwoPlayerOptimizer._declared.update(cls.hyperparameters)
 
     def __init__(
         self,
@@ -150,10 +144,10 @@ class TwoPlayerOptimizer(Optimizer):
         *,
         process_group: Any = "auto",
     ) -> None:
-        _check_positive("lr", defaults["lr"])
+        check_positive("lr", defaults["lr"])
         check_process_group(process_group)
-        _check_positive("lr_min", lr_min)
-        _check_positive("lr_max", lr_max)
+        check_positive("lr_min", lr_min)
+        check_positive("lr_max", lr_max)
         min_list = _as_player(min_params, "min_params")
         max_list = _as_player(max_params, "max_params")
         _check_players(min_list, max_list)
@@ -188,18 +182,19 @@ class TwoPlayerOptimizer(Optimizer):
         """``torch.optim.Optimizer.load_state_dict``, after checking that the state is this
         optimizer's: two players in order, this class's hyperparameters, as many parameters per
         player and per-parameter state of the parameters' sizes; nothing changes when it is not."""
-        state_dict = self._with_later_options(state_dict)
+        state_dict = self.upgrade_state_dict(state_dict)
         self._check_loadable(state_dict)
         super().load_state_dict(state_dict)
 
-    def _with_later_options(self, state_dict: dict[str, Any]) -> dict[str, Any]:
-        """A state saved before an option existed, with the option's default (what it then ran)."""
+    def upgrade_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """A state saved by an earlier version in today's layout (a new dict; the argument is not
+        changed): each of ``later_options`` missing from a saved group gets the default it then
+        ran with. Subclasses that moved a key extend it."""
         groups = state_dict.get("param_groups", [])
         if not all(isinstance(group, dict) for group in groups):
             return state_dict
-        filled = [{**{key: default for key, default in LATER_OPTIONS.items()
-                      if key in own and key not in group}, **group}
-                  for own, group in zip(self.param_groups, groups)] + groups[len(self.param_groups):]
+        filled = [{**{key: default for key, default in self.later_options.items() if key not in group}, **group}
+                  for group in groups[: len(self.param_groups)]] + groups[len(self.param_groups):]
         return {**state_dict, "param_groups": filled}
 
     def _check_loadable(self, state_dict: dict[str, Any]) -> None:
@@ -209,7 +204,7 @@ class TwoPlayerOptimizer(Optimizer):
                              "are not a min player's and a max player's)")
         for group, saved_group in zip(self.param_groups, saved):
             keys, saved_keys = set(group) - {"params"}, set(saved_group) - {"params"}
-            missing, foreign = keys - saved_keys, (saved_keys - keys) & HYPERPARAMETERS
+            missing, foreign = keys - saved_keys, (saved_keys - keys) & TwoPlayerOptimizer._declared
             if missing or foreign:
                 raise ValueError(f"{name}.load_state_dict: a state saved by another optimizer (it lacks {sorted(missing)}"
                                  f" and has {sorted(foreign)}); load it into the class that saved it")
@@ -218,13 +213,12 @@ class TwoPlayerOptimizer(Optimizer):
                                  f"parameters here and {len(saved_group['params'])} in the state")
             self._check_sizes(group, saved_group["params"], state_dict.get("state", {}))
 
-    @staticmethod
-    def _check_sizes(group: dict, indices: list, states: dict) -> None:
+    def _check_sizes(self, group: dict, indices: list, states: dict) -> None:
         for k, (p, index) in enumerate(zip(group["params"], indices)):
             for key, value in states.get(index, {}).items():
                 if not isinstance(value, Tensor) or value.dim() == 0:
                     continue
-                size = value.shape[-1] if key in RECYCLED_KEYS and value.dim() == 2 else value.numel()
+                size = value.shape[-1] if key in self.row_state_keys and value.dim() == 2 else value.numel()
                 if size != p.numel():
                     raise ValueError(
                         f"load_state_dict: parameter {k} of the {group['player']} player has {p.numel()} elements, "

@@ -26,7 +26,7 @@ NaN weights (a non-finite step raises FloatingPointError and changes nothing).  
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
 import time
 from typing import Any, Callable, Iterable
@@ -35,9 +35,10 @@ import torch
 from torch import Tensor
 
 from . import competitive
-from ._base import _check_positive, step_size
+from ._base import check_positive, step_size
 from .autodiff import flat_or_concatenated, unflatten
-from .linalg import gmres
+from .competitive import LocalGame, LocalGameStep
+from .linalg import KrylovSolve
 
 MAX_SIDE_CAP = 1000  # optims.ACGD: nsteps=1000 for the max player's system, its size for the min player's
 INFO_KEYS = ("grad_x", "grad_y", "hvp_x", "hvp_y", "cg_x", "cg_y", "time", "iter_num")
@@ -47,8 +48,17 @@ def _refuse(**unsupported: Any) -> None:
     for name, value in unsupported.items():
         if value is not None:
             raise ValueError(f"{name} is not supported: cgd_optim does not drive DistributedDataParallel's private "
-                             f"reducer; multi-process training will take process_group= on the native optimizers. "
-                             f"Pass {name}=None (the default)")
+                             f"reducer; for multi-process training use the native cgd_optim.ACGD / CGD, whose "
+                             f"process_group= averages gradients and products over the ranks "
+                             f"(docs/distributed.md). Pass {name}=None (the default)")
+
+
+def _refuse_authors_state(name: str, state_dict: dict[str, Any], their_keys: set[str]) -> None:
+    """A state saved by the authors' class (a flat dict with ``their_keys``) cannot continue here."""
+    if "param_groups" not in state_dict and their_keys <= set(state_dict):
+        raise ValueError(f"{name}.load_state_dict: this is a state saved by the authors' {name} (keys "
+                         f"{sorted(state_dict)}), which cannot continue here: resume from the saved model weights "
+                         "with a fresh optimizer")
 
 
 def _refuse_recycle(recycle: int, alternating: bool) -> None:
@@ -83,11 +93,10 @@ class _AlternatingSides:
     def _compat_setup(self, solve_x: bool, collect_info: bool) -> None:
         self.collect_info = bool(collect_info)
         self.info: dict[str, Any] = {key: None for key in INFO_KEYS}
-        self._info_tensors: dict[str, Any] = {}
         self._initial_solve_x = bool(solve_x)
 
     def _solves_min_side(self) -> bool:
-        return self._solver_state().get("solve_x", self._initial_solve_x)
+        return self.solver_state().get("solve_x", self._initial_solve_x)
 
     def _cap(self, params: list[Tensor], max_side: bool) -> int:
         return MAX_SIDE_CAP if max_side else sum(p.numel() for p in params)
@@ -99,71 +108,71 @@ class _AlternatingSides:
         start = flat_or_concatenated(stored, params)
         return start if self.solution_power == 0.5 else start * eta.pow(self.solution_power - 0.5)
 
-    def _side_solve(self, solve, params: list[Tensor], eta: Tensor, max_side: bool):
-        return functools.partial(solve, max_iter=self._cap(params, max_side))
+    def _side_solve(self, solve: KrylovSolve, params: list[Tensor], max_side: bool) -> KrylovSolve:
+        return dataclasses.replace(solve, max_iter=self._cap(params, max_side))
 
-    def _local_game_step(self, hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, zero_sum, xs, ys):
+    def local_game_step(self, game: LocalGame, solve: KrylovSolve) -> LocalGameStep:
+        """The solved side alternates (their ``solve_x``), warm-started from the stored solution as
+        it is; their info norms go into ``step_stats`` (read by :meth:`get_info`)."""
         solve_min = self._solves_min_side()
+        g = game
         started = time.perf_counter()
         if solve_min:  # their solve_x=True: the min player's system, then the max player's step
-            start = self._stored_start(xs, eta_x)
+            start = self._stored_start(g.xs, g.eta_x)
             dx, dy, _, info = competitive.competitive_update(
-                hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, self._side_solve(solve, xs, eta_x, False), start)
+                g.hvp_xy, g.hvp_yx, g.grad_x, g.grad_y, g.eta_x, g.eta_y, self._side_solve(solve, g.xs, False), start)
         else:  # the max player's system: the local game relabelled (y minimizes -f)
-            start = self._stored_start(ys, eta_y)
+            start = self._stored_start(g.ys, g.eta_y)
             dy, dx, _, info = competitive.competitive_update(
-                lambda v: hvp_yx(v).neg(), lambda u: hvp_xy(u).neg(), -grad_y, -grad_x, eta_y, eta_x,
-                self._side_solve(solve, ys, eta_y, True), start)
+                lambda v: g.hvp_yx(v).neg(), lambda u: g.hvp_xy(u).neg(), -g.grad_y, -g.grad_x, g.eta_y, g.eta_x,
+                self._side_solve(solve, g.ys, True), start)
         seconds = time.perf_counter() - started
-        entries = self._solution_entries(dx, dy, eta_x, eta_y, xs, ys)  # the warm start: before any momentum
-        dx, dy, extra = self._after_local_solve(dx, dy, eta_x, eta_y, xs, ys)
-        info["warm_started"], info["max_iter"] = start is not None, self._cap(xs if solve_min else ys, not solve_min)
-        self._pending_info = self._step_info(info, grad_x, grad_y, eta_x, eta_y, dx, dy, solve_min, seconds)
+        entries = self._solution_entries(dx, dy, g)  # the warm start: before any momentum
+        dx, dy, extra = self._after_local_solve(dx, dy, g.eta_x, g.eta_y, g.xs, g.ys)
+        info["warm_started"], info["max_iter"] = start is not None, self._cap(g.xs if solve_min else g.ys, not solve_min)
+        stats = self._step_info(info, g, dx, dy, solve_min, seconds)
         solver_entries = {**extra.pop("solver", {}), "solve_x": not solve_min}
-        return dx, dy, info, {**entries, **extra, "solver": solver_entries}
+        return LocalGameStep(dx, dy, info, {**entries, **extra, "solver": solver_entries}, stats)
 
     def _after_local_solve(self, dx, dy, eta_x, eta_y, xs, ys):
         """(dx, dy, extra state): BCGD's momentum acts here; the update as solved otherwise."""
         return dx, dy, {}
 
-    def _solution_entries(self, dx, dy, eta_x, eta_y, xs, ys) -> dict:
+    def _solution_entries(self, dx: Tensor, dy: Tensor, game: LocalGame) -> dict:
         entries = {}
-        for params, delta, eta in ((xs, dx, eta_x), (ys, dy, eta_y)):
+        for params, delta, eta in ((game.xs, dx, game.eta_x), (game.ys, dy, game.eta_y)):
             solution = (delta / eta.pow(self.solution_power)).neg_()
             entries.update({p: {"compat_solution": piece} for p, piece in zip(params, unflatten(solution, params))})
         return entries
 
-    def _step_info(self, info, grad_x, grad_y, eta_x, eta_y, dx, dy, solve_min, seconds) -> dict:
+    def _step_info(self, info: dict, game: LocalGame, dx: Tensor, dy: Tensor, solve_min: bool, seconds: float) -> dict:
         """The norms their ``get_info`` reports, as device tensors (read only by ``get_info``). "x" is
         the max player: hvp_x = |D_xy η_y ∇_y f| of the max player's right-hand side, hvp_y the min
         player's; only the solved side's is computed (no discarded product), the other is NaN."""
         if not self.collect_info:
             return {}
-        own_grad, root = (grad_x, eta_x.sqrt()) if solve_min else (-grad_y, eta_y.sqrt())
+        grad_x, grad_y = game.grad_x, game.grad_y
+        own_grad, root = (grad_x, game.eta_x.sqrt()) if solve_min else (-grad_y, game.eta_y.sqrt())
         cross = torch.linalg.vector_norm(info["rhs"] / root - own_grad) if "rhs" in info else float("nan")
         nan = torch.full((), float("nan"), dtype=grad_x.dtype, device=grad_x.device)
         norm = torch.linalg.vector_norm
         return {"grad_x": norm(grad_y), "grad_y": norm(grad_x), "hvp_x": nan if solve_min else cross,
-                "hvp_y": cross if solve_min else nan, "cg_x": norm(dy), "cg_y": norm(dx), "time": seconds,
-                "iter_num": info["iterations"]}
+                "hvp_y": cross if solve_min else nan, "cg_x": norm(dy), "cg_y": norm(dx),
+                "time": torch.tensor(seconds, dtype=torch.float64), "iter_num": info["iterations"]}
 
     def step(self, loss, trigger: Any = 0.0):
         """One step on the loss tensor (their ``step(loss)``); a closure works too. ``trigger`` (their
         DistributedDataParallel dummy loss) is accepted and unused: it only adds 0 to the objective."""
-        self._pending_info = {}
-        returned = super().step(loss)
-        if self._pending_info:
-            self._info_tensors = self._pending_info
-        return returned
+        return super().step(loss)
 
     def get_info(self) -> dict[str, Any]:
         """Their info keys as Python numbers (``grad_x``, ``grad_y``, ``hvp_x``, ``hvp_y``, ``cg_x``,
-        ``cg_y``, ``time``, ``iter_num``), read from the device here, once, not during the step;
-        None before the first step or with ``collect_info=False``. ``time`` is the host time of the
-        solve (on an accelerator, without synchronisation)."""
-        tensors = {k: v for k, v in self._info_tensors.items() if isinstance(v, Tensor)}
+        ``cg_y``, ``time``, ``iter_num``), read from the device here (from ``step_stats``), once, not
+        during the step; None before the first step or with ``collect_info=False``. ``time`` is the
+        host time of the solve (on an accelerator, without synchronisation)."""
+        tensors = {k: self.step_stats[k] for k in INFO_KEYS if k in self.step_stats}
         values = dict(zip(tensors, torch.stack([v.to(torch.float64) for v in tensors.values()]).tolist())) if tensors else {}
-        info = {**self.info, **self._info_tensors, **values}
+        info = {**self.info, **values}
         if isinstance(info.get("iter_num"), float):
             info["iter_num"] = int(info["iter_num"])
         return info
@@ -172,8 +181,8 @@ class _AlternatingSides:
         """New step sizes (their ``set_lr``). As the repository's ACGD does, a stored warm start is
         multiplied by sqrt(old / new) when that ratio differs from 1 by more than 1e-3 (BCGD and
         ``cgds`` only store the rates); prints nothing."""
-        _check_positive("lr_max", lr_max)
-        _check_positive("lr_min", lr_min)
+        check_positive("lr_max", lr_max)
+        check_positive("lr_min", lr_min)
         for group, new in ((self.param_groups[1], lr_max), (self.param_groups[0], lr_min)):
             ratio = math.sqrt(step_size(group["lr"]) / step_size(new))
             if self.rescale_on_set_lr and abs(ratio - 1) > 1e-3:
@@ -185,10 +194,7 @@ class _AlternatingSides:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Loads a state saved by this class (``state_dict()``); prints nothing. A state saved by the
         authors' classes (a dict with ``lr_max``, ``old_max``, ...) is refused with ValueError."""
-        if "param_groups" not in state_dict and {"lr_max", "lr_min", "step"} <= set(state_dict):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: this is a state saved by the authors' "
-                             f"{type(self).__name__} (keys {sorted(state_dict)}), which cannot continue here: "
-                             "resume from the saved model weights with a fresh optimizer")
+        _refuse_authors_state(type(self).__name__, state_dict, {"lr_max", "lr_min", "step"})
         super().load_state_dict(state_dict)
 
 
@@ -240,22 +246,22 @@ class BCGD(_AlternatingSides, competitive.CGD):
             raise ValueError(f"Invalid momentum value: {momentum}")
         super().__init__(min_params, max_params, lr_min=lr_min, lr_max=lr_max, tol=tol, atol=atol,
                          max_iter=MAX_SIDE_CAP, warm_start=True, tol_convention="squared")
-        self.param_groups[0]["momentum"] = self.param_groups[1]["momentum"] = float(momentum)
+        self.momentum = float(momentum)
         self._compat_setup(solve_x, collect_info)
 
     def _cap(self, params, max_side):
         return sum(p.numel() for p in params)  # optims.BCGD: nsteps = the solved player's size
 
-    def _side_solve(self, solve, params, eta, max_side):
+    def _side_solve(self, solve, params, max_side):
         # their CG runs in c = Δ/η, ours in s = sqrt(η) c: the absolute tolerance scales by sqrt(η)
-        atol = solve.keywords["atol"] * math.sqrt(step_size(self.param_groups[1 if max_side else 0]["lr"]))
-        return functools.partial(solve, max_iter=self._cap(params, max_side), atol=atol)
+        atol = solve.atol * math.sqrt(step_size(self.param_groups[1 if max_side else 0]["lr"]))
+        return dataclasses.replace(solve, max_iter=self._cap(params, max_side), atol=atol)
 
     def _after_local_solve(self, dx, dy, eta_x, eta_y, xs, ys):
-        momentum = self.param_groups[0]["momentum"]
+        momentum = self.momentum
         if momentum == 0.0:
             return dx, dy, {}
-        t = self._solver_state().get("momentum_steps", 0) + 1
+        t = self.solver_state().get("momentum_steps", 0) + 1
         extra, moved = {"solver": {"momentum_steps": t}}, []
         for params, delta, eta in ((xs, dx, eta_x), (ys, dy, eta_y)):
             previous = flat_or_concatenated([self.state.get(p, {}).get("momentum_average") for p in params], params)
@@ -295,57 +301,49 @@ class GACGD(competitive.ACGD):
         super().__init__(x_params, y_params, lr_min=lr_x, lr_max=lr_y, beta=beta, eps=eps, tol=tol, atol=atol,
                          warm_start=False, eps_placement="outside")
         self._joint_max_iter = max_iter
-        self._info_tensors: dict[str, Any] = {}
 
     def step(self, loss_x: Tensor, loss_y: Tensor, trigger: Any = None):
         """One step: x descends ``loss_x``, y descends ``loss_y``; returns ``(loss_x, loss_y)``.
         ``trigger`` (their DistributedDataParallel dummy loss) is accepted and unused."""
-        self._pending_info = {}
         super().step(lambda: (loss_x, -loss_y))
-        self._info_tensors = self._pending_info
         return loss_x, loss_y
 
-    def _local_game_step(self, hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, zero_sum, xs, ys):
-        n = grad_x.numel()
-        size = n + grad_y.numel()
-        cap = self._joint_max_iter or size
+    def local_game_step(self, game: LocalGame, solve: KrylovSolve) -> LocalGameStep:
+        """The joint system of the class docstring by GMRES from a cold start; ``iter_num``,
+        ``num_iter`` and ``time`` go into ``step_stats`` (read by :meth:`get_info`)."""
+        g, n = game, game.grad_x.numel()
+        cap = self._joint_max_iter or n + g.grad_y.numel()
 
         def matvec(u: Tensor) -> Tensor:  # D_yx g = -D_yx f_max
-            return torch.cat([u[:n] + eta_x * hvp_xy(u[n:]), u[n:] - eta_y * hvp_yx(u[:n])])
+            return torch.cat([u[:n] + g.eta_x * g.hvp_xy(u[n:]), u[n:] - g.eta_y * g.hvp_yx(u[:n])])
 
-        rhs = torch.cat([eta_x * grad_x, -eta_y * grad_y])  # grad_y is grad_y f_max = -grad_y g
+        rhs = torch.cat([g.eta_x * g.grad_x, -g.eta_y * g.grad_y])  # grad_y is grad_y f_max = -grad_y g
         started = time.perf_counter()
-        options = {**solve.keywords, "restart": cap, "max_iter": cap}
-        solution, info = gmres(matvec, rhs, None, **options)
+        solution, info = dataclasses.replace(solve, method="GMRES", restart=cap, max_iter=cap)(matvec, rhs)
         small = torch.linalg.vector_norm(rhs) < 1e-8
         solution = torch.where(small, rhs, solution)
         info.update(warm_started=False, max_iter=cap, hvp_count=2 * info["matvecs"])
-        self._pending_info = {"iter_num": info["iterations"], "num_iter": info["iterations"],
-                              "relative_residual": info["relative_residual"], "time": time.perf_counter() - started}
-        return -solution[:n], -solution[n:], info, {}
+        stats = {"iter_num": info["iterations"], "num_iter": info["iterations"],
+                 "time": torch.tensor(time.perf_counter() - started, dtype=torch.float64)}
+        return LocalGameStep(-solution[:n], -solution[n:], info, {}, stats)
 
     def get_info(self) -> dict[str, Any]:
         """``iter_num`` (and cgds's ``num_iter``), ``relative_residual`` and ``time`` of the last step,
-        read from the device here; an empty dict before the first step."""
-        info = dict(self._info_tensors)
-        for key in ("iter_num", "num_iter", "relative_residual"):
-            if key in info:
-                info[key] = info[key].item()
-        return info
+        read from the device here (from ``step_stats``); an empty dict before the first step."""
+        if "iter_num" not in self.step_stats:
+            return {}
+        return {key: self.step_stats[key].item() for key in ("iter_num", "num_iter", "relative_residual", "time")}
 
     def set_lr(self, lr_x: float, lr_y: float) -> None:
         """New step sizes (``cgds`` only stores them); prints nothing."""
-        _check_positive("lr_x", lr_x)
-        _check_positive("lr_y", lr_y)
+        check_positive("lr_x", lr_x)
+        check_positive("lr_y", lr_y)
         self.param_groups[0]["lr"], self.param_groups[1]["lr"] = lr_x, lr_y
 
     def load_state_dict(self, state_dict: dict[str, Any], rank: Any = None) -> None:
         """Loads a state saved by this class; ``rank`` (their target device) is unused: the state
         follows the parameters' device. A state of ``cgds``'s GACGD is refused with ValueError."""
-        if "param_groups" not in state_dict and {"lr_x", "lr_y", "step"} <= set(state_dict):
-            raise ValueError("GACGD.load_state_dict: this is a state saved by cgds's GACGD (keys "
-                             f"{sorted(state_dict)}), which cannot continue here: resume from the saved model "
-                             "weights with a fresh optimizer")
+        _refuse_authors_state("GACGD", state_dict, {"lr_x", "lr_y", "step"})
         super().load_state_dict(state_dict)
 
 

@@ -27,19 +27,46 @@ expression above, which costs one Hessian-vector product instead of a solve.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import torch
 from torch import Tensor
 
-from ._base import RECYCLED_KEYS, TwoPlayerOptimizer, _closure_doc, _players_doc, _solver_doc, step_size
+from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, step_size, step_statistics
 from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
 from .distributed import average_, averaged, reduce_finiteness_
-from .linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
+from .linalg import KrylovSolve, check_solver_arguments, quasi_newton_preconditioner
 
 HVP = Callable[[Tensor], Tensor]
+
+_solver_doc = """tol: relative tolerance: the linear solve stops once
+            :math:`\\|r\\|_2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2, \\mathrm{atol})` (norm, not squared norm).
+        atol: absolute tolerance on the residual norm.
+        max_iter: most Krylov iterations per step (each costs two mixed Hessian-vector products).
+        gmres_restart: (keyword-only) Krylov dimension of a GMRES cycle, used for general-sum games.
+        check_every: (keyword-only) the solver reads its convergence flag once every this many
+            iterations; the first read comes where the last 3 solves converged (with 1: before
+            every iteration, the first included). Default ``None``: 1 on the CPU (a read costs no
+            synchronisation there), 4 on accelerators.
+        warm_start: (keyword-only) start the solver from the previous step's solution, rescaled to
+            the current step sizes: ``True`` always, ``False`` never, ``"auto"`` (default) whichever
+            of warm and cold starts has cost fewer Hessian-vector products on recent steps (a warm
+            start costs one more for its initial residual in a zero-sum game, two in a general-sum
+            one), re-measuring the other every 10 steps.
+        tol_convention: (keyword-only) ``"norm"`` (default): ``tol`` and ``atol`` bound the residual
+            norm as above; ``"squared"``: they bound its square,
+            :math:`\\|r\\|_2^2 \\le \\max(\\mathrm{tol}\\,\\|b\\|_2^2, \\mathrm{atol})`, as the authors'
+            ``cgds`` / ``optims`` do (their tol=1e-12 is our 1e-6).
+        recycle: (keyword-only) ``k`` > 0 preconditions each step's conjugate gradient solve by
+            the limited-memory BFGS inverse of the newest ``k`` CG pairs :math:`(p_i, M p_i)` of
+            the earlier steps' solves (Morales & Nocedal 2000), which those solves made anyway: no
+            extra Hessian-vector product, no extra host read; memory ``2k`` vectors of the min
+            player's size, kept in the parameters' coordinates in
+            ``state[p]["recycled_directions"]`` / ``["recycled_products"]`` (``(k, p.numel())``).
+            Zero-sum games only. Default ``0``: off (docs/performance.md measures when it pays)."""
+
 
 
 def competitive_update(
@@ -142,31 +169,103 @@ def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tens
     return start, cross_start, residual, (bound, gamma * along_b)
 
 
-class _CompetitiveOptimizer(TwoPlayerOptimizer):
-    """Shared step of CGD and ACGD; subclasses say their step sizes in :meth:`step_sizes`."""
+SOLVER_OPTION_NAMES = ("tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "tol_convention",
+                       "recycle")  # the keys of SolverOptions, which states saved before it kept in both param groups
 
-    def __init__(self, min_params, max_params, defaults, lr_min, lr_max, process_group="auto"):
-        if not defaults["tol"] >= 0.0:
-            raise ValueError(f"Invalid tol value: {defaults['tol']}")
-        if not defaults["atol"] >= 0.0:
-            raise ValueError(f"Invalid atol value: {defaults['atol']}")
-        for key in ("max_iter", "gmres_restart", "check_every"):
-            if key == "check_every" and defaults[key] is None:
-                continue
-            if not (isinstance(defaults[key], int) and defaults[key] >= 1):
-                raise ValueError(f"Invalid {key} value: {defaults[key]}")
-        if defaults["warm_start"] not in WARM_START_MODES:
-            raise ValueError(f"Invalid warm_start value: {defaults['warm_start']!r}; expected True, False or 'auto'")
-        recycle = defaults["recycle"]
+
+@dataclasses.dataclass(frozen=True)
+class SolverOptions:
+    """How CGD and ACGD solve the local game's linear system: options of the optimizer, not of a
+    player (``optimizer.solver_options``), validated once, when the optimizer is built. The
+    fields are the keyword arguments of the same names (the class docstrings of :class:`CGD` and
+    :class:`ACGD` say what each does)."""
+
+    tol: float = 1e-6
+    atol: float = 0.0
+    max_iter: int = 50
+    gmres_restart: int = 20
+    check_every: int | None = None
+    warm_start: bool | str = "auto"
+    tol_convention: str = "norm"
+    recycle: int = 0
+
+    def __post_init__(self) -> None:
+        check_solver_arguments(self.tol, self.atol, self.max_iter, 1 if self.check_every is None else self.check_every)
+        if not (isinstance(self.gmres_restart, int) and self.gmres_restart >= 1):
+            raise ValueError(f"Invalid gmres_restart value: {self.gmres_restart}")
+        if self.warm_start not in WARM_START_MODES:
+            raise ValueError(f"Invalid warm_start value: {self.warm_start!r}; expected True, False or 'auto'")
+        recycle = self.recycle
         if not (isinstance(recycle, int) and not isinstance(recycle, bool) and recycle >= 0):
             raise ValueError(f"Invalid recycle value: {recycle!r}; expected an int >= 0 (0: off)")
-        if defaults["tol_convention"] not in TOL_CONVENTIONS:
-            raise ValueError(f"Invalid tol_convention value: {defaults['tol_convention']!r}; expected 'norm' or 'squared'")
+        if self.tol_convention not in TOL_CONVENTIONS:
+            raise ValueError(f"Invalid tol_convention value: {self.tol_convention!r}; expected 'norm' or 'squared'")
+
+    def norm_tolerances(self) -> tuple[float, float]:
+        """(tol, atol) as bounds on the residual norm (``tol_convention="squared"``: their roots)."""
+        if self.tol_convention == "squared":
+            return math.sqrt(self.tol), math.sqrt(self.atol)
+        return self.tol, self.atol
+
+
+class LocalGame(NamedTuple):
+    r"""One step's local game, what :meth:`CGD.local_game_step` solves: the mixed products
+    ``hvp_xy`` (:math:`v \mapsto D_{xy} f_{min} v`) and ``hvp_yx`` (:math:`u \mapsto D_{yx} f_{max} u`),
+    the flat gradients ``grad_x`` (:math:`\nabla_x f_{min}`) and ``grad_y`` (:math:`\nabla_y f_{max}`),
+    the step sizes ``eta_x``, ``eta_y``, whether the game is ``zero_sum``, and the players'
+    parameters ``xs``, ``ys`` that take part in the step."""
+
+    hvp_xy: HVP
+    hvp_yx: HVP
+    grad_x: Tensor
+    grad_y: Tensor
+    eta_x: Tensor
+    eta_y: Tensor
+    zero_sum: bool
+    xs: list[Tensor]
+    ys: list[Tensor]
+
+
+class LocalGameStep(NamedTuple):
+    """What :meth:`CGD.local_game_step` returns: the players' moves ``dx``, ``dy`` (flat), the
+    solver's ``info`` (its 0-dim tensors ``iterations``, ``relative_residual``, ``converged``, the
+    int ``hvp_count``, the bool ``warm_started``, and ``max_iter`` where a variant changed it),
+    ``state``: ``{parameter or "solver": {key: value}}`` entries written into ``self.state`` at
+    the commit, and ``stats``: further 0-dim tensors for ``step_stats``."""
+
+    dx: Tensor
+    dy: Tensor
+    info: dict
+    state: dict
+    stats: dict = {}
+
+
+class _CompetitiveOptimizer(TwoPlayerOptimizer):
+    """Shared step of CGD and ACGD; subclasses say their step sizes in :meth:`step_sizes`, and a
+    variant may solve the local game its own way in :meth:`local_game_step`."""
+
+    row_state_keys = ("recycled_directions", "recycled_products")  # recycle=k's CG pairs, k rows each
+
+    def __init__(self, min_params, max_params, defaults, lr_min, lr_max, solver_options: SolverOptions,
+                 process_group="auto"):
+        self.solver_options = solver_options
         super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group=process_group)
 
-    def _solver_state(self) -> dict:
-        """Global solver state, read-only here: under the key "solver" of ``self.state`` (so that
-        state_dict holds it), created only when a step commits."""
+    def upgrade_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
+        """States saved when the solver options were kept in both param groups load without them
+        (the optimizer's own ``solver_options`` apply, as for every option given to a constructor)."""
+        state_dict = super().upgrade_state_dict(state_dict)
+        groups = state_dict.get("param_groups", [])
+        if not all(isinstance(group, dict) for group in groups):
+            return state_dict
+        moved = [{k: v for k, v in group.items() if k not in SOLVER_OPTION_NAMES} for group in groups]
+        return {**state_dict, "param_groups": moved}
+
+    def solver_state(self) -> dict:
+        """The optimizer's global solver state (where recent solves converged, what warm and cold
+        starts cost; a variant's own entries, e.g. compat's ``solve_x``), to read: it lives under the
+        key ``"solver"`` of ``self.state``, so that ``state_dict`` holds it, and a step changes it
+        only when it commits (through :class:`LocalGameStep`'s ``state["solver"]``)."""
         return self.state.get("solver", {})
 
     def _warm_start(self, xs: list[Tensor], root_eta_x: Tensor) -> Tensor | None:
@@ -185,10 +284,10 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         warm start pays one or two for its initial residual); the other kind is re-measured every
         ``WARM_START_PROBE_EVERY`` steps, so the choice follows the problem as training moves.
         """
-        mode = self.param_groups[0]["warm_start"]
+        mode = self.solver_options.warm_start
         if mode != "auto":
             return mode
-        solver = self._solver_state()
+        solver = self.solver_state()
         warm, cold = solver.get("warm_hvps"), solver.get("cold_hvps")
         if warm is None or cold is None:
             return warm is None  # after the first step, measure a warm start, then a cold one
@@ -204,12 +303,12 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         default is every 4, and the first check goes where the recent, similar systems converged:
         a check that comes too early costs up to check_every - 1 masked iterations, one too late fewer.
         """
-        check_every = self.param_groups[0]["check_every"]
+        check_every = self.solver_options.check_every
         if check_every is None:
             check_every = 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
         if check_every == 1:
             return 1, 0
-        recent = self._solver_state().get("recent_iterations")
+        recent = self.solver_state().get("recent_iterations")
         return check_every, (max(recent) if recent else check_every)
 
     def _after_solve(self, warm_started: bool, iterations: int, hvp_count: int) -> None:
@@ -226,40 +325,41 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         measured = previous is None or warm_started != preferred_warm  # a first sample or a probe
         solver["since_probe"] = 0 if measured else solver.get("since_probe", 0) + 1
 
-    def _solver(self, device: torch.device, zero_sum: bool) -> tuple[str, Callable[..., tuple[Tensor, dict]]]:
-        """(name, solve): conjugate gradient for zero-sum games, GMRES otherwise, with the group's
-        options (``tol_convention="squared"``: tol and atol bound the squared residual norm, so
-        their square roots bound the norm) and this step's check schedule."""
-        group = self.param_groups[0]
+    def solver(self, device: torch.device, zero_sum: bool) -> KrylovSolve:
+        """This step's solver: conjugate gradient for zero-sum games, GMRES otherwise, with the
+        optimizer's :class:`SolverOptions` (tolerances as bounds on the residual norm) and this
+        step's check schedule."""
+        options = self.solver_options
         check_every, first_check = self._check_schedule(device)
-        tol, atol = group["tol"], group["atol"]
-        if group.get("tol_convention", "norm") == "squared":
-            tol, atol = math.sqrt(tol), math.sqrt(atol)
-        options = dict(tol=tol, atol=atol, max_iter=group["max_iter"], check_every=check_every, first_check=first_check)
-        if zero_sum:
-            return "conjugate gradient", functools.partial(conjugate_gradient, **options)
-        return "GMRES", functools.partial(gmres, restart=group["gmres_restart"], **options)
+        tol, atol = options.norm_tolerances()
+        return KrylovSolve("conjugate gradient" if zero_sum else "GMRES", tol, atol, options.max_iter, check_every,
+                           first_check, restart=options.gmres_restart)
 
-    def _local_game_step(self, hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tensor, eta_x: Tensor,
-                         eta_y: Tensor, solve, zero_sum: bool, xs: list[Tensor], ys: list[Tensor]):
-        """``(dx, dy, info, solution_state)``: the local game solved for the min player's system,
-        warm-started from the stored solution; ``solution_state`` (``{key: entries}``) is written
-        into ``self.state`` at the commit, ``info["warm_started"]`` says whether a start was used."""
-        root_eta_x = eta_x.sqrt()
-        warm = self._warm_start(xs, root_eta_x)
-        solve, pairs = self._recycling(solve, xs, root_eta_x)
-        dx, dy, s, info = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, warm,
-                                             symmetric=zero_sum, root_eta_x=root_eta_x)
+    def local_game_step(self, game: LocalGame, solve: KrylovSolve) -> LocalGameStep:
+        """The hook that solves this step's :class:`LocalGame`; override it to solve the local game
+        another way (:mod:`cgd_optim.compat` solves the players' systems alternately).
+
+        Here: :func:`competitive_update` of the min player's system, warm-started from the stored
+        solution (``state[p]["cg_solution"]``, rescaled to today's step sizes) and, with
+        ``recycle=k``, preconditioned by the stored CG pairs. The hook must not change
+        parameters or ``self.state``: ``step`` commits what it returns once the update is known
+        to be finite, so a failed step changes nothing.
+        """
+        root_eta_x = game.eta_x.sqrt()
+        warm = self._warm_start(game.xs, root_eta_x)
+        solve, pairs = self._recycling(solve, game.xs, root_eta_x)
+        dx, dy, s, info = competitive_update(game.hvp_xy, game.hvp_yx, game.grad_x, game.grad_y, game.eta_x,
+                                             game.eta_y, solve, warm, symmetric=game.zero_sum, root_eta_x=root_eta_x)
         info["warm_started"] = warm is not None
         # views of a fresh tensor: no copy needed
-        state = {p: {"cg_solution": piece} for p, piece in zip(xs, unflatten(s / root_eta_x, xs))}
+        state = {p: {"cg_solution": piece} for p, piece in zip(game.xs, unflatten(s / root_eta_x, game.xs))}
         if info.get("directions"):  # a solve without iterations keeps the pairs it had
             directions, products = torch.stack(info["directions"]), torch.stack(info["products"])
             new = (directions * root_eta_x, (products - directions) / root_eta_x)  # u = A p, C u = A^-1 (M p - p)
             if pairs is not None:  # the newest k of the earlier pairs and this solve's, oldest first
-                new = [torch.cat([old, fresh])[-self.param_groups[0]["recycle"]:] for old, fresh in zip(pairs, new)]
-            _add_recycled_pairs(state, *new, xs)
-        return dx, dy, info, state
+                new = [torch.cat([old, fresh])[-self.solver_options.recycle:] for old, fresh in zip(pairs, new)]
+            _add_recycled_pairs(state, *new, game.xs, self.row_state_keys)
+        return LocalGameStep(dx, dy, info, state)
 
     def _recycling(self, solve, xs: list[Tensor], root_eta_x: Tensor):
         r"""``(solve, pairs)``: ``solve`` with ``recycle=k``'s options bound, and the stored pairs.
@@ -273,84 +373,93 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         The solve is preconditioned by their L-BFGS inverse
         (:func:`~cgd_optim.linalg.quasi_newton_preconditioner`; Morales & Nocedal 2000), the newest
         k pairs of the earlier solves. The pairs cost no product: CG made them."""
-        keep = self.param_groups[0].get("recycle", 0)
+        keep = self.solver_options.recycle
         if not keep:
             return solve, None
         pairs = self._recycled_pairs(xs)
         if pairs is None:
-            return functools.partial(solve, keep_directions=keep), None
+            return dataclasses.replace(solve, options={**solve.options, "keep_directions": keep}), None
         directions = pairs[0] / root_eta_x
         preconditioner = quasi_newton_preconditioner(directions, torch.addcmul(directions, pairs[1], root_eta_x))
-        return functools.partial(solve, keep_directions=keep, preconditioner=preconditioner), pairs
+        options = {**solve.options, "keep_directions": keep, "preconditioner": preconditioner}
+        return dataclasses.replace(solve, options=options), pairs
 
     def _recycled_pairs(self, xs: list[Tensor]) -> tuple[Tensor, Tensor] | None:
         """The stored ``(directions, products)`` as ``(k, n)`` tensors over the min player's
         trainable parameters ``xs``; None when some parameter has none (first step, or a parameter
         unfrozen since)."""
-        entries = [self.state.get(p, {}) for p in xs]
-        if any(RECYCLED_KEYS[0] not in entry for entry in entries):
+        entries, keys = [self.state.get(p, {}) for p in xs], self.row_state_keys
+        if any(keys[0] not in entry for entry in entries):
             return None
-        if len({entry[RECYCLED_KEYS[0]].shape[0] for entry in entries}) != 1:
+        if len({entry[keys[0]].shape[0] for entry in entries}) != 1:
             return None
-        return tuple(torch.cat([entry[key] for entry in entries], dim=1) for key in RECYCLED_KEYS)
+        return tuple(torch.cat([entry[key] for entry in entries], dim=1) for key in keys)
 
     @torch.no_grad()
     def step(self, closure):
         """Take one competitive step; returns exactly what the closure returned."""
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
-        if not zero_sum and self.param_groups[0].get("recycle", 0):
+        if not zero_sum and self.solver_options.recycle:
             raise ValueError("recycle applies to conjugate gradient, which solves zero-sum games; this closure "
                              "returned a pair (f_min, f_max), solved by GMRES: use recycle=0")
-        grad_x, grad_y, cross_x, cross_y = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
+        communicator = self._communicator()
+        game, step_state = self._local_game(f_min, f_max, xs, ys, zero_sum, communicator)
+        solve = self.solver(game.grad_x.device, zero_sum)
+        with torch.enable_grad():
+            result = self.local_game_step(game, solve)
+        # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
+        # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
+        # infinite |b| stays their scale), and a non-finite grad_y f reaches dy = eta_y (grad_y f - L s).
+        objectives = (f_min,) if zero_sum else (f_min, f_max)
+        finiteness = reduce_finiteness_(self._finiteness(*(f.detach() for f in objectives), result.dx, result.dy),
+                                        communicator)
+        info = result.info
+        finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
+        if not math.isfinite(finiteness):
+            self._raise_non_finite()
+        self._commit(game, step_state, result, int(iterations))
+        if not converged:
+            self._warn_max_iter(solve.method, info.get("max_iter", solve.max_iter))
+        return returned
+
+    def _local_game(self, f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool,
+                    communicator) -> tuple[LocalGame, dict]:
+        """(the step's :class:`LocalGame`, the state its step sizes commit): gradients (averaged over
+        the ranks), step sizes and the mixed products of the gradients' graphs."""
+        _, _, cross_x, cross_y = grads = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
         with torch.enable_grad():  # in the graph: the mixed products differentiate these
             flat_cross_x, flat_cross_y = flatten(cross_x), flatten(cross_y)
         if zero_sum:  # one concatenation per player serves the products and the update
             flat_gx, flat_gy = flat_cross_x.detach(), flat_cross_y.detach()
         else:
-            flat_gx, flat_gy = flatten(grad_x).detach(), flatten(grad_y).detach()
-        communicator = self._communicator()
+            flat_gx, flat_gy = flatten(grads[0]).detach(), flatten(grads[1]).detach()
         if communicator is not None:  # the full batch's gradients: every decision below is then the same on all ranks
             flat_gx, flat_gy = average_(torch.cat([flat_gx, flat_gy]), communicator).split([flat_gx.numel(), flat_gy.numel()])
-        eta_x, eta_y, new_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
-        group = self.param_groups[0]
-        solver, solve = self._solver(flat_gx.device, zero_sum)
-        with torch.enable_grad():
-            dx, dy, info, solution_state = self._local_game_step(
-                # D_xy f_min v: differentiate grad_y f_min by x; D_yx f_max u: grad_x f_max by y (averaged over ranks)
-                averaged(mixed_hvp_operator(flat_cross_y, xs), communicator),
-                averaged(mixed_hvp_operator(flat_cross_x, ys), communicator),
-                flat_gx, flat_gy, eta_x, eta_y, solve, zero_sum, xs, ys,
-            )
-        # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
-        # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
-        # infinite |b| stays their scale), and a non-finite grad_y f reaches dy = eta_y (grad_y f - L s).
-        objectives = (f_min,) if zero_sum else (f_min, f_max)
-        finiteness = reduce_finiteness_(self._finiteness(*(f.detach() for f in objectives), dx, dy), communicator)
-        finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
-        if not math.isfinite(finiteness):
-            self._raise_non_finite()
-        # Commit: nothing above changed a parameter or the state.
-        torch._foreach_add_(xs, unflatten(dx, xs))
-        torch._foreach_add_(ys, unflatten(dy, ys))
-        for key, entries in (*new_state.items(), *solution_state.items()):
+        eta_x, eta_y, step_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
+        # D_xy f_min v: differentiate grad_y f_min by x; D_yx f_max u: grad_x f_max by y (averaged over ranks)
+        game = LocalGame(averaged(mixed_hvp_operator(flat_cross_y, xs), communicator),
+                         averaged(mixed_hvp_operator(flat_cross_x, ys), communicator),
+                         flat_gx, flat_gy, eta_x, eta_y, zero_sum, xs, ys)
+        return game, step_state
+
+    def _commit(self, game: LocalGame, step_state: dict, result: LocalGameStep, iterations: int) -> None:
+        """Move the players and write the state: nothing before this changed a parameter or the state."""
+        torch._foreach_add_(game.xs, unflatten(result.dx, game.xs))
+        torch._foreach_add_(game.ys, unflatten(result.dy, game.ys))
+        for key, entries in (*step_state.items(), *result.state.items()):
             self.state[key].update(entries)
-        self._after_solve(info["warm_started"], int(iterations), info["hvp_count"])
-        self.step_stats = {
-            "iterations": info["iterations"],
-            "relative_residual": info["relative_residual"],
-            "hvp_count": torch.tensor(info["hvp_count"]),
-            "converged": info["converged"],
-        }
-        if not converged:
-            self._warn_max_iter(solver, info.get("max_iter", group["max_iter"]))
-        return returned
+        info = result.info
+        self._after_solve(info["warm_started"], iterations, info["hvp_count"])
+        self.step_stats = step_statistics(info["iterations"], info["relative_residual"], info["hvp_count"],
+                                          info["converged"], **result.stats)
 
 
-def _add_recycled_pairs(state: dict, directions: Tensor, products: Tensor, xs: list[Tensor]) -> None:
-    """Per parameter of ``xs``, its columns of the ``(k, n)`` pairs (views: no copy), into ``state``."""
+def _add_recycled_pairs(state: dict, directions: Tensor, products: Tensor, xs: list[Tensor], keys: tuple) -> None:
+    """Per parameter of ``xs``, its columns of the ``(k, n)`` pairs (views: no copy), into ``state``
+    under ``keys`` (the directions' key, the products')."""
     sizes = [p.numel() for p in xs]
-    for key, pairs in zip(RECYCLED_KEYS, (directions, products)):
+    for key, pairs in zip(keys, (directions, products)):
         for p, piece in zip(xs, pairs.split(sizes, dim=1)):
             state[p][key] = piece
 
@@ -415,10 +524,8 @@ class CGD(_CompetitiveOptimizer):
         recycle: int = 0,
         process_group: Any = "auto",
     ) -> None:
-        defaults = dict(lr=lr, tol=tol, atol=atol, max_iter=max_iter, gmres_restart=gmres_restart,
-                        check_every=check_every, warm_start=warm_start, tol_convention=tol_convention,
-                        recycle=recycle)
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group)
+        options = SolverOptions(tol, atol, max_iter, gmres_restart, check_every, warm_start, tol_convention, recycle)
+        super().__init__(min_params, max_params, dict(lr=lr), lr_min, lr_max, options, process_group)
 
     def step_sizes(self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
                    ) -> tuple[Tensor, Tensor, dict]:
@@ -489,6 +596,9 @@ class ACGD(_CompetitiveOptimizer):
         FloatingPointError: non-finite objective, gradient or update; nothing is changed.
     """
 
+    hyperparameters = ("beta", "eps", "eps_placement")  # per player's group: its RMSProp step sizes
+    later_options = {"eps_placement": "inside"}  # states saved before eps_placement existed ran Algorithm 1's
+
     def __init__(
         self,
         min_params: Iterable[Tensor],
@@ -517,10 +627,9 @@ class ACGD(_CompetitiveOptimizer):
         if eps_placement not in EPS_PLACEMENTS:
             raise ValueError(f"Invalid eps_placement value: {eps_placement!r}; expected 'inside' (Algorithm 1) or "
                              "'outside' (the authors' code)")
-        defaults = dict(lr=lr, beta=beta, eps=eps, tol=tol, atol=atol, max_iter=max_iter,
-                        gmres_restart=gmres_restart, check_every=check_every, warm_start=warm_start,
-                        tol_convention=tol_convention, eps_placement=eps_placement, recycle=recycle)
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group)
+        options = SolverOptions(tol, atol, max_iter, gmres_restart, check_every, warm_start, tol_convention, recycle)
+        defaults = dict(lr=lr, beta=beta, eps=eps, eps_placement=eps_placement)
+        super().__init__(min_params, max_params, defaults, lr_min, lr_max, options, process_group)
 
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
         beta, eps = group["beta"], group["eps"]

@@ -28,8 +28,9 @@ Neither solver warns or prints: they return ``(x, info)`` where ``info`` holds t
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -37,7 +38,12 @@ from torch import Tensor
 MatVec = Callable[[Tensor], Tensor]
 
 
-def _check_solver_args(tol: float, atol: float, max_iter: int, check_every: int, first_check: int | None = None) -> None:
+def check_solver_arguments(tol: float, atol: float, max_iter: int, check_every: int = 1,
+                           first_check: int | None = None) -> None:
+    """ValueError naming the first invalid one of a solver's options: ``tol`` and ``atol`` >= 0,
+    ``max_iter`` and ``check_every`` ints >= 1, ``first_check`` an int >= 0 (or None). The one
+    definition of these rules: the solvers apply it to their arguments, the optimizers to their
+    options when they are built."""
     if not tol >= 0.0:
         raise ValueError(f"Invalid tol value: {tol}")
     if not atol >= 0.0:
@@ -174,7 +180,7 @@ def conjugate_gradient(
         residual first met the tolerance (or ``max_iter``), and ``info["converged"]``
         is a bool tensor, false also when the iterates became non-finite.
     """
-    _check_solver_args(tol, atol, max_iter, check_every, first_check)
+    check_solver_arguments(tol, atol, max_iter, check_every, first_check)
     if not (isinstance(keep_directions, int) and keep_directions >= 0):
         raise ValueError(f"Invalid keep_directions value: {keep_directions}")
     first_check = check_every if first_check is None else first_check
@@ -374,7 +380,7 @@ def gmres(
     Returns:
         ``(x, info)`` with the same keys as :func:`conjugate_gradient`.
     """
-    _check_solver_args(tol, atol, max_iter, check_every, first_check)
+    check_solver_arguments(tol, atol, max_iter, check_every, first_check)
     if not (isinstance(restart, int) and restart >= 1):
         raise ValueError(f"Invalid gmres_restart value: {restart}")
     b, x0, b_norm, scale = _normalise(b, x0)
@@ -466,3 +472,32 @@ def _least_squares_coefficients(upper: Tensor, rotated_rhs: Tensor) -> Tensor:
     diagonal = torch.diagonal(upper)
     upper = upper + torch.diag(torch.where(diagonal == 0, 1.0, 0.0).to(upper.dtype))
     return torch.linalg.solve_triangular(upper, rotated_rhs.unsqueeze(1), upper=True).squeeze(1)
+
+
+@dataclasses.dataclass(frozen=True)
+class KrylovSolve:
+    """A linear solver with its options bound: ``solve(matvec, b, x0=None, **more)`` runs
+    :func:`conjugate_gradient` (``method="conjugate gradient"``) or :func:`gmres` (``"GMRES"``,
+    with ``restart``) and returns ``(x, info)``; ``more`` are per-call options (``side_output``,
+    ``galerkin_start``).
+
+    What :meth:`cgd_optim.CGD.local_game_step` receives: a variant of it is
+    ``dataclasses.replace(solve, max_iter=..., atol=...)``; ``options`` holds the further keyword
+    arguments of the method (``preconditioner``, ``keep_directions`` of conjugate gradient).
+    """
+
+    method: str
+    tol: float
+    atol: float
+    max_iter: int
+    check_every: int = 1
+    first_check: int | None = None
+    restart: int = 20
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __call__(self, matvec: MatVec, b: Tensor, x0: Tensor | None = None, **more: Any) -> tuple[Tensor, dict]:
+        common = dict(tol=self.tol, atol=self.atol, max_iter=self.max_iter, check_every=self.check_every,
+                      first_check=self.first_check, **self.options, **more)
+        if self.method == "GMRES":
+            return gmres(matvec, b, x0, restart=self.restart, **common)
+        return conjugate_gradient(matvec, b, x0, **common)

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 import torch
 from torch import Tensor
 
-from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _require_influence, step_size
+from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, _require_influence, step_size, step_statistics
 from .autodiff import gradients, zeros_for_none
 from .distributed import average_tensors
 
@@ -35,6 +35,8 @@ class SimGD(TwoPlayerOptimizer):
 
     ``step_stats`` has the keys of CGD's (no linear solve: zero iterations and products).
     """.replace("{_players_doc}", _players_doc).replace("{_closure_doc}", _closure_doc)
+
+    hyperparameters = ("alternating",)
 
     def __init__(
         self,
@@ -91,10 +93,5 @@ class SimGD(TwoPlayerOptimizer):
                 if p.requires_grad:
                     self.state[p]["step"] = self.state.get(p, {}).get("step", 0) + 1
         zero = torch.zeros((), dtype=torch.int64)
-        self.step_stats = {
-            "iterations": zero,
-            "relative_residual": torch.zeros(()),
-            "hvp_count": zero.clone(),
-            "converged": torch.ones((), dtype=torch.bool),
-        }
+        self.step_stats = step_statistics(zero, torch.zeros(()), zero.clone(), torch.ones((), dtype=torch.bool))
         return returned

@@ -128,13 +128,17 @@ def test_load_state_dict_refuses_another_optimizers_another_models_and_swapped_p
     assert torch.equal(fresh.state[x]["sq_avg"], acgd.state[x]["sq_avg"])
 
 
-def test_a_state_saved_before_tol_convention_and_eps_placement_existed_loads_with_their_defaults():
+def test_a_state_saved_before_eps_placement_existed_and_with_solver_options_in_its_groups_loads():
     x, y, objective = game()
     acgd = ACGD([x], [y], lr=0.05)
     acgd.step(objective)
     old = acgd.state_dict()
-    for group in old["param_groups"]:
-        del group["tol_convention"], group["eps_placement"]
-    fresh = ACGD([x], [y], lr=0.05, eps_placement="outside")
+    for group in old["param_groups"]:  # the earlier layout: solver options copied into each group, no eps_placement
+        del group["eps_placement"]
+        group.update(tol=1e-6, atol=0.0, max_iter=50, gmres_restart=20, check_every=None, warm_start="auto")
+    fresh = ACGD([x], [y], lr=0.05, eps_placement="outside", tol=1e-8, max_iter=7)
     fresh.load_state_dict(old)
-    assert [(g["tol_convention"], g["eps_placement"]) for g in fresh.param_groups] == [("norm", "inside")] * 2
+    assert [g["eps_placement"] for g in fresh.param_groups] == ["inside"] * 2  # what the old state ran
+    assert not {"tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start"} & set(fresh.param_groups[0])
+    assert (fresh.solver_options.tol, fresh.solver_options.max_iter) == (1e-8, 7)  # the optimizer's own options
+    assert torch.equal(fresh.state[x]["sq_avg"], acgd.state[x]["sq_avg"])

@@ -55,7 +55,7 @@ def test_off_by_default_bitwise_and_without_state():
         for _ in range(3):
             optimizers[-1].step(game.loss)
     assert all(torch.equal(a, b) for a, b in zip(games[0].parameters(), games[1].parameters()))
-    assert optimizers[0].param_groups[0]["recycle"] == 0
+    assert optimizers[0].solver_options.recycle == 0
     assert not any(key in entry for entry in optimizers[0].state.values() for key in RECYCLED)
 
 

@@ -70,9 +70,28 @@ def close(recorded, measured, rtol: float = 1e-6, path: str = "") -> list[str]:
     return [] if recorded == measured else [f"{path}: {recorded!r} != {measured!r}"]
 
 
+# Layout changes made on purpose, applied to the earlier recording before the comparison: the
+# session's players were saved under "framework"; CGD / ACGD kept their solver options (tol, atol,
+# max_iter, ...) in both param groups, now ``optimizer.solver_options``.
+RENAMED_KEYS = {"framework": "players"}
+SOLVER_OPTION_NAMES = ("tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "tol_convention",
+                       "recycle")
+
+
+def in_current_layout(saved):
+    """A checkpoint written before the layout changes above, in today's layout (a new object)."""
+    if isinstance(saved, dict):
+        if "player" in saved and "params" in saved:  # a two-player optimizer's param group
+            return {k: v for k, v in saved.items() if k not in SOLVER_OPTION_NAMES}
+        return {RENAMED_KEYS.get(k, k): in_current_layout(v) for k, v in saved.items()}
+    if isinstance(saved, list):
+        return [in_current_layout(v) for v in saved]
+    return saved
+
+
 def compare(before: Path, after: Path) -> list[str]:
     """Bitwise comparison of two record folders: metrics.json equal, checkpoints with the same keys
-    and ``torch.equal`` tensors."""
+    and ``torch.equal`` tensors (the earlier one read :func:`in_current_layout`)."""
     import torch
 
     problems = []
@@ -82,7 +101,7 @@ def compare(before: Path, after: Path) -> list[str]:
         if json.loads(metrics.read_text()) != json.loads((other / "metrics.json").read_text()):
             problems.append(f"{folder}: metrics.json differs")
         if (before / folder / "checkpoint.pt").exists():
-            a = torch.load(before / folder / "checkpoint.pt", weights_only=False)
+            a = in_current_layout(torch.load(before / folder / "checkpoint.pt", weights_only=False))
             b = torch.load(other / "checkpoint.pt", weights_only=False)
             problems += [f"{folder}: checkpoint {p}" for p in _equal(a, b)]
     return problems
