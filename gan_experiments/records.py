@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pickle
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -74,15 +76,26 @@ class RunFolderError(ValueError):
 RUN_FILES = ("config.toml", "checkpoint.pt", "metrics.csv", "metrics.json")  # any of them: the folder holds a run
 
 
+def _read_checkpoint(path: Path) -> dict:
+    """``torch.load`` of a checkpoint this project wrote; RunFolderError naming the file when it does not read."""
+    try:
+        return torch.load(path, weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
+        raise RunFolderError(f"the checkpoint {path} is damaged and cannot be read ({type(error).__name__}: "
+                             f"{str(error).splitlines()[0] if str(error) else 'no detail'})") from None
+
+
 class RunFolder:
     """A run folder: ``config.toml``, ``run.json`` (which config ran, and whether as a dry run),
-    ``metrics.csv`` (and ``tensorboard/``), ``checkpoint.pt`` (written atomically),
-    ``metrics.json`` and the pictures. :meth:`check` refuses, before anything is written, to
+    ``metrics.csv`` (and ``tensorboard/``), ``checkpoint.pt`` (written atomically, the one before
+    it kept as ``checkpoint.previous.pt``), ``metrics.json`` and the pictures. :meth:`check` refuses, before anything is written, to
     overwrite a run that is not being resumed; :meth:`create` makes the folder."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.checkpoint = self.path / "checkpoint.pt"
+        self.previous_checkpoint = self.path / "checkpoint.previous.pt"
+        self._saved_step = None  # the step of the checkpoint this object wrote last
 
     def holds_run(self) -> bool:
         return any((self.path / name).exists() for name in RUN_FILES)
@@ -103,9 +116,20 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def load_checkpoint(self) -> dict:
+        """The newest checkpoint that reads; a damaged ``checkpoint.pt`` (a disk error, a copy cut
+        short) falls back to ``checkpoint.previous.pt`` with a warning naming both, and with no
+        readable one the error names the file and what to do."""
         if not self.checkpoint.exists():
             raise RunFolderError(f"--resume: no checkpoint in {self.path} (the run was stopped before its first)")
-        return torch.load(self.checkpoint, weights_only=False)
+        try:
+            return _read_checkpoint(self.checkpoint)
+        except RunFolderError as damaged:
+            if not self.previous_checkpoint.exists():
+                raise RunFolderError(f"{damaged}; there is no earlier checkpoint to resume from: start the run again "
+                                     "with --overwrite") from None
+            warnings.warn(f"{damaged}; resuming from the checkpoint before it, {self.previous_checkpoint}",
+                          RuntimeWarning, stacklevel=2)
+            return _read_checkpoint(self.previous_checkpoint)
 
     def write_record(self, record: dict) -> None:
         """run.json: the name of the config that ran, whether it was a dry run, the steps asked."""
@@ -117,10 +141,14 @@ class RunFolder:
         return json.loads(path.read_text()) if path.is_file() else {}
 
     def save_checkpoint(self, state: dict) -> None:
-        """Write atomically: a crash while saving never leaves a truncated checkpoint."""
+        """Write atomically (a crash while saving never leaves a truncated checkpoint), keeping the
+        one before as ``checkpoint.previous.pt`` (what a damaged checkpoint falls back to)."""
         partial = self.checkpoint.with_suffix(".partial")
         torch.save(state, partial)
+        if self.checkpoint.exists() and state.get("step") != self._saved_step:  # the same step again: replace it
+            os.replace(self.checkpoint, self.previous_checkpoint)
         os.replace(partial, self.checkpoint)
+        self._saved_step = state.get("step")
 
     def open_log(self) -> RunLog:
         return RunLog(self.path)

@@ -182,3 +182,27 @@ def test_sweep_progress_names_the_grid_point_and_run_k_of_n_and_sweep_takes_devi
                  "--device", "cpu", "--set", "run.samples=100", "--out", str(tmp_path)]) == 0
     assert labels == ["model.generators=2, seed 0 (run 1 of 2)", "model.generators=2, seed 1 (run 2 of 2)"]
     assert 'device = "cpu"' in (tmp_path / "model.generators=2" / "seed0" / "config.toml").read_text()
+
+
+def test_a_damaged_checkpoint_resumes_from_the_one_before_and_ends_where_an_unbroken_run_ends(tmp_path, capsys):
+    args = ["run", "stackelberg_fig1_ring8", "--set", 'run.optimizer="acgd"', *SMALL]
+    assert main([*args, "--set", "run.steps=6", "--out", str(tmp_path / "straight")]) == 0
+    out = tmp_path / "damaged"
+    assert main([*args, "--set", "run.steps=4", "--out", str(out)]) == 0
+    assert torch.load(out / "checkpoint.previous.pt", weights_only=False)["step"] == 2  # the one before step 4's
+    (out / "checkpoint.pt").write_bytes((out / "checkpoint.pt").read_bytes()[:100])  # cut short on disk
+    with pytest.warns(RuntimeWarning, match=r"checkpoint\.pt is damaged .* resuming from the checkpoint before it"):
+        assert main(["run", "--resume", "--set", "run.steps=6", "--out", str(out)]) == 0
+    assert steps_logged(out) == [2, 4, 6]  # the rows after step 2 were logged again, once
+    straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)
+    resumed = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert all(torch.equal(a, resumed["players"][k]) for k, a in straight["players"].items())
+
+
+def test_a_damaged_checkpoint_without_one_before_is_an_error_naming_the_file(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "stackelberg_fig1_ring8", *SMALL, "--set", "run.steps=2", "--out", str(out)]) == 0
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["run", "--resume", "--set", "run.steps=4", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert f"the checkpoint {out / 'checkpoint.pt'} is damaged" in error and "--overwrite" in error
