@@ -122,12 +122,15 @@ class TwoPlayerOptimizer(Optimizer):
       ``lr`` (a saved group with a key that another class declares is that class's state);
     - ``later_options``: those of them added after states were first saved, with the default a
       state saved without them ran with;
-    - ``row_state_keys``: per-parameter state that stacks vectors of the parameter's size as rows.
+    - ``row_state_keys``: per-parameter state that stacks vectors of the parameter's size as rows;
+    - ``constructor_attributes``: options it keeps as attributes rather than in its groups, which
+      a pickled optimizer keeps too (``torch.optim.Optimizer`` pickles only its groups and state).
     """
 
     hyperparameters: tuple[str, ...] = ()
     later_options: dict[str, Any] = {}
     row_state_keys: tuple[str, ...] = ()
+    constructor_attributes: tuple[str, ...] = ()  # options kept as attributes: pickled with the optimizer
     _declared: set[str] = set()  # every subclass's hyperparameters, collected as the subclasses are defined
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -161,6 +164,11 @@ class TwoPlayerOptimizer(Optimizer):
         self._warned_max_iter = False
         self.step_stats: dict[str, Tensor] = {}
         self.process_group = process_group  # an attribute, not a hyperparameter: state_dict stays picklable
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.update({name: getattr(self, name) for name in self.constructor_attributes if hasattr(self, name)})
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)

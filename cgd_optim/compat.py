@@ -89,6 +89,7 @@ class _AlternatingSides:
 
     solution_power = 0.5
     rescale_on_set_lr = True
+    constructor_attributes = ("solver_options", "collect_info", "info", "_initial_solve_x")
 
     def _compat_setup(self, solve_x: bool, collect_info: bool) -> None:
         self.collect_info = bool(collect_info)
@@ -233,6 +234,7 @@ class BCGD(_AlternatingSides, competitive.CGD):
 
     solution_power = 1.0
     rescale_on_set_lr = False
+    constructor_attributes = (*_AlternatingSides.constructor_attributes, "momentum")
 
     def __init__(self, max_params: Iterable[Tensor], min_params: Iterable[Tensor], lr_max: float = 1e-3,
                  lr_min: float = 1e-3, tol: float = 1e-12, atol: float = 1e-20, momentum: float = 0.0,
@@ -286,6 +288,8 @@ class GACGD(competitive.ACGD):
     :math:`-u` (with :math:`u` = the right-hand side when its norm is below 1e-8, as theirs does).
     ``track_cond`` and the reducers are refused with ValueError.
     """
+
+    constructor_attributes = ("solver_options", "_joint_max_iter")
 
     def __init__(self, x_params: Iterable[Tensor], y_params: Iterable[Tensor], x_reducer: Any = None,
                  y_reducer: Any = None, lr_x: float = 1e-3, lr_y: float = 1e-3, eps: float = 1e-6, beta: float = 0.99,

@@ -245,6 +245,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
     variant may solve the local game its own way in :meth:`local_game_step`."""
 
     row_state_keys = ("recycled_directions", "recycled_products")  # recycle=k's CG pairs, k rows each
+    constructor_attributes = ("solver_options",)
 
     def __init__(self, min_params, max_params, defaults, lr_min, lr_max, solver_options: SolverOptions,
                  process_group="auto"):

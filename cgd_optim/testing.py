@@ -192,5 +192,23 @@ def _assert_close(where: str, actual: Tensor, expected: Tensor, rtol: float, ato
                          f"rtol {rtol:g}, atol {atol:g})\n  {names[0]}: {actual.tolist()}\n  {names[1]}: {expected.tolist()}")
 
 
-__all__ = ["quadratic_games", "step_sizes", "points", "default_start", "leaves", "assert_matches_reference",
+def state_differences(saved: Any, current: Any, where: str = "state") -> list[str]:
+    """Where two optimizer states (``state_dict()`` results, or any nesting of dicts, lists and
+    tuples) differ: tensors by ``torch.equal`` (dtype included), everything else by ``==``;
+    ``[]`` when they are bitwise the same. For "a failed step changed nothing" checks."""
+    if isinstance(saved, Tensor):
+        same = isinstance(current, Tensor) and saved.dtype == current.dtype and torch.equal(saved, current)
+        return [] if same else [where]
+    if isinstance(saved, dict):
+        if not isinstance(current, dict) or saved.keys() != current.keys():
+            return [f"{where}: keys"]
+        return [d for key in saved for d in state_differences(saved[key], current[key], f"{where}/{key}")]
+    if isinstance(saved, (list, tuple)):
+        if type(saved) is not type(current) or len(saved) != len(current):
+            return [f"{where}: length"]
+        return [d for k, (a, b) in enumerate(zip(saved, current)) for d in state_differences(a, b, f"{where}/{k}")]
+    return [] if saved == current else [where]
+
+
+__all__ = ["state_differences", "quadratic_games", "step_sizes", "points", "default_start", "leaves", "assert_matches_reference",
            "assert_relabelling_invariant", "assert_converges", "assert_diverges"]

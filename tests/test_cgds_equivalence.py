@@ -7,7 +7,9 @@ sqrt(1 - beta^t) lr / (sqrt(v) + eps)), an effect of relative size ~eps / |g|.
 
 import pytest
 
-pytest.importorskip("CGDs")
+from dependencies import required
+
+required("CGDs")
 
 from benchmarks.acgd_vs_cgds import equal_iterates  # noqa: E402
 

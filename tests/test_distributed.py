@@ -109,3 +109,4 @@ def test_a_group_initialized_after_the_optimizer_is_used_and_states_load_without
     fresh = cases.OPTIMIZERS["acgd"][0](G, D, "auto")
     fresh.load_state_dict(ranks[0]["acgd"]["state"])  # saved under world size 2, loaded in one process
     assert fresh.process_group == "auto" and "process_group" not in fresh.param_groups[0]
+    assert_bitwise_equal(fresh.state_dict(), ranks[0]["acgd"]["state"])  # everything saved was loaded

@@ -18,6 +18,7 @@ def test_equilibrium_test_on_a_tiny_stackelberg_checkpoint(tmp_path, capsys):
     assert len(values["V"]) == len(values["proximal"]) == 4
     assert values["V"][0] == values["proximal"][0]  # the same generator and frozen discriminator at the start
     assert values["V"][1:] != values["proximal"][1:]  # two different objectives for the generator
+    assert values["V"][-1] < values["V"][0]  # G alone lowers V against the frozen D (Sec. 2: not a Nash equilibrium)
     assert all(r["proximal_value"] for r in rows if r["objective"] == "proximal" and r["step"] != "3")
     summary = json.loads((out / "equilibrium.json").read_text())
     assert summary["V"]["value_start"] == values["V"][0] and summary["inner_steps"] == 2

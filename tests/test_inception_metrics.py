@@ -6,10 +6,11 @@ path from images to FID is the one real weights take, and FID's own facts hold f
 
 import pytest
 import torch
+from dependencies import required
 
 from gan_experiments.metrics.inception import METRICS, inception_metrics
 
-torch_fidelity = pytest.importorskip("torch_fidelity")
+torch_fidelity = required("torch_fidelity")
 
 
 @pytest.fixture(scope="module")

@@ -165,13 +165,31 @@ def test_warm_start_at_the_same_point_needs_no_iteration():
 @names
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_float32_and_float64_move_towards_lower_min_player_loss(name, dtype):
-    # one small step of the min player's descent direction lowers f with the max player fixed
+    """The min player's move lowers its loss to first order: for gradient descent-ascent,
+    dx' grad_x f < 0 at the point where it moves (after the max player's move when alternating);
+    for CGD and ACGD, its local game's objective, dx' (grad_x f + D_xy f dy) = -dx' eta_x^-1 dx < 0
+    (the first-order condition of the local game, ICR paper Sec. 5)."""
     game = Game(dtype=dtype)
     optimizer = make(name, game)
+    xs, ys = list(game.G.parameters()), list(game.D.parameters())
+    x0, y0 = [p.detach().clone() for p in xs], [p.detach().clone() for p in ys]
     optimizer.step(game.loss)
     assert all(p.dtype == dtype and bool(torch.isfinite(p).all()) for p in game.parameters())
     assert set(optimizer.step_stats) == {"iterations", "relative_residual", "hvp_count", "converged"}
     assert all(v.dim() == 0 for v in optimizer.step_stats.values())
+    dx = torch.cat([(p.detach() - a).reshape(-1) for p, a in zip(xs, x0)])
+    dy = [p.detach() - b for p, b in zip(ys, y0)]
+    moved = [p.detach().clone() for p in ys]
+    with torch.no_grad():  # back to the start (or, alternating, the point where the min player moved)
+        for p, a in zip(xs, x0):
+            p.copy_(a)
+        for p, b in zip(ys, y0 if name != "SimGD-alternating" else moved):
+            p.copy_(b)
+    grad_x = torch.autograd.grad(game.loss(), xs, create_graph=True)
+    first_order = sum((g.reshape(-1) * d).sum() for g, d in zip(grad_x, dx.split([p.numel() for p in xs])))
+    if name.startswith(("CGD", "ACGD")):  # + dx' D_xy f dy = d/dy (dx' grad_x f) . dy
+        first_order = first_order + sum((g * d).sum() for g, d in zip(torch.autograd.grad(first_order, ys), dy))
+    assert float(first_order) < 0.0
 
 
 @pytest.mark.parametrize("name", [*OPTIMIZERS, *RECYCLING])
@@ -431,10 +449,19 @@ def test_pickled_optimizer_keeps_working(name):
     game = Game()
     optimizer = make(name, game)
     optimizer.step(game.loss)
+    twin = copy.deepcopy(game)  # the same weights, for the unpickled optimizer to step
     clone = pickle.loads(pickle.dumps(optimizer))
     assert len(clone.param_groups) == 2 and clone.step_stats == {}
     with pytest.raises(RuntimeError, match="exactly two param_groups"):
         clone.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
+    # pickled parameters are copies: the clone gets the twin's, and its state (loaded by position), and then
+    # moves them exactly as the original moves the game's
+    clone.param_groups[0]["params"], clone.param_groups[1]["params"] = list(twin.G.parameters()), list(twin.D.parameters())
+    clone.load_state_dict(copy.deepcopy(optimizer.state_dict()))  # a state_dict holds references, as torch.optim's do
+    optimizer.step(game.loss)
+    clone.step(twin.loss)
+    assert all(torch.equal(a, b) for a, b in zip(game.parameters(), twin.parameters()))
+    assert int(clone.step_stats["hvp_count"]) == int(optimizer.step_stats["hvp_count"])
 
 
 def test_auto_warm_start_uses_the_cheaper_start_and_re_measures_the_other():

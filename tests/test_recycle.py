@@ -76,8 +76,9 @@ def test_pairs_of_an_unchanging_system_cut_the_next_solve_and_keep_the_reference
         assert torch.allclose(x.detach() - start_x, dx, rtol=1e-7, atol=1e-12)
         assert torch.allclose(y.detach() - start_y, dy, rtol=1e-7, atol=1e-12)
         iterations[k] = counts
-    assert iterations[6][0] == iterations[0][0] >= 7  # the first solve has no pairs yet
-    assert iterations[6][1] <= iterations[0][1] - 3
+    # the first solve has no pairs yet; then the 6 pairs of the rank-6 coupling leave 2 iterations of 7
+    # (the figure docs/performance.md cites)
+    assert iterations == {0: [7, 7], 6: [7, 2]}
 
 
 def test_pairs_are_rows_per_parameter_and_a_failed_step_leaves_them():

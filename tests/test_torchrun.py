@@ -67,6 +67,14 @@ def tensors(checkpoint: dict, prefix=""):
             yield f"{prefix}{key}", value
 
 
+def paired(ours: dict, reference: dict):
+    """(key, ours, reference) of every floating tensor of two checkpoints, after checking that both
+    hold the same keys (a zip of two walks would silently pair a shorter one's tensors)."""
+    mine, theirs = dict(tensors(ours)), dict(tensors(reference))
+    assert mine.keys() == theirs.keys(), sorted(mine.keys() ^ theirs.keys())
+    return [(key, mine[key], theirs[key]) for key in theirs]
+
+
 def load(folder: Path) -> dict:
     return torch.load(folder / "checkpoint.pt", weights_only=False)
 
@@ -76,7 +84,7 @@ def test_two_processes_follow_one_on_the_same_config_and_seed(runs, name):
     """Every tensor of the final checkpoint within TOLERANCE (see there: float32 round-off)."""
     two, one = (load(folder) for folder in runs[1][name])
     assert two["step"] == one["step"] == 20
-    for (key, a), (_, b) in zip(tensors(two["players"]), tensors(one["players"])):
+    for key, a, b in paired(two["players"], one["players"]):
         assert float((a - b).norm()) <= TOLERANCE[name] * float(b.norm()), key
     rows = list(csv.DictReader(open(runs[1][name][0] / "metrics.csv")))
     assert [int(row["step"]) for row in rows] == [5, 10, 15, 20]
@@ -89,7 +97,7 @@ def test_a_killed_rank_costs_a_resume_from_the_last_checkpoint_and_nothing_else(
                       env={"KILL_AT_STEP": "15"})
     assert "Signals.SIGKILL" in output or "SIGKILL" in output or "exitcode: -9" in output
     restarted, uninterrupted = load(out), load(folders["adam"][0])
-    for (key, a), (_, b) in zip(tensors(restarted), tensors(uninterrupted)):
+    for key, a, b in paired(restarted, uninterrupted):
         assert torch.equal(a, b), key
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert [int(row["step"]) for row in rows] == [5, 10, 15, 20]
@@ -114,6 +122,6 @@ def test_a_one_process_checkpoint_resumes_under_two_processes_on_the_same_trajec
     torchrun(["run", "--resume", "--out", str(out), "--set", "run.steps=20"])
     resumed, one = load(out), load(folders["adam"][1])
     assert resumed["step"] == 20
-    for (key, a), (_, b) in zip(tensors(resumed["players"]), tensors(one["players"])):
+    for key, a, b in paired(resumed["players"], one["players"]):
         assert float((a - b).norm()) <= TOLERANCE["adam"] * float(b.norm()), key
     assert [int(row["step"]) for row in csv.DictReader(open(out / "metrics.csv"))] == [5, 10, 15, 20]
