@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
+from gan_experiments import losses
 from gan_experiments.models import DCGANDiscriminator, DCGANGenerator
 
 
@@ -47,15 +48,15 @@ def _generator(step: int, salt: int) -> torch.Generator:
 
 
 def wgan_value(G: nn.Module, D: nn.Module, batch) -> Tensor:
-    """WGAN objective E D(x) - E D(G(z)): G minimizes, D maximizes."""
+    """WGAN objective E D(x) - E D(G(z)) (:func:`gan_experiments.losses.wgan_value`): G minimizes, D maximizes."""
     real, z = batch
-    return D(real).mean() - D(G(z)).mean()
+    return losses.wgan_value(D(real), D(G(z)))
 
 
 def ogan_value(G: nn.Module, D: nn.Module, batch) -> Tensor:
-    """OGAN objective E log sigmoid D(x) + E log(1 - sigmoid D(G(z)))."""
+    """OGAN objective E log sigmoid D(x) + E log(1 - sigmoid D(G(z))) (:func:`gan_experiments.losses.ogan_value`)."""
     real, z = batch
-    return -(nn.functional.softplus(-D(real)).mean() + nn.functional.softplus(D(G(z))).mean())
+    return losses.ogan_value(D(real), D(G(z)))
 
 
 def dcgan(dtype: torch.dtype = torch.float32, seed: int = 0, width: int = 32, batch_size: int = 64,

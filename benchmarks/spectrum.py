@@ -39,6 +39,7 @@ from torch import Tensor
 from cgd_optim import ACGD
 from cgd_optim.autodiff import flatten, gradients, mixed_hvp_operator
 from cgd_optim.linalg import conjugate_gradient, quasi_newton_preconditioner
+from gan_experiments.plots import saved_figure
 
 from . import problems
 from .acgd_vs_cgds import PAPER
@@ -246,28 +247,22 @@ def _print_pair(name: str, step: int, report: dict) -> None:
 
 def draw(report: dict, path: Path) -> None:
     """Leading Ritz values minus one (log) and the principal-angle cosines, one row per problem."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(report), 2, figsize=(10, 3.4 * len(report)), squeeze=False)
-    for row, (name, steps) in enumerate(report.items()):
-        spectrum, angles = axes[row]
-        for step, entry in steps.items():
-            values = torch.tensor(entry["ritz_values"][:30]) - 1
-            spectrum.semilogy(range(1, len(values) + 1), values.clamp_min(1e-8), marker=".", label=f"step {step}")
-            if "from_previous_step" in entry:
-                cosines = entry["from_previous_step"]["principal_cosines_top"]
-                angles.plot(range(1, len(cosines) + 1), cosines, marker="o", label=f"steps {int(step) - 1}/{step}")
-        spectrum.set(title=f"{name}: leading eigenvalues of M", xlabel="index", ylabel="Ritz value - 1")
-        angles.set(title=f"{name}: top Ritz vectors of consecutive steps", xlabel="principal angle index",
-                   ylabel="cosine", ylim=(0, 1.05))
-        spectrum.legend(fontsize=7)
-        angles.legend(fontsize=7)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with saved_figure(path, len(report), 2, figsize=(10, 3.4 * len(report)), squeeze=False) as (fig, axes):
+        for row, (name, steps) in enumerate(report.items()):
+            spectrum, angles = axes[row]
+            for step, entry in steps.items():
+                values = torch.tensor(entry["ritz_values"][:30]) - 1
+                spectrum.semilogy(range(1, len(values) + 1), values.clamp_min(1e-8), marker=".", label=f"step {step}")
+                if "from_previous_step" in entry:
+                    cosines = entry["from_previous_step"]["principal_cosines_top"]
+                    angles.plot(range(1, len(cosines) + 1), cosines, marker="o", label=f"steps {int(step) - 1}/{step}")
+            spectrum.set(title=f"{name}: leading eigenvalues of M", xlabel="index", ylabel="Ritz value - 1")
+            angles.set(title=f"{name}: top Ritz vectors of consecutive steps", xlabel="principal angle index",
+                       ylabel="cosine", ylim=(0, 1.05))
+            spectrum.legend(fontsize=7)
+            angles.legend(fontsize=7)
+        fig.tight_layout()
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -45,6 +45,7 @@ from gan_experiments.metrics.digit_classifier import cached_classifier, predict
 from gan_experiments.models.evaluation import evaluation_mode
 from gan_experiments.models.image_networks import image_discriminator, image_generator
 from gan_experiments.optimizers import AdamPair
+from gan_experiments.plots import saved_figure
 
 from .measure import median
 
@@ -227,26 +228,20 @@ def _print_summary(summary: dict) -> None:
 
 def draw(runs: list[dict], path: Path) -> None:
     """Inception score and Frechet distance against training seconds and gradient-equivalents."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
-    colours = {name: f"C{i}" for i, name in enumerate(dict.fromkeys(run["optimizer"] for run in runs))}
-    for run in runs:
-        for row, metric in enumerate(("inception_score", "frechet_distance")):
-            for column, axis in enumerate(("seconds", "gradient_equivalents")):
-                ax = axes[row, column]
-                ax.plot([p[axis] for p in run["curve"]], [p[metric] for p in run["curve"]], color=colours[run["optimizer"]],
-                        alpha=0.8, label=run["optimizer"] if run["seed"] == runs[0]["seed"] else None)
-                ax.set(xlabel=axis.replace("_", " "), ylabel=metric.replace("_", " "))
-    axes[1, 0].set_yscale("log")
-    axes[1, 1].set_yscale("log")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with saved_figure(path, 2, 2, figsize=(11, 7.5)) as (fig, axes):
+        colours = {name: f"C{i}" for i, name in enumerate(dict.fromkeys(run["optimizer"] for run in runs))}
+        for run in runs:
+            for row, metric in enumerate(("inception_score", "frechet_distance")):
+                for column, axis in enumerate(("seconds", "gradient_equivalents")):
+                    ax = axes[row, column]
+                    ax.plot([p[axis] for p in run["curve"]], [p[metric] for p in run["curve"]], color=colours[run["optimizer"]],
+                            alpha=0.8, label=run["optimizer"] if run["seed"] == runs[0]["seed"] else None)
+                    ax.set(xlabel=axis.replace("_", " "), ylabel=metric.replace("_", " "))
+        axes[1, 0].set_yscale("log")
+        axes[1, 1].set_yscale("log")
+        axes[0, 0].legend(fontsize=7)
+        fig.tight_layout()
 
 
 def run_benchmark(optimizers: list[str], seeds: list[int], budget: float, eval_every: float, *,

@@ -29,8 +29,8 @@ from cgd_optim import ProximalMinimax
 from .config import load
 from .experiment import build
 from .losses import as_min_max
-from .plots import pyplot
-from .records import write_rows
+from .plots import saved_figure
+from .records import grouped, write_rows
 from .streams import BatchStream
 
 
@@ -124,9 +124,8 @@ def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0
                                                      lam=lam, inner_steps=inner_steps)
         rows += mine
     write_rows(rows, out / "equilibrium.csv", ["objective", "step", "value", "proximal_value"])
-    summary = {objective: {"value_start": [r for r in rows if r["objective"] == objective][0]["value"],
-                           "value_end": [r for r in rows if r["objective"] == objective][-1]["value"]}
-               for objective in ("V", "proximal")}
+    summary = {objective: {"value_start": mine[0]["value"], "value_end": mine[-1]["value"]}
+               for objective, mine in grouped(rows, "objective").items()}
     summary.update({"steps": steps, "lam": lam, "inner_steps": inner_steps, "checkpoint": str(weights)})
     (out / "equilibrium.json").write_text(json.dumps(summary, indent=1))
     _plot(rows, pictures, data, out / "equilibrium.png")
@@ -140,19 +139,16 @@ def _samples(players, data, seed: int):
 
 
 def _plot(rows: list[dict], pictures: dict, data, path: Path) -> None:
-    plt = pyplot()
-    figure, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
-    for objective, label in (("V", "G on V, eq. (5)"), ("proximal", "G on V_prox, eq. (19)")):
-        mine = [r for r in rows if r["objective"] == objective]
-        axes[0].plot([r["step"] for r in mine], [r["value"] for r in mine], label=f"V(G_t, D_final): {label}")
-    proximal = [r for r in rows if "proximal_value" in r]
-    axes[0].plot([r["step"] for r in proximal], [r["proximal_value"] for r in proximal], ":",
-                 label="V at the proximal solution")
-    axes[0].set_xlabel("generator steps with D frozen")
-    axes[0].legend(fontsize=7)
-    axes[0].grid(alpha=0.3)
-    for ax, objective in zip(axes[1:], ("V", "proximal")):
-        data.show_samples(ax, *pictures[objective])
-        ax.set_title(f"samples before and after: {objective}", fontsize=9)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with saved_figure(path, 1, 3, figsize=(14, 4), layout="constrained") as (figure, axes):
+        for objective, label in (("V", "G on V, eq. (5)"), ("proximal", "G on V_prox, eq. (19)")):
+            mine = grouped(rows, "objective")[objective]
+            axes[0].plot([r["step"] for r in mine], [r["value"] for r in mine], label=f"V(G_t, D_final): {label}")
+        proximal = [r for r in rows if "proximal_value" in r]
+        axes[0].plot([r["step"] for r in proximal], [r["proximal_value"] for r in proximal], ":",
+                     label="V at the proximal solution")
+        axes[0].set_xlabel("generator steps with D frozen")
+        axes[0].legend(fontsize=7)
+        axes[0].grid(alpha=0.3)
+        for ax, objective in zip(axes[1:], ("V", "proximal")):
+            data.show_samples(ax, *pictures[objective])
+            ax.set_title(f"samples before and after: {objective}", fontsize=9)

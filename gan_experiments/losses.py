@@ -24,7 +24,6 @@ import torch
 from torch import Tensor, nn
 from torch.nn.functional import softplus
 
-from .parallel import place
 
 
 def ogan_value(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -52,14 +51,19 @@ def hinge_generator_loss(fake_scores: Tensor) -> Tensor:
     return -fake_scores.mean()
 
 
-def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None) -> Tensor:
+def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None,
+                     shard: tuple[int, int] = (0, 1)) -> Tensor:
     r""":math:`E (\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2` at :math:`\hat x = u x + (1 - u) G(z)`, u ~ U[0, 1] per sample.
 
     Differentiable in the critic's parameters (create_graph) and, through ``fake``, in the generator's.
+    ``shard = (rank, world)``: ``real`` is rank's equal slice of a global batch of ``world`` slices;
+    the weights u are drawn for the global batch and this slice's kept, so that any number of
+    processes draws what one process would.
     """
-    here = place()  # under torchrun: drawn for the global batch, this rank's rows kept
-    shape = (real.shape[0] * here.world,) + (1,) * (real.ndim - 1)
-    mix = here.shard(torch.rand(shape, generator=generator, dtype=real.dtype)).to(real.device)
+    rank, world = shard
+    rows = real.shape[0]
+    shape = (rows * world,) + (1,) * (real.ndim - 1)
+    mix = torch.rand(shape, generator=generator, dtype=real.dtype)[rank * rows:(rank + 1) * rows].to(real.device)
     interpolates = (mix * real + (1 - mix) * fake).requires_grad_(True)
     (grads,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
     return (grads.reshape(grads.shape[0], -1).norm(dim=1) - 1).pow(2).mean()
@@ -81,8 +85,8 @@ def as_min_max(value: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
 
 
 def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: list[Tensor], *,
-                   gp_weight: float = 10.0, l2: float = 0.0,
-                   generator: torch.Generator | None = None) -> Tensor | tuple[Tensor, Tensor]:
+                   gp_weight: float = 10.0, l2: float = 0.0, generator: torch.Generator | None = None,
+                   shard: tuple[int, int] = (0, 1)) -> Tensor | tuple[Tensor, Tensor]:
     r"""The game cgd_optim's optimizers play: f (zero-sum) or (f_min, f_max) (general-sum).
 
     ``fakes`` holds one batch per generator; the objective is their average
@@ -91,6 +95,7 @@ def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: lis
     on detached fakes: a regulariser of the critic that the generator does not share. An L2
     penalty keeps a zero-sum game zero-sum: it does not depend on the generator, so subtracting it
     from the shared value changes the critic's gradient only, exactly as a general-sum pair would.
+    ``shard``: this process's slice of the global batch (:func:`gradient_penalty`).
     """
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {LOSSES}")
@@ -109,6 +114,7 @@ def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: lis
         return sum(nsgan_generator_loss(out) for out in fake_outs) / len(fake_outs), average(ogan_value) - penalty
     if loss == "hinge":
         return sum(hinge_generator_loss(out) for out in fake_outs) / len(fake_outs), average(hinge_value) - penalty
-    gp = sum(gradient_penalty(discriminator, real, fake.detach(), generator=generator) for fake in fakes) / len(fakes)
+    gp = sum(gradient_penalty(discriminator, real, fake.detach(), generator=generator, shard=shard)
+             for fake in fakes) / len(fakes)
     value = average(wgan_value)
     return value, value - gp_weight * gp - penalty

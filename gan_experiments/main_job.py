@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .config import resolve_config
 from .experiment import build, run
-from .plots import pyplot
+from .plots import pyplot, saved_figure
 
 # The main job is the two bundled Fig. 1 configs, trained one after the other on the same seed.
 MAIN_JOB_CONFIGS = {"Stackelberg GAN (8 generators)": "stackelberg_fig1_ring8",
@@ -43,13 +43,11 @@ def main_job(steps: int | None = None, seed: int = 0, samples: int = 2500, *, ou
 def side_by_side(pictures: list[Path], titles: list[str], path: Path) -> None:
     """One figure of the ``pictures`` (PNG files) in a row, each under its title."""
     plt = pyplot()
-    figure, axes = plt.subplots(1, len(pictures), figsize=(7 * len(pictures), 6), squeeze=False, layout="constrained")
-    for ax, picture, title in zip(axes[0], pictures, titles):
-        ax.imshow(plt.imread(picture))
-        ax.set_title(title, fontsize=11)
-        ax.axis("off")
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with saved_figure(path, 1, len(pictures), figsize=(7 * len(pictures), 6), squeeze=False, layout="constrained") as (figure, axes):
+        for ax, picture, title in zip(axes[0], pictures, titles):
+            ax.imshow(plt.imread(picture))
+            ax.set_title(title, fontsize=11)
+            ax.axis("off")
 
 
 def format_table(rows: list[dict], seed: int) -> str:

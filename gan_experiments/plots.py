@@ -6,6 +6,8 @@ nothing needs a screen.
 
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 
 import torch
@@ -48,6 +50,20 @@ def pyplot():
     return plt
 
 
+@contextlib.contextmanager
+def saved_figure(path, *grid: int, tight: bool = False, **subplots):
+    """``with saved_figure(path, rows, columns, figsize=...) as (figure, axes):`` draws into a new
+    figure (``plt.subplots(*grid, **subplots)``) that is saved to ``path`` at 110 dpi when the
+    block ends (``tight``: cropped to what was drawn) and closed whatever happens."""
+    plt = pyplot()
+    figure, axes = plt.subplots(*grid, **subplots)
+    try:
+        yield figure, axes
+        figure.savefig(path, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
+    finally:
+        plt.close(figure)
+
+
 def plot_bounds(real: Tensor, margin: float = 0.25) -> tuple[float, float, float, float]:
     """A square window around the real data, ``margin`` of its extent wider on every side."""
     low, high = real.min(dim=0).values, real.max(dim=0).values
@@ -72,30 +88,27 @@ def discriminator_grid(discriminator: nn.Module, bounds: tuple[float, float, flo
 def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -> None:
     """One square panel per entry of ``panels``: {"title", "groups": [(label, samples)],
     "discriminator": module or None}; real data in grey, one colour per group, D's contours behind."""
-    plt = pyplot()
     bounds = plot_bounds(real)
-    figure, axes_row = plt.subplots(1, len(panels), figsize=(6 * len(panels), 5), squeeze=False,
-                                    layout="constrained")
-    for axes, panel in zip(axes_row[0], panels):
-        if panel.get("discriminator") is not None:
-            xs, ys, values = discriminator_grid(panel["discriminator"], bounds)
-            contour = axes.contourf(xs, ys, values, levels=20, cmap="viridis_r", alpha=0.45)
-            figure.colorbar(contour, ax=axes, shrink=0.8, label="D output")
-        axes.scatter(real[:, 0], real[:, 1], s=4, c=REAL_COLOUR, label="real")
-        single = len(panel["groups"]) == 1
-        colours = ["tab:red"] if single else group_colours(len(panel["groups"]))
-        for (label, samples), colour in zip(panel["groups"], colours):
-            samples = samples.cpu()
-            axes.scatter(samples[:, 0], samples[:, 1], s=4, label=label, color=colour)
-        axes.set_xlim(bounds[0], bounds[1])
-        axes.set_ylim(bounds[2], bounds[3])
-        axes.set_aspect("equal")
-        axes.legend(fontsize=6, markerscale=2, loc="upper right")
-        axes.set_title(panel["title"], fontsize=9)
-    if title:
-        figure.suptitle(title, fontsize=10)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    with saved_figure(path, 1, len(panels), figsize=(6 * len(panels), 5), squeeze=False, layout="constrained",
+                      tight=True) as (figure, axes_row):
+        for axes, panel in zip(axes_row[0], panels):
+            if panel.get("discriminator") is not None:
+                xs, ys, values = discriminator_grid(panel["discriminator"], bounds)
+                contour = axes.contourf(xs, ys, values, levels=20, cmap="viridis_r", alpha=0.45)
+                figure.colorbar(contour, ax=axes, shrink=0.8, label="D output")
+            axes.scatter(real[:, 0], real[:, 1], s=4, c=REAL_COLOUR, label="real")
+            single = len(panel["groups"]) == 1
+            colours = ["tab:red"] if single else group_colours(len(panel["groups"]))
+            for (label, samples), colour in zip(panel["groups"], colours):
+                samples = samples.cpu()
+                axes.scatter(samples[:, 0], samples[:, 1], s=4, label=label, color=colour)
+            axes.set_xlim(bounds[0], bounds[1])
+            axes.set_ylim(bounds[2], bounds[3])
+            axes.set_aspect("equal")
+            axes.legend(fontsize=6, markerscale=2, loc="upper right")
+            axes.set_title(panel["title"], fontsize=9)
+        if title:
+            figure.suptitle(title, fontsize=10)
 
 
 def _series(rows: list[dict], key: str) -> list[float]:
@@ -146,6 +159,8 @@ def plot_metric_curves(rows: list[dict], path: Path, title: str = "") -> bool:
     figure = metric_curves_figure(rows, title)
     if figure is None:
         return False
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    pyplot().close(figure)
+    try:
+        figure.savefig(path, dpi=110, bbox_inches="tight")
+    finally:
+        pyplot().close(figure)
     return True

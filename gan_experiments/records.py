@@ -22,6 +22,15 @@ def write_rows(rows: list[dict], path: Path, fieldnames: list[str] | None = None
         writer.writerows(rows)
 
 
+def grouped(rows: list[dict], key: str) -> dict:
+    """The rows of each value of ``row[key]``, values in the order they first appear, rows in theirs
+    (the first and last row of a group: ``grouped(rows, key)[value][0]`` and ``[-1]``)."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    return groups
+
+
 def append_row(path: Path, row: dict) -> None:
     """One row appended to the table at ``path`` (its header first when the file is new)."""
     flat = {k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()}

@@ -18,6 +18,7 @@ import abc
 
 import torch
 
+from .. import parallel
 from ..data import data_source
 from ..errors import ConfigError
 from ..models import player_networks, stackelberg_discriminator, stackelberg_generator, with_spectral_norm
@@ -74,6 +75,10 @@ class GANRun(abc.ABC):
         data = cls.build_data(config)
         cls.seed_players(config.run.seed)
         players = cls.build_players(config, data).to(config.run.device)
+        here = parallel.place()
+        for module in players.modules():  # under torchrun: the games' draws for the global batch, this rank's kept
+            if hasattr(module, "shard"):
+                module.shard = (here.rank, here.world)
         return cls(config, data, players, cls.build_session(config, data, players))
 
     @classmethod

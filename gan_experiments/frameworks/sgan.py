@@ -79,7 +79,7 @@ class MessengerGame(TwoPlayerGame):
     def objective(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None):
         fake = self.generator(z)
         return _sum([game_objective(self.loss, messenger, real, [fake], gp_weight=self.gp_weight, l2=self.l2,
-                                    generator=generator) for messenger in self.messengers])
+                                    generator=generator, shard=self.shard) for messenger in self.messengers])
 
     @torch.no_grad()
     def refresh(self, discriminators: list[nn.Module]) -> None:
@@ -116,7 +116,7 @@ class SGAN(nn.Module):
             fakes = [pair.generator(z) for pair in self.local_pairs]
         pair = self.global_pair
         value = game_objective(pair.loss, pair.discriminator, real, fakes, gp_weight=pair.gp_weight, l2=pair.l2,
-                               generator=generator)
+                               generator=generator, shard=pair.shard)
         return as_min_max(value)[1]
 
     @torch.no_grad()

@@ -24,6 +24,7 @@ class TwoPlayerGame(nn.Module):
     against ``max_module`` (the max player), one optimizer step per :meth:`play`."""
 
     weight_clip = 0.0
+    shard = (0, 1)  # (rank, world): this process's slice of the global batch (set by the registry entry's build)
 
     @property
     def max_module(self) -> nn.Module:
@@ -71,7 +72,7 @@ class StandardGAN(TwoPlayerGame):
     def objective(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None):
         """f or (f_min, f_max) on a real batch and the noise z (see losses.game_objective)."""
         return game_objective(self.loss, self.discriminator, real, self.fakes(z),
-                              gp_weight=self.gp_weight, l2=self.l2, generator=generator)
+                              gp_weight=self.gp_weight, l2=self.l2, generator=generator, shard=self.shard)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

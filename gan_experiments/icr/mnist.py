@@ -36,8 +36,8 @@ from cgd_optim import CGD, SimGD
 
 from ..losses import as_min_max, game_objective, ogan_value
 from ..models import evaluation_mode
-from ..plots import pyplot
-from ..records import write_rows
+from ..plots import saved_figure
+from ..records import grouped, write_rows
 from ..streams import BatchStream
 
 
@@ -119,7 +119,7 @@ def fig4(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: 
         value = as_min_max(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
         record("joint", t, joint.discriminator, -float(value.detach()))
     write_rows(rows, out / "fig4.csv")
-    final = {branch: {k: v for k, v in [r for r in rows if r["branch"] == branch][-1].items() if k != "branch"}
+    final = {branch: {k: v for k, v in grouped(rows, "branch")[branch][-1].items() if k != "branch"}
              for branch in ("discriminator alone", "joint")}
     _plot_fig4(rows, out / "fig4.png")
     return final
@@ -154,9 +154,8 @@ def fig8(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: 
                 _sgd_step(params, as_min_max(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
     write_rows(rows, out / "fig8.csv")
     _plot_fig8(rows, out / "fig8.png")
-    return {label: {"loss_before": [r for r in rows if r["discriminator"] == label][0]["discriminator_loss"],
-                    "loss_after": [r for r in rows if r["discriminator"] == label][-1]["discriminator_loss"]}
-            for label in discriminators}
+    return {label: {"loss_before": mine[0]["discriminator_loss"], "loss_after": mine[-1]["discriminator_loss"]}
+            for label, mine in grouped(rows, "discriminator").items()}
 
 
 ANALYSES = {"fig4": fig4, "fig8": fig8}  # the names icr.experiment takes
@@ -173,33 +172,26 @@ def run_analysis(game, sample_real, icr, *, seed: int, batch_size: int, lr: floa
 
 
 def _plot_fig4(rows: list[dict], path: Path) -> None:
-    plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
-    for branch, style in (("discriminator alone", "-"), ("joint", "--")):
-        mine = [r for r in rows if r["branch"] == branch]
-        steps = [r["iteration"] for r in mine]
-        axes[0].plot(steps, [r["discriminator_loss"] for r in mine], style, label=branch)
-        axes[1].plot(steps, [r["d_real"] for r in mine], style, label=f"d_real, {branch}")
-        axes[1].plot(steps, [r["d_fake"] for r in mine], style, label=f"d_fake, {branch}")
-    axes[0].set_title("discriminator loss", fontsize=9)
-    axes[1].set_title("distance (5) to the checkpoint discriminator", fontsize=9)
-    for ax in axes:
-        ax.set_xlabel("iterations after the checkpoint")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with saved_figure(path, 1, 2, figsize=(10, 3.4), layout="constrained") as (figure, axes):
+        for branch, style in (("discriminator alone", "-"), ("joint", "--")):
+            mine = grouped(rows, "branch")[branch]
+            steps = [r["iteration"] for r in mine]
+            axes[0].plot(steps, [r["discriminator_loss"] for r in mine], style, label=branch)
+            axes[1].plot(steps, [r["d_real"] for r in mine], style, label=f"d_real, {branch}")
+            axes[1].plot(steps, [r["d_fake"] for r in mine], style, label=f"d_fake, {branch}")
+        axes[0].set_title("discriminator loss", fontsize=9)
+        axes[1].set_title("distance (5) to the checkpoint discriminator", fontsize=9)
+        for ax in axes:
+            ax.set_xlabel("iterations after the checkpoint")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
 
 
 def _plot_fig8(rows: list[dict], path: Path) -> None:
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(6, 3.4), layout="constrained")
-    for label in dict.fromkeys(r["discriminator"] for r in rows):
-        mine = [r for r in rows if r["discriminator"] == label]
-        ax.plot([r["iteration"] for r in mine], [r["discriminator_loss"] for r in mine], label=label)
-    ax.set_xlabel("generator iterations against the fixed discriminator")
-    ax.set_ylabel("discriminator loss")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with saved_figure(path, figsize=(6, 3.4), layout="constrained") as (figure, ax):
+        for label, mine in grouped(rows, "discriminator").items():
+            ax.plot([r["iteration"] for r in mine], [r["discriminator_loss"] for r in mine], label=label)
+        ax.set_xlabel("generator iterations against the fixed discriminator")
+        ax.set_ylabel("discriminator loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)

@@ -4,13 +4,13 @@ it) and the projection game's summary and picture (trained by the shared loop)."
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import torch
 
-from ..plots import pyplot
+from ..plots import saved_figure
+from ..records import write_rows
 from .projection import projection_stays
 from .quadratic import quadratic_trajectory, simgd_spectral_radius
 
@@ -29,12 +29,9 @@ def run_quadratic(q, steps: int, out: Path) -> dict:
                             "final_norm": norm, "converged": norm < 1e-3 * float(finite[0].norm()),
                             "diverged": finite.shape[0] < path.shape[0] or norm > 1e3 * float(finite[0].norm()),
                             "simgd_spectral_radius": simgd_spectral_radius(lr_min, lr_max)})
-    with open(out / "trajectories.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["optimizer", "eta_x", "eta_y", "iteration", "x", "y"])
-        for (name, lr_min, lr_max), path in paths.items():
-            for k, (x, y) in enumerate(path.tolist()):
-                writer.writerow([name, lr_min, lr_max, k, x, y])
+    write_rows([{"optimizer": name, "eta_x": lr_min, "eta_y": lr_max, "iteration": k, "x": x, "y": y}
+                for (name, lr_min, lr_max), path in paths.items() for k, (x, y) in enumerate(path.tolist())],
+               out / "trajectories.csv")
     final = {"step": steps, "runs": summary}
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
     plot_quadratic(paths, q.optimizers, [tuple(p) for p in q.step_sizes], out / "trajectories.png")
@@ -43,23 +40,19 @@ def run_quadratic(q, steps: int, out: Path) -> dict:
 
 def plot_quadratic(paths: dict, optimizers: list[str], step_sizes: list[tuple], path: Path) -> None:
     """x_k and y_k over k, one row per step-size pair and one column per optimizer (Figs. 3, 6)."""
-    plt = pyplot()
-    figure, axes = plt.subplots(len(step_sizes), len(optimizers), figsize=(3.6 * len(optimizers), 2.6 * len(step_sizes)),
-                                squeeze=False, layout="constrained")
-    for i, (lr_min, lr_max) in enumerate(step_sizes):
-        for j, name in enumerate(optimizers):
-            trajectory = paths[(name, lr_min, lr_max)]
-            ax = axes[i][j]
-            ax.plot(trajectory[:, 0], label="x (min player)")
-            ax.plot(trajectory[:, 1], label="y (max player)")
-            ax.set_yscale("symlog", linthresh=1e-2)
-            ax.set_title(f"{name}, (η_x, η_y) = ({lr_min}, {lr_max})", fontsize=8)
-            ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("iteration")
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with saved_figure(path, len(step_sizes), len(optimizers), figsize=(3.6 * len(optimizers), 2.6 * len(step_sizes)), squeeze=False, layout="constrained") as (figure, axes):
+        for i, (lr_min, lr_max) in enumerate(step_sizes):
+            for j, name in enumerate(optimizers):
+                trajectory = paths[(name, lr_min, lr_max)]
+                ax = axes[i][j]
+                ax.plot(trajectory[:, 0], label="x (min player)")
+                ax.plot(trajectory[:, 1], label="y (max player)")
+                ax.set_yscale("symlog", linthresh=1e-2)
+                ax.set_title(f"{name}, (η_x, η_y) = ({lr_min}, {lr_max})", fontsize=8)
+                ax.grid(alpha=0.3)
+        axes[0][0].legend(fontsize=7)
+        for ax in axes[-1]:
+            ax.set_xlabel("iteration")
 
 
 def projection_summary(p, rows: list[dict], out: Path, *, label: str) -> dict:
@@ -72,18 +65,15 @@ def projection_summary(p, rows: list[dict], out: Path, *, label: str) -> dict:
     final = {"step": steps[-1] if steps else 0, "g1": float(first[-1]), "g2": float(second[-1]),
              "projection": bool(stays), "stays": len(stays), "iterations_in_projection": sum(n for _, n in stays),
              "longest_stay": max((n for _, n in stays), default=0)}
-    plt = pyplot()
-    figure, ax = plt.subplots(figsize=(7, 3), layout="constrained")
-    ax.plot(steps, first, label="G(w)₁")
-    ax.plot(steps, second, label="G(w)₂")
-    ax.axhline(p.target[0], color="gray", linestyle="--", linewidth=0.8, label="target (2, 2)")
-    for start, length in stays:
-        ax.axvspan(steps[start], steps[start + length - 1], color="tab:green", alpha=0.15)
-    ax.set_xlabel("iteration")
-    ax.set_ylim(0, 4 * max(p.target))
-    ax.legend(fontsize=7)
-    ax.set_title(f"{label}, η = diag{tuple(p.eta)}: "
-                 f"{final['iterations_in_projection']} iterations in the projection state (shaded)", fontsize=8)
-    figure.savefig(out / "trajectory.png", dpi=110)
-    plt.close(figure)
+    with saved_figure(out / "trajectory.png", figsize=(7, 3), layout="constrained") as (figure, ax):
+        ax.plot(steps, first, label="G(w)₁")
+        ax.plot(steps, second, label="G(w)₂")
+        ax.axhline(p.target[0], color="gray", linestyle="--", linewidth=0.8, label="target (2, 2)")
+        for start, length in stays:
+            ax.axvspan(steps[start], steps[start + length - 1], color="tab:green", alpha=0.15)
+        ax.set_xlabel("iteration")
+        ax.set_ylim(0, 4 * max(p.target))
+        ax.legend(fontsize=7)
+        ax.set_title(f"{label}, η = diag{tuple(p.eta)}: "
+                     f"{final['iterations_in_projection']} iterations in the projection state (shaded)", fontsize=8)
     return final

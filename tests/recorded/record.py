@@ -94,6 +94,8 @@ def compare(before: Path, after: Path) -> list[str]:
     and ``torch.equal`` tensors (the earlier one read :func:`in_current_layout`)."""
     import torch
 
+    from cgd_optim.testing import state_differences
+
     problems = []
     for metrics in sorted(before.glob("*/*/metrics.json")):
         folder = metrics.parent.relative_to(before)
@@ -103,24 +105,8 @@ def compare(before: Path, after: Path) -> list[str]:
         if (before / folder / "checkpoint.pt").exists():
             a = in_current_layout(torch.load(before / folder / "checkpoint.pt", weights_only=False))
             b = torch.load(other / "checkpoint.pt", weights_only=False)
-            problems += [f"{folder}: checkpoint {p}" for p in _equal(a, b)]
+            problems += [f"{folder}: checkpoint {p}" for p in state_differences(a, b, "")]
     return problems
-
-
-def _equal(a, b, path: str = "") -> list[str]:
-    import torch
-
-    if isinstance(a, dict):
-        if not isinstance(b, dict) or list(a) != list(b):
-            return [f"{path}: keys {list(a)} vs {list(b) if isinstance(b, dict) else type(b)}"]
-        return [d for key in a for d in _equal(a[key], b[key], f"{path}.{key}")]
-    if isinstance(a, (list, tuple)):
-        if type(a) is not type(b) or len(a) != len(b):
-            return [f"{path}: {type(a).__name__} of {len(a)} vs {b!r:.80}"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _equal(x, y, f"{path}[{i}]")]
-    if isinstance(a, torch.Tensor):
-        return [] if isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b) else [f"{path}: tensors differ"]
-    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
 def main() -> int:
