@@ -84,8 +84,9 @@ class Theirs:
 
         self.instance, self.counter = instance, counter
         # cgds bounds the squared residual: tol and atol squared give the same stopping rule
-        self.optimizer = CgdsACGD(instance.max_params, instance.min_params, lr_max=lr, lr_min=lr, eps=eps,
-                                  beta=beta, tol=tol**2, atol=atol**2)
+        self.optimizer = CgdsACGD(
+            instance.max_params, instance.min_params, lr_max=lr, lr_min=lr, eps=eps, beta=beta, tol=tol**2, atol=atol**2
+        )
         self.last_hvps = 0
 
     def step(self, batch) -> None:
@@ -152,8 +153,11 @@ def equal_iterates(name: str, steps: int = 3, device: str = "cpu", eps: float = 
             iterations.append((ours.counts()[0], theirs.counts()[0]))
     finally:
         torch.set_default_dtype(previous)
-    return {"relative_difference_per_step": differences, "max_relative_difference": max(differences),
-            "cg_iterations_ours_cgds": iterations}
+    return {
+        "relative_difference_per_step": differences,
+        "max_relative_difference": max(differences),
+        "cg_iterations_ours_cgds": iterations,
+    }
 
 
 def hvp_floor(instance, batch, device: torch.device, repeats: int = 7) -> dict:
@@ -166,12 +170,13 @@ def hvp_floor(instance, batch, device: torch.device, repeats: int = 7) -> dict:
     xs, ys = instance.min_params, instance.max_params
     grad_times, xy_times, yx_times = [], [], []
     for _ in range(repeats):
-        seconds, grads = timed(lambda: zeros_for_none(
-            gradients(instance.value(batch), xs + ys, create_graph=True), xs + ys), device)
+        seconds, grads = timed(
+            lambda: zeros_for_none(gradients(instance.value(batch), xs + ys, create_graph=True), xs + ys), device
+        )
         grad_times.append(seconds)
     # built once, as the solver builds them once per step (mixed_hvp would concatenate the
     # gradient in the graph for every product: floors measured that way before commit 683119c are higher)
-    hvp_xy, hvp_yx = mixed_hvp_operator(grads[len(xs):], xs), mixed_hvp_operator(grads[: len(xs)], ys)
+    hvp_xy, hvp_yx = mixed_hvp_operator(grads[len(xs) :], xs), mixed_hvp_operator(grads[: len(xs)], ys)
     v_y = torch.randn(sum(p.numel() for p in ys), dtype=ys[0].dtype, device=device)
     v_x = torch.randn(sum(p.numel() for p in xs), dtype=xs[0].dtype, device=device)
     for _ in range(repeats):
@@ -236,9 +241,12 @@ def _timed_step(runner, batch, device: torch.device, records: dict | None) -> No
 
 def _runner_summary(records: dict) -> dict:
     """Median step time, mean CG iterations and HVPs per step, and the samples, of one runner."""
-    return {"median_step_s": median(records["seconds"]),
-            "mean_cg_iterations": sum(records["iterations"]) / len(records["iterations"]),
-            "mean_hvps_per_step": sum(records["hvps"]) / len(records["hvps"]), **records}
+    return {
+        "median_step_s": median(records["seconds"]),
+        "mean_cg_iterations": sum(records["iterations"]) / len(records["iterations"]),
+        "mean_hvps_per_step": sum(records["hvps"]) / len(records["hvps"]),
+        **records,
+    }
 
 
 def _phase_summary(records: dict, floor: dict) -> dict:
@@ -275,9 +283,14 @@ def _alone_summary(records: dict, floor: dict) -> dict:
     summary = _runner_summary({key: records[key] for key in ("seconds", "iterations", "hvps")})
     floor_s = floor_seconds(floor, records["hvps"])
     ratios = [step / paired for step, paired in zip(records["seconds"], records["paired_floor_seconds"])]
-    return {**summary, "floor_s": floor_s, "overhead": summary["median_step_s"] / floor_s - 1.0,
-            "paired_floor_seconds": records["paired_floor_seconds"],
-            "paired_floor_s": median(records["paired_floor_seconds"]), "paired_overhead": median(ratios) - 1.0}
+    return {
+        **summary,
+        "floor_s": floor_s,
+        "overhead": summary["median_step_s"] / floor_s - 1.0,
+        "paired_floor_seconds": records["paired_floor_seconds"],
+        "paired_floor_s": median(records["paired_floor_seconds"]),
+        "paired_overhead": median(ratios) - 1.0,
+    }
 
 
 def paired_floor_step(instance, batch, hvps: int, device: torch.device) -> float:
@@ -290,7 +303,7 @@ def paired_floor_step(instance, batch, hvps: int, device: torch.device) -> float
 
     def work():
         grads = zeros_for_none(gradients(instance.value(batch), xs + ys, create_graph=True), xs + ys)
-        d_xy, d_yx = mixed_hvp_operator(grads[len(xs):], xs), mixed_hvp_operator(grads[: len(xs)], ys)
+        d_xy, d_yx = mixed_hvp_operator(grads[len(xs) :], xs), mixed_hvp_operator(grads[: len(xs)], ys)
         for _ in range((hvps + 1) // 2):
             d_xy(v_y)
         for _ in range(hvps // 2):
@@ -332,8 +345,11 @@ def time_problem(name: str, steps: int, warmup: int, steady_after: int, device: 
         done = start + 2 * steps
         # the floor is measured right after the phase, at its weights: the machine's speed drifts
         floor = hvp_floor(instance, instance.batch(start), device)
-        phases[f"steps {start}-{start + steps - 1}"] = {**_phase_summary(records, floor), "floor": floor,
-                                                        "ours_alone": _alone_summary(alone, floor)}
+        phases[f"steps {start}-{start + steps - 1}"] = {
+            **_phase_summary(records, floor),
+            "floor": floor,
+            "ours_alone": _alone_summary(alone, floor),
+        }
     return {"phases": phases, "peak_memory": peak_step_memory(name, runners, device)}
 
 
@@ -351,15 +367,22 @@ def early_phase_over_seeds(name: str, seeds: list[int], steps: int, warmup: int,
         _run_steps(runners, 0, warmup, device, record=False)
         records = _run_steps(runners, warmup, steps, device, record=True)
         mine, cgds = records["cgd_optim.ACGD"], records["cgds.ACGD"]
-        per_seed[seed] = {"ratio_ours_over_cgds": median(mine["seconds"]) / median(cgds["seconds"]),
-                          "cg_iterations_ours": sum(mine["iterations"]) / steps,
-                          "cg_iterations_cgds": sum(cgds["iterations"]) / steps}
+        per_seed[seed] = {
+            "ratio_ours_over_cgds": median(mine["seconds"]) / median(cgds["seconds"]),
+            "cg_iterations_ours": sum(mine["iterations"]) / steps,
+            "cg_iterations_cgds": sum(cgds["iterations"]) / steps,
+        }
         ours += mine["seconds"]
         theirs += cgds["seconds"]
     low, high = ratio_of_medians_interval(ours, theirs)
-    return {"steps": f"{warmup}-{warmup + steps - 1}", "seeds": per_seed,
-            "pooled_ratio_ours_over_cgds": median(ours) / median(theirs), "interval_90": [low, high],
-            "ours_seconds": ours, "cgds_seconds": theirs}
+    return {
+        "steps": f"{warmup}-{warmup + steps - 1}",
+        "seeds": per_seed,
+        "pooled_ratio_ours_over_cgds": median(ours) / median(theirs),
+        "interval_90": [low, high],
+        "ours_seconds": ours,
+        "cgds_seconds": theirs,
+    }
 
 
 def peak_step_memory(name: str, runners: list, device: torch.device) -> dict:
@@ -398,8 +421,11 @@ def device_reads_bilinear(steps: int = 3) -> dict:
                     if step > 0:  # the first step has no warm start
                         counts.append(reads.count)
                         iterations.append(runner.counts()[0])
-            result[key] = {"reads_per_step": counts, "cg_iterations": iterations,
-                           "reads_per_iteration": sum(counts) / max(1, sum(iterations))}
+            result[key] = {
+                "reads_per_step": counts,
+                "cg_iterations": iterations,
+                "reads_per_iteration": sum(counts) / max(1, sum(iterations)),
+            }
     finally:
         torch.set_default_dtype(previous)
     return result
@@ -422,15 +448,18 @@ def cuda_synchronisations(device: torch.device) -> dict:
             finally:
                 torch.cuda.set_sync_debug_mode("default")
         messages = [str(w.message).splitlines()[0] for w in caught if "synchroniz" in str(w.message)]
-        result[runner.label] = {"synchronisations": len(messages), "iterations": runner.counts()[0],
-                                "first_messages": messages[:5]}
+        result[runner.label] = {
+            "synchronisations": len(messages),
+            "iterations": runner.counts()[0],
+            "first_messages": messages[:5],
+        }
     return result
 
 
 def tolerance_sweep(device: torch.device, steps: int, warmup: int) -> list[dict]:
     rows = []
     for exponent in range(2, 9):
-        tol = 10.0 ** -exponent
+        tol = 10.0**-exponent
         runner = Ours(problems.dcgan(torch.float32, 0, device=device), **PAPER, tol=tol, atol=0.0, max_iter=200)
         times, iterations = [], []
         for step in range(warmup + steps):
@@ -438,7 +467,9 @@ def tolerance_sweep(device: torch.device, steps: int, warmup: int) -> list[dict]
             if step >= warmup:
                 times.append(seconds)
                 iterations.append(runner.counts()[0])
-        rows.append({"tol": tol, "median_step_s": median(times), "mean_cg_iterations": sum(iterations) / len(iterations)})
+        rows.append(
+            {"tol": tol, "median_step_s": median(times), "mean_cg_iterations": sum(iterations) / len(iterations)}
+        )
     return rows
 
 
@@ -452,27 +483,47 @@ def _print_tables(report: dict) -> None:
         for phase, summary in result["phases"].items():
             floor = summary["floor"]
             for label, row in summary["runners"].items():
-                print(f"  {name:14s} {phase:14s} {label:32s} {row['median_step_s']:9.4f} "
-                      f"{row['mean_cg_iterations']:6.1f} {row['mean_hvps_per_step']:6.1f}")
-            print(f"  {name:14s} {phase:14s} ours / cgds = {summary['ratio_ours_over_cgds']:.3f}; ours / Adam = "
-                  f"{summary['ours_over_adam']:.1f}; cgds / Adam = {summary['cgds_over_adam']:.1f}; "
-                  f"floor {summary['floor_s']:.4f} s, overhead {100 * summary['overhead']:+.1f} %")
+                print(
+                    f"  {name:14s} {phase:14s} {label:32s} {row['median_step_s']:9.4f} "
+                    f"{row['mean_cg_iterations']:6.1f} {row['mean_hvps_per_step']:6.1f}"
+                )
+            print(
+                f"  {name:14s} {phase:14s} ours / cgds = {summary['ratio_ours_over_cgds']:.3f}; ours / Adam = "
+                f"{summary['ours_over_adam']:.1f}; cgds / Adam = {summary['cgds_over_adam']:.1f}; "
+                f"floor {summary['floor_s']:.4f} s, overhead {100 * summary['overhead']:+.1f} %"
+            )
             alone = summary["ours_alone"]
-            print(f"  {name:14s} {phase:14s} ours alone (next {len(alone['seconds'])} steps): {alone['median_step_s']:.4f} s, "
-                  f"{alone['mean_hvps_per_step']:.1f} HVPs, floor {alone['floor_s']:.4f} s, overhead {100 * alone['overhead']:+.1f} %; "
-                  f"each step's own floor {alone['paired_floor_s']:.4f} s, overhead {100 * alone['paired_overhead']:+.1f} %")
-            print(f"  {name:14s} {phase:14s} gradient {floor['gradient_s']:.4f} s, HVP D_xy "
-                  f"{floor['hvp_xy_s']:.4f} s, D_yx {floor['hvp_yx_s']:.4f} s")
+            print(
+                f"  {name:14s} {phase:14s} ours alone (next {len(alone['seconds'])} steps): "
+                f"{alone['median_step_s']:.4f} s, {alone['mean_hvps_per_step']:.1f} HVPs, "
+                f"floor {alone['floor_s']:.4f} s, "
+                f"overhead {100 * alone['overhead']:+.1f} %; each step's own floor {alone['paired_floor_s']:.4f} s, "
+                f"overhead {100 * alone['paired_overhead']:+.1f} %"
+            )
+            print(
+                f"  {name:14s} {phase:14s} gradient {floor['gradient_s']:.4f} s, HVP D_xy "
+                f"{floor['hvp_xy_s']:.4f} s, D_yx {floor['hvp_yx_s']:.4f} s"
+            )
         memory = ", ".join(f"{label} {m['peak_bytes'] / 2**20:.1f} MiB" for label, m in result["peak_memory"].items())
         print(f"  {name:14s} peak memory of one step above baseline: {memory}")
+    _print_further_tables(report)
+
+
+def _print_further_tables(report: dict) -> None:
+    """The optional parts of the report: early phase over seeds, reads, tolerances, syncs, HVP routes."""
     if "early_phase_over_seeds" in report:
         print("\n== early phase from other initial weights (ours and cgds alone): ratio of medians ours / cgds")
         for name, row in report["early_phase_over_seeds"].items():
-            seeds = "; ".join(f"seed {seed}: {r['ratio_ours_over_cgds']:.3f} ({r['cg_iterations_ours']:.1f} / "
-                              f"{r['cg_iterations_cgds']:.1f} CG it.)" for seed, r in row["seeds"].items())
+            seeds = "; ".join(
+                f"seed {seed}: {r['ratio_ours_over_cgds']:.3f} ({r['cg_iterations_ours']:.1f} / "
+                f"{r['cg_iterations_cgds']:.1f} CG it.)"
+                for seed, r in row["seeds"].items()
+            )
             low, high = row["interval_90"]
-            print(f"  {name:14s} steps {row['steps']}: {seeds}; pooled {len(row['ours_seconds'])} steps "
-                  f"{row['pooled_ratio_ours_over_cgds']:.3f} (bootstrap 90 % interval {low:.3f}-{high:.3f})")
+            print(
+                f"  {name:14s} steps {row['steps']}: {seeds}; pooled {len(row['ours_seconds'])} steps "
+                f"{row['pooled_ratio_ours_over_cgds']:.3f} (bootstrap 90 % interval {low:.3f}-{high:.3f})"
+            )
     if "device_reads" in report:
         print("\n== host reads per step, 50 x 50 bilinear game")
         for label, row in report["device_reads"].items():
@@ -488,40 +539,71 @@ def _print_tables(report: dict) -> None:
     if "forward_over_reverse" in report:
         print("\n== one mixed HVP: double backward vs forward-over-reverse (torch.func.jvp of the gradient)")
         for name, row in report["forward_over_reverse"].items():
-            print(f"  {name:14s} double backward {row['double_backward_s']:.4f} s, forward-over-reverse "
-                  f"{row['forward_over_reverse_s']:.4f} s (x{row['ratio']:.2f}), max |difference| {row['max_abs_difference']:.1e}")
+            print(
+                f"  {name:14s} double backward {row['double_backward_s']:.4f} s, forward-over-reverse "
+                f"{row['forward_over_reverse_s']:.4f} s (x{row['ratio']:.2f}), "
+                f"max |difference| {row['max_abs_difference']:.1e}"
+            )
 
 
-def main(argv: list[str] | None = None) -> dict:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.acgd_vs_cgds", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=10, help="timed steps per runner (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
-    parser.add_argument("--steady-after", type=int, default=150,
-                        help="time a second phase from this step on, once bias corrections are near 1 (default 150; 0: skip)")
-    parser.add_argument("--problems", nargs="+", default=list(problems.PROBLEMS), choices=list(problems.PROBLEMS),
-                        help="which games to time")
+    parser.add_argument(
+        "--steady-after",
+        type=int,
+        default=150,
+        help="time a second phase from this step on, once bias corrections are near 1 (default 150; 0: skip)",
+    )
+    parser.add_argument(
+        "--problems",
+        nargs="+",
+        default=list(problems.PROBLEMS),
+        choices=list(problems.PROBLEMS),
+        help="which games to time",
+    )
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--out", default="benchmarks/results/acgd_vs_cgds.json", help="where to write the JSON report")
-    parser.add_argument("--quick", action="store_true",
-                        help="skip the early phase over seeds, the tolerance sweep, the read count and the HVP backends")
-    parser.add_argument("--early-seeds", type=int, nargs="*", default=[1, 2, 3],
-                        help="initial weights of the early phase's repeats on the two GANs (default 1 2 3; none: skip)")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="skip the early phase over seeds, the tolerance sweep, the read count and the HVP backends",
+    )
+    parser.add_argument(
+        "--early-seeds",
+        type=int,
+        nargs="*",
+        default=[1, 2, 3],
+        help="initial weights of the early phase's repeats on the two GANs (default 1 2 3; none: skip)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _parser().parse_args(argv)
     device = torch.device(args.device)
     report = {
         "settings": {"steps": args.steps, "warmup": args.warmup, "steady_after": args.steady_after},
-        "machine": {"python": platform.python_version(), "torch": torch.__version__, "device": str(device),
-                    "threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine()},
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(),
+        },
         "equal_iterates": {name: equal_iterates(name, device=device) for name in args.problems},
-        "timing": {name: time_problem(name, args.steps, args.warmup, args.steady_after, device,
-                                      cold=name != "quadratic_1e4")
-                   for name in args.problems},
+        "timing": {
+            name: time_problem(name, args.steps, args.warmup, args.steady_after, device, cold=name != "quadratic_1e4")
+            for name in args.problems
+        },
     }
     if not args.quick:
         gans = [name for name in args.problems if name != "quadratic_1e4"]
         if args.early_seeds and gans:
-            report["early_phase_over_seeds"] = {name: early_phase_over_seeds(name, args.early_seeds, args.steps, args.warmup, device)
-                                                for name in gans}
+            report["early_phase_over_seeds"] = {
+                name: early_phase_over_seeds(name, args.early_seeds, args.steps, args.warmup, device) for name in gans
+            }
         report["device_reads"] = device_reads_bilinear()
         report["tolerance_sweep"] = tolerance_sweep(device, steps=args.steps, warmup=args.warmup)
         report["forward_over_reverse"] = forward_hvp.compare(device)

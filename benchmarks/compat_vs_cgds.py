@@ -38,12 +38,21 @@ def pairs(lr: float) -> dict:
     two = dict(lr_max=lr, lr_min=lr, **SCRIPT)
     joint = dict(lr_x=lr, lr_y=lr, max_iter=50, **SCRIPT)
     return {
-        "ACGD": (lambda g: compat.ACGD(g.max_params, g.min_params, **two),
-                 lambda g: CGDs.ACGD(g.max_params, g.min_params, **two), False),
-        "BCGD": (lambda g: compat.BCGD(g.max_params, g.min_params, **two),
-                 lambda g: CGDs.BCGD(g.max_params, g.min_params, **two), False),
-        "GACGD": (lambda g: compat.GACGD(g.min_params, g.max_params, **joint),
-                  lambda g: CGDs.GACGD(g.min_params, g.max_params, **joint), True),
+        "ACGD": (
+            lambda g: compat.ACGD(g.max_params, g.min_params, **two),
+            lambda g: CGDs.ACGD(g.max_params, g.min_params, **two),
+            False,
+        ),
+        "BCGD": (
+            lambda g: compat.BCGD(g.max_params, g.min_params, **two),
+            lambda g: CGDs.BCGD(g.max_params, g.min_params, **two),
+            False,
+        ),
+        "GACGD": (
+            lambda g: compat.GACGD(g.min_params, g.max_params, **joint),
+            lambda g: CGDs.GACGD(g.min_params, g.max_params, **joint),
+            True,
+        ),
     }
 
 
@@ -68,14 +77,22 @@ def compare(name: str, args, counter: CountingHvp) -> dict:
             seconds, _ = timed(lambda: step_once(optimizers[who], games[who], step, general), device)
             if step >= args.warmup:
                 times[who].append(seconds)
-                hvps[who].append(int(optimizers[who].step_stats["hvp_count"]) if who == "ours" else counter.calls - before)
+                hvps[who].append(
+                    int(optimizers[who].step_stats["hvp_count"]) if who == "ours" else counter.calls - before
+                )
     moved = flat_params(games["ours"]) - start
     low, high = ratio_of_medians_interval(times["theirs"], times["ours"])
-    return {"ours_s": median(times["ours"]), "theirs_s": median(times["theirs"]),
-            "speedup": median(times["theirs"]) / median(times["ours"]), "speedup_interval_90": [low, high],
-            "hvps_ours": hvps["ours"], "hvps_theirs": hvps["theirs"],
-            "final_relative_difference": float((flat_params(games["ours"]) - flat_params(games["theirs"])).norm()
-                                               / moved.norm())}
+    return {
+        "ours_s": median(times["ours"]),
+        "theirs_s": median(times["theirs"]),
+        "speedup": median(times["theirs"]) / median(times["ours"]),
+        "speedup_interval_90": [low, high],
+        "hvps_ours": hvps["ours"],
+        "hvps_theirs": hvps["theirs"],
+        "final_relative_difference": float(
+            (flat_params(games["ours"]) - flat_params(games["theirs"])).norm() / moved.norm()
+        ),
+    }
 
 
 def cgds_against_itself(args) -> float:
@@ -122,16 +139,29 @@ def main(argv: list[str] | None = None) -> dict:
         results = {name: compare(name, args, counter) for name in ("ACGD", "BCGD", "GACGD")}
         itself = cgds_against_itself(args) if args.device == "cpu" else float("nan")
     print(f"ICR DCGAN width {args.width}, float32, {args.device}, {args.steps} steps after {args.warmup}:")
-    print(f"{'class':6s} {'ours s':>8s} {'cgds s':>8s} {'speed-up (90% CI)':>22s} {'HVPs ours/cgds (median)':>24s} {'|diff|/|moved|':>15s}")
+    print(
+        f"{'class':6s} {'ours s':>8s} {'cgds s':>8s} {'speed-up (90% CI)':>22s} "
+        f"{'HVPs ours/cgds (median)':>24s} {'|diff|/|moved|':>15s}"
+    )
     for name, r in results.items():
         interval = "[{:.2f}, {:.2f}]".format(*r["speedup_interval_90"])
         products = f"{median(r['hvps_ours']):.0f} / {median(r['hvps_theirs']):.0f}"
-        print(f"{name:6s} {r['ours_s']:8.3f} {r['theirs_s']:8.3f} {r['speedup']:8.2f}x {interval:>13s} "
-              f"{products:>24s} {r['final_relative_difference']:15.2e}")
+        print(
+            f"{name:6s} {r['ours_s']:8.3f} {r['theirs_s']:8.3f} {r['speedup']:8.2f}x {interval:>13s} "
+            f"{products:>24s} {r['final_relative_difference']:15.2e}"
+        )
     print(f"cgds's ACGD against itself, 1 thread vs 2 (float32 summation order only): |diff|/|moved| {itself:.2e}")
     if args.out is not None:
-        args.out.write_text(json.dumps({"settings": vars(args) | {"out": str(args.out)}, "results": results,
-                                        "cgds_acgd_1_vs_2_threads": itself}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "settings": vars(args) | {"out": str(args.out)},
+                    "results": results,
+                    "cgds_acgd_1_vs_2_threads": itself,
+                },
+                indent=2,
+            )
+        )
     return results
 
 

@@ -47,13 +47,16 @@ class CountingAllReduce:
 
 def shard(batch, rank: int, world: int):
     rows = batch[0].shape[0] // world
-    return tuple(t[rank * rows:(rank + 1) * rows] for t in batch)
+    return tuple(t[rank * rows : (rank + 1) * rows] for t in batch)
 
 
 def measure(problem: str, optimizer: str, rank: int, world: int, steps: int, warmup: int, counter) -> dict:
     instance = problems.PROBLEMS[problem](torch.float32, 0)
-    runner = (Ours(instance, lr=1e-4, beta=0.99, eps=1e-5, tol=1e-6, max_iter=50) if optimizer == "acgd"
-              else SimultaneousAdam(instance, lr=1e-4))
+    runner = (
+        Ours(instance, lr=1e-4, beta=0.99, eps=1e-5, tol=1e-6, max_iter=50)
+        if optimizer == "acgd"
+        else SimultaneousAdam(instance, lr=1e-4)
+    )
     times, calls, sent = [], [], []
     for k in range(warmup + steps):
         batch = shard(instance.batch(k), rank, world)
@@ -72,8 +75,9 @@ def worker(out: str, rank: int, world: int, port: int, steps: int, warmup: int, 
     if world > 1:
         import torch.distributed as dist
 
-        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
-                                timeout=timedelta(seconds=600))
+        dist.init_process_group(
+            "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world, timeout=timedelta(seconds=600)
+        )
         counter = CountingAllReduce()
     results = {f"{p}/{o}": measure(p, o, rank, world, steps, warmup, counter) for p in names for o in ("acgd", "adam")}
     if rank == 0:
@@ -86,10 +90,25 @@ def launch(world: int, args) -> dict:
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "rank0.json")
-        command = [sys.executable, "-m", "benchmarks.distributed", "--worker", out, str(world), str(port),
-                   "--steps", str(args.steps), "--warmup", str(args.warmup), "--problems", *args.problems]
-        procs = [subprocess.Popen(command + ["--rank", str(rank)], env={**os.environ, "OMP_NUM_THREADS": "1"})
-                 for rank in range(world)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.distributed",
+            "--worker",
+            out,
+            str(world),
+            str(port),
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+            "--problems",
+            *args.problems,
+        ]
+        procs = [
+            subprocess.Popen([*command, "--rank", str(rank)], env={**os.environ, "OMP_NUM_THREADS": "1"})
+            for rank in range(world)
+        ]
         for proc in procs:
             if proc.wait(timeout=3600) != 0:
                 raise RuntimeError(f"a worker of world size {world} failed")
@@ -110,15 +129,20 @@ def main(argv: list[str] | None = None) -> dict:
         worker(out, args.rank, int(world), int(port), args.steps, args.warmup, args.problems)
         return {}
     results = {world: launch(world, args) for world in (1, 2)}
-    print(f"{'problem/optimizer':22s} {'1 proc s':>9s} {'2 procs s':>10s} {'speed-up':>9s} {'all_reduce/step':>16s} "
-          f"{'MB/step/rank':>13s}")
+    print(
+        f"{'problem/optimizer':22s} {'1 proc s':>9s} {'2 procs s':>10s} {'speed-up':>9s} {'all_reduce/step':>16s} "
+        f"{'MB/step/rank':>13s}"
+    )
     for key in results[1]:
         one, two = results[1][key], results[2][key]
-        print(f"{key:22s} {one['step_s']:9.3f} {two['step_s']:10.3f} {one['step_s'] / two['step_s']:8.2f}x "
-              f"{two['all_reduce_per_step']:16.0f} {two['bytes_per_step'] / 1e6:13.2f}")
+        print(
+            f"{key:22s} {one['step_s']:9.3f} {two['step_s']:10.3f} {one['step_s'] / two['step_s']:8.2f}x "
+            f"{two['all_reduce_per_step']:16.0f} {two['bytes_per_step'] / 1e6:13.2f}"
+        )
     if args.out is not None:
-        args.out.write_text(json.dumps({"settings": {"steps": args.steps, "warmup": args.warmup}, "results": results},
-                                       indent=2))
+        args.out.write_text(
+            json.dumps({"settings": {"steps": args.steps, "warmup": args.warmup}, "results": results}, indent=2)
+        )
     return results
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Callable
 
 import torch
 
@@ -29,8 +29,9 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def ratio_of_medians_interval(a: list[float], b: list[float], level: float = 0.9, resamples: int = 2000,
-                              seed: int = 0) -> tuple[float, float]:
+def ratio_of_medians_interval(
+    a: list[float], b: list[float], level: float = 0.9, resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of median(a) / median(b), each sample resampled on its own."""
     rng = random.Random(seed)
     ratios = sorted(median(rng.choices(a, k=len(a))) / median(rng.choices(b, k=len(b))) for _ in range(resamples))

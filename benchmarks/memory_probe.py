@@ -24,7 +24,9 @@ def main(argv: list[str]) -> dict:
     name, which = argv
     instance = problems.PROBLEMS[name](torch.float32, 0)
     options = dict(**bench.PAPER, tol=1e-6, atol=1e-10)
-    runner = bench.Ours(instance, **options) if which == "ours" else bench.Theirs(instance, bench.CountingHvp(), **options)
+    runner = (
+        bench.Ours(instance, **options) if which == "ours" else bench.Theirs(instance, bench.CountingHvp(), **options)
+    )
     batch = instance.batch(0)
     instance.value(batch).backward()  # the memory a plain training step already needs
     for p in instance.min_params + instance.max_params:

@@ -8,8 +8,9 @@ optimizers can be stepped side by side from identical weights on identical batch
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -59,8 +60,13 @@ def ogan_value(G: nn.Module, D: nn.Module, batch) -> Tensor:
     return losses.ogan_value(D(real), D(G(z)))
 
 
-def dcgan(dtype: torch.dtype = torch.float32, seed: int = 0, width: int = 32, batch_size: int = 64,
-          device: str | torch.device = "cpu") -> Instance:
+def dcgan(
+    dtype: torch.dtype = torch.float32,
+    seed: int = 0,
+    width: int = 32,
+    batch_size: int = 64,
+    device: str | torch.device = "cpu",
+) -> Instance:
     """ICR DCGAN (Tables 4-5) at ``width``, CIFAR-10 shapes, WGAN loss, random batches in [-1, 1]."""
     torch.manual_seed(seed)
     G = DCGANGenerator(width).to(device, dtype)
@@ -75,16 +81,23 @@ def dcgan(dtype: torch.dtype = torch.float32, seed: int = 0, width: int = 32, ba
     return Instance(G, D, wgan_value, batch)
 
 
-def mlp_gan(dtype: torch.dtype = torch.float32, seed: int = 0, hidden: int = 256, batch_size: int = 256,
-            device: str | torch.device = "cpu") -> Instance:
+def mlp_gan(
+    dtype: torch.dtype = torch.float32,
+    seed: int = 0,
+    hidden: int = 256,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> Instance:
     """A 3-layer MLP generator and discriminator on 8 Gaussians on a ring (radius 1, std 0.01), OGAN loss."""
     torch.manual_seed(seed)
     # LeakyReLU in both players: no exactly-zero gradients, whose eps-sized step sizes differ between
     # Algorithm 1 and cgds (../shared/EXPERIMENTS.md), so the float64 equal-iterates check is meaningful
-    G = nn.Sequential(nn.Linear(8, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-                      nn.Linear(hidden, 2))
-    D = nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
-                      nn.Linear(hidden, 1))
+    G = nn.Sequential(
+        nn.Linear(8, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 2)
+    )
+    D = nn.Sequential(
+        nn.Linear(2, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1)
+    )
     G, D = G.to(device, dtype), D.to(device, dtype)
 
     def batch(step: int):
@@ -103,8 +116,13 @@ class _Vector(nn.Module):
         self.weight = nn.Parameter(values)
 
 
-def quadratic(dtype: torch.dtype = torch.float32, seed: int = 0, n: int = 10_000, rank: int = 32,
-              device: str | torch.device = "cpu") -> Instance:
+def quadratic(
+    dtype: torch.dtype = torch.float32,
+    seed: int = 0,
+    n: int = 10_000,
+    rank: int = 32,
+    device: str | torch.device = "cpu",
+) -> Instance:
     """f = 1/2 x'diag(a)x + (U'x)'(V'y) - 1/2 y'diag(c)y + p'x + q'y: 10^4 parameters per player.
 
     a, c > 0 (each player's own term is convex for it), B = U V' of rank ``rank`` with entries of
@@ -126,8 +144,9 @@ def quadratic(dtype: torch.dtype = torch.float32, seed: int = 0, n: int = 10_000
     return Instance(G, D, value, lambda step: None)
 
 
-def bilinear(dtype: torch.dtype = torch.float64, seed: int = 0, n: int = 50,
-             device: str | torch.device = "cpu") -> Instance:
+def bilinear(
+    dtype: torch.dtype = torch.float64, seed: int = 0, n: int = 50, device: str | torch.device = "cpu"
+) -> Instance:
     """f = x'By with a random 50 x 50 B: the device-read count's game."""
     g = torch.Generator().manual_seed(seed)
     B = torch.randn(n, n, dtype=torch.float64, generator=g).to(device, dtype)

@@ -42,7 +42,7 @@ def measure(instance: problems.Instance, device: torch.device, repeats: int) -> 
     xs, ys = instance.min_params, instance.max_params
     grads = zeros_for_none(gradients(instance.value(instance.batch(0)), xs + ys, create_graph=True), xs + ys)
     with torch.enable_grad():
-        flat_x, flat_y = flatten(grads[: len(xs)]), flatten(grads[len(xs):])
+        flat_x, flat_y = flatten(grads[: len(xs)]), flatten(grads[len(xs) :])
     product_xy, product_yx = mixed_hvp_operator(flat_y, xs), mixed_hvp_operator(flat_x, ys)
     v, u = torch.randn_like(flat_y).detach(), torch.randn_like(flat_x).detach()
     zero = torch.zeros_like(v, requires_grad=True)
@@ -58,12 +58,18 @@ def measure(instance: problems.Instance, device: torch.device, repeats: int) -> 
 
     times = {"D_xy": [], "D_yx": [], "D_yx_transposed": []}
     for _ in range(repeats):
-        for key, fn in (("D_xy", lambda: product_xy(v)), ("D_yx", lambda: product_yx(u)), ("D_yx_transposed", transposed)):
+        for key, fn in (
+            ("D_xy", lambda: product_xy(v)),
+            ("D_yx", lambda: product_yx(u)),
+            ("D_yx_transposed", transposed),
+        ):
             times[key].append(timed(fn, device)[0])
     reference, other = product_yx(u), transposed()
-    return {**{f"{key}_s": median(values[1:]) for key, values in times.items()},
-            "transposed_build_s": build_s,
-            "transposed_relative_difference": float((reference - other).abs().max() / reference.abs().max())}
+    return {
+        **{f"{key}_s": median(values[1:]) for key, values in times.items()},
+        "transposed_build_s": build_s,
+        "transposed_relative_difference": float((reference - other).abs().max() / reference.abs().max()),
+    }
 
 
 def compare(device: torch.device, repeats: int = 11) -> dict:
@@ -83,10 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = compare(torch.device(args.device), args.repeats)
     for name, row in results.items():
-        print(f"{name:28s} D_xy {row['D_xy_s'] * 1e3:7.2f} ms   D_yx {row['D_yx_s'] * 1e3:7.2f} ms "
-              f"(x{row['D_yx_s'] / row['D_xy_s']:.2f})   D_yx transposed {row['D_yx_transposed_s'] * 1e3:7.2f} ms "
-              f"+ {row['transposed_build_s'] * 1e3:.1f} ms once, relative difference "
-              f"{row['transposed_relative_difference']:.1e}")
+        print(
+            f"{name:28s} D_xy {row['D_xy_s'] * 1e3:7.2f} ms   D_yx {row['D_yx_s'] * 1e3:7.2f} ms "
+            f"(x{row['D_yx_s'] / row['D_xy_s']:.2f})   D_yx transposed {row['D_yx_transposed_s'] * 1e3:7.2f} ms "
+            f"+ {row['transposed_build_s'] * 1e3:.1f} ms once, relative difference "
+            f"{row['transposed_relative_difference']:.1e}"
+        )
     if args.out:
         with open(args.out, "w") as handle:
             json.dump(results, handle, indent=2)

@@ -46,8 +46,12 @@ DEFAULT, RECYCLED, CGDS, ADAM = "default", "recycle", "cgds", "adam"
 def make_runners(name: str, seed: int, k: int, dtype: torch.dtype = torch.float32) -> dict:
     """The four runners of one problem and seed, each on its own copy of the game."""
     build = lambda: problems.PROBLEMS[name](dtype, seed)  # noqa: E731
-    return {DEFAULT: Ours(build(), **PAPER, **TOLERANCE), RECYCLED: Ours(build(), **PAPER, **TOLERANCE, recycle=k),
-            CGDS: Theirs(build(), CountingHvp(), **PAPER, **TOLERANCE), ADAM: SimultaneousAdam(build(), lr=PAPER["lr"])}
+    return {
+        DEFAULT: Ours(build(), **PAPER, **TOLERANCE),
+        RECYCLED: Ours(build(), **PAPER, **TOLERANCE, recycle=k),
+        CGDS: Theirs(build(), CountingHvp(), **PAPER, **TOLERANCE),
+        ADAM: SimultaneousAdam(build(), lr=PAPER["lr"]),
+    }
 
 
 def step_sizes_before(runner: Ours, batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,7 +59,7 @@ def step_sizes_before(runner: Ours, batch) -> tuple[torch.Tensor, torch.Tensor]:
     instance, optimizer = runner.instance, runner.optimizer
     xs, ys = instance.min_params, instance.max_params
     grads = gradients(instance.value(batch), xs + ys, create_graph=False)
-    eta_x, eta_y, _ = optimizer.step_sizes(flatten(grads[:len(xs)]), flatten(grads[len(xs):]), xs, ys)
+    eta_x, eta_y, _ = optimizer.step_sizes(flatten(grads[: len(xs)]), flatten(grads[len(xs) :]), xs, ys)
     return eta_x, eta_y
 
 
@@ -68,11 +72,11 @@ def true_relative_residual(runner: Ours, batch, before: list[torch.Tensor], eta_
         for p, w in zip(xs + ys, before):
             p.copy_(w)
     grads = gradients(instance.value(batch), xs + ys, create_graph=True)
-    flat_gx, flat_gy = flatten(grads[:len(xs)]), flatten(grads[len(xs):])
+    flat_gx, flat_gy = flatten(grads[: len(xs)]), flatten(grads[len(xs) :])
     hvp_xy, hvp_yx = mixed_hvp_operator(flat_gy, xs), mixed_hvp_operator(flat_gx, ys)
     root = eta_x.sqrt()
     with torch.no_grad():
-        s = -(flatten(after[:len(xs)]) - flatten(before[:len(xs)])) / root
+        s = -(flatten(after[: len(xs)]) - flatten(before[: len(xs)])) / root
     b = root * (flat_gx.detach() + hvp_xy(eta_y * flat_gy.detach()))
     residual = b - torch.addcmul(s, root, hvp_xy(eta_y * hvp_yx(root * s)))
     with torch.no_grad():
@@ -106,8 +110,9 @@ def run_steps(runners: dict, labels: list[str], first: int, count: int, records:
                 entry["true_residual"].append(true_relative_residual(runner, batch, before, eta_x, eta_y))
 
 
-def measure_seed(name: str, seed: int, k: int, warmup: int, steps: int, late: int,
-                 dtype: torch.dtype = torch.float32) -> dict:
+def measure_seed(
+    name: str, seed: int, k: int, warmup: int, steps: int, late: int, dtype: torch.dtype = torch.float32
+) -> dict:
     """The early phase with all four runners, then the late one without cgds."""
     runners = make_runners(name, seed, k, dtype)
     everyone, without_cgds = [DEFAULT, RECYCLED, CGDS, ADAM], [DEFAULT, RECYCLED, ADAM]
@@ -116,9 +121,15 @@ def measure_seed(name: str, seed: int, k: int, warmup: int, steps: int, late: in
     run_steps(runners, everyone, warmup, steps, early)
     run_steps(runners, without_cgds, warmup + steps, late - warmup - steps, None)
     run_steps(runners, without_cgds, late, steps, late_records)
-    print(f"{name} seed {seed}: " + "; ".join(
-        f"{phase} CG it. default/recycle {_mean(r[DEFAULT]['iterations']):.2f}/{_mean(r[RECYCLED]['iterations']):.2f}"
-        for phase, r in (("early", early), ("late", late_records))), flush=True)
+    print(
+        f"{name} seed {seed}: "
+        + "; ".join(
+            f"{phase} CG it. default/recycle "
+            f"{_mean(r[DEFAULT]['iterations']):.2f}/{_mean(r[RECYCLED]['iterations']):.2f}"
+            for phase, r in (("early", early), ("late", late_records))
+        ),
+        flush=True,
+    )
     return {"early": early, "late": late_records}
 
 
@@ -136,19 +147,27 @@ def summarise(per_seed: list[dict]) -> dict:
     for phase in ("early", "late"):
         entry = {}
         for label in (DEFAULT, RECYCLED):
-            entry[label] = {"mean_cg_iterations": _mean(_pooled(per_seed, phase, label, "iterations")),
-                            "mean_hvps_per_step": _mean(_pooled(per_seed, phase, label, "hvps")),
-                            "median_true_residual": median(_pooled(per_seed, phase, label, "true_residual")),
-                            "max_true_residual": max(_pooled(per_seed, phase, label, "true_residual")),
-                            "median_step_s": median(_pooled(per_seed, phase, label, "seconds"))}
+            entry[label] = {
+                "mean_cg_iterations": _mean(_pooled(per_seed, phase, label, "iterations")),
+                "mean_hvps_per_step": _mean(_pooled(per_seed, phase, label, "hvps")),
+                "median_true_residual": median(_pooled(per_seed, phase, label, "true_residual")),
+                "max_true_residual": max(_pooled(per_seed, phase, label, "true_residual")),
+                "median_step_s": median(_pooled(per_seed, phase, label, "seconds")),
+            }
         seconds = {label: _pooled(per_seed, phase, label, "seconds") for label in (DEFAULT, RECYCLED, CGDS, ADAM)}
-        pairs = [("recycle_over_default", RECYCLED, DEFAULT), ("default_over_adam", DEFAULT, ADAM),
-                 ("recycle_over_adam", RECYCLED, ADAM), ("default_over_cgds", DEFAULT, CGDS),
-                 ("recycle_over_cgds", RECYCLED, CGDS)]
+        pairs = [
+            ("recycle_over_default", RECYCLED, DEFAULT),
+            ("default_over_adam", DEFAULT, ADAM),
+            ("recycle_over_adam", RECYCLED, ADAM),
+            ("default_over_cgds", DEFAULT, CGDS),
+            ("recycle_over_cgds", RECYCLED, CGDS),
+        ]
         for key, top, bottom in pairs:
             if seconds[top] and seconds[bottom]:
-                entry[key] = {"ratio": median(seconds[top]) / median(seconds[bottom]),
-                              "interval_90": list(ratio_of_medians_interval(seconds[top], seconds[bottom]))}
+                entry[key] = {
+                    "ratio": median(seconds[top]) / median(seconds[bottom]),
+                    "interval_90": list(ratio_of_medians_interval(seconds[top], seconds[bottom])),
+                }
         entry["iterations_change"] = entry[RECYCLED]["mean_cg_iterations"] / entry[DEFAULT]["mean_cg_iterations"] - 1
         summary[phase] = entry
     return summary
@@ -157,25 +176,39 @@ def summarise(per_seed: list[dict]) -> dict:
 def _print_summary(name: str, summary: dict) -> None:
     for phase, entry in summary.items():
         d, r = entry[DEFAULT], entry[RECYCLED]
-        ratios = ", ".join(f"{key} {value['ratio']:.3f} [{value['interval_90'][0]:.3f}, {value['interval_90'][1]:.3f}]"
-                           for key, value in entry.items() if isinstance(value, dict) and "ratio" in value)
-        print(f"{name} {phase}: CG it. {d['mean_cg_iterations']:.2f} -> {r['mean_cg_iterations']:.2f} "
-              f"({entry['iterations_change']:+.1%}), HVPs {d['mean_hvps_per_step']:.2f} -> {r['mean_hvps_per_step']:.2f}, "
-              f"median true residual {d['median_true_residual']:.2e} / {r['median_true_residual']:.2e}; {ratios}",
-              flush=True)
+        ratios = ", ".join(
+            f"{key} {value['ratio']:.3f} [{value['interval_90'][0]:.3f}, {value['interval_90'][1]:.3f}]"
+            for key, value in entry.items()
+            if isinstance(value, dict) and "ratio" in value
+        )
+        print(
+            f"{name} {phase}: CG it. {d['mean_cg_iterations']:.2f} -> {r['mean_cg_iterations']:.2f} "
+            f"({entry['iterations_change']:+.1%}), "
+            f"HVPs {d['mean_hvps_per_step']:.2f} -> {r['mean_hvps_per_step']:.2f}, "
+            f"median true residual {d['median_true_residual']:.2e} / {r['median_true_residual']:.2e}; {ratios}",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--problems", nargs="+", default=["dcgan32", "mlp_gan", "quadratic_1e4"],
-                        choices=["dcgan32", "mlp_gan", "quadratic_1e4"])
+    parser.add_argument(
+        "--problems",
+        nargs="+",
+        default=["dcgan32", "mlp_gan", "quadratic_1e4"],
+        choices=["dcgan32", "mlp_gan", "quadratic_1e4"],
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3])
     parser.add_argument("--recycle", type=int, default=4, help="k: CG pairs kept")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--late", type=int, default=150)
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
-                        help="float64: true residuals below float32's round-off floor")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float64"],
+        default="float32",
+        help="float64: true residuals below float32's round-off floor",
+    )
     parser.add_argument("--quick", action="store_true", help="seed 0, mlp_gan and quadratic_1e4")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recycling_cpu.json"))
     args = parser.parse_args(argv)
@@ -183,15 +216,30 @@ def main(argv: list[str] | None = None) -> dict:
         args.seeds, args.problems = [0], [p for p in args.problems if p != "dcgan32"]
     report = {}
     for name in args.problems:
-        per_seed = [measure_seed(name, seed, args.recycle, args.warmup, args.steps, args.late, getattr(torch, args.dtype))
-                    for seed in args.seeds]
+        per_seed = [
+            measure_seed(name, seed, args.recycle, args.warmup, args.steps, args.late, getattr(torch, args.dtype))
+            for seed in args.seeds
+        ]
         report[name] = {"summary": summarise(per_seed), "seeds": dict(zip(map(str, args.seeds), per_seed))}
         _print_summary(name, report[name]["summary"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": "python -m benchmarks.recycling " + " ".join(sys.argv[1:] if argv is None else argv),
-                                    "settings": {**PAPER, **TOLERANCE, "recycle": args.recycle, "seeds": args.seeds, "dtype": args.dtype,
-                                                 "torch_threads": torch.get_num_threads()},
-                                    "problems": report}, indent=1))
+    args.out.write_text(
+        json.dumps(
+            {
+                "command": "python -m benchmarks.recycling " + " ".join(sys.argv[1:] if argv is None else argv),
+                "settings": {
+                    **PAPER,
+                    **TOLERANCE,
+                    "recycle": args.recycle,
+                    "seeds": args.seeds,
+                    "dtype": args.dtype,
+                    "torch_threads": torch.get_num_threads(),
+                },
+                "problems": report,
+            },
+            indent=1,
+        )
+    )
     return report
 
 

@@ -52,14 +52,15 @@ SOLVE = dict(tol=1e-6, atol=1e-10, max_iter=200, check_every=1, first_check=0)
 def local_system(optimizer: ACGD, instance, batch):
     """``(matvec, coupling, b)`` of the system ``optimizer`` would solve on ``batch`` next; nothing is changed.
 
-    matvec(v) = v + coupling(v), coupling(v) = K K^T v = A D_xy f eta_y D_yx f A v, and b = A (grad_x f + D_xy f eta_y grad_y f): the
+    matvec(v) = v + coupling(v), coupling(v) = K K^T v = A D_xy f eta_y D_yx f A v, and b = A (grad_x f + D_xy f eta_y
+    grad_y f): the
     zero-sum system of :func:`cgd_optim.competitive.competitive_update`, with the step sizes of
     :meth:`ACGD.step_sizes` (which returns the next state instead of storing it).
     """
     xs, ys = instance.min_params, instance.max_params
     with torch.enable_grad():
         grads = gradients(instance.value(batch), xs + ys, create_graph=True)
-        flat_gx, flat_gy = flatten(grads[:len(xs)]), flatten(grads[len(xs):])
+        flat_gx, flat_gy = flatten(grads[: len(xs)]), flatten(grads[len(xs) :])
     eta_x, eta_y, _ = optimizer.step_sizes(flat_gx.detach(), flat_gy.detach(), xs, ys)
     hvp_xy, hvp_yx = mixed_hvp_operator(flat_gy, xs), mixed_hvp_operator(flat_gx, ys)
     root = eta_x.sqrt()
@@ -78,7 +79,8 @@ def lanczos(matvec, start: Tensor, steps: int, top: int) -> tuple[Tensor, Tensor
     leading Ritz vectors as rows, for a positive semidefinite ``matvec``.
 
     Run on :math:`KK^\top`, not on :math:`M = I + KK^\top`: most of M's eigenvalues lie within
-    1e-3 of 1, and in float32 the offset would drown them (and stall the recurrence). Full reorthogonalisation (twice, against every earlier Lanczos vector) keeps the basis
+    1e-3 of 1, and in float32 the offset would drown them (and stall the recurrence). Full reorthogonalisation (twice,
+    against every earlier Lanczos vector) keeps the basis
     orthonormal in floating point, so no spurious copies of converged eigenvalues appear
     (Paige 1971; Parlett 1998, "The symmetric eigenvalue problem", Sec. 13.1).
     """
@@ -141,7 +143,7 @@ def cg_iterations(matvec, b: Tensor, preconditioner=None, keep: int = 0) -> tupl
 
 def principal_cosines(first: Tensor, second: Tensor) -> list[float]:
     """Cosines of the principal angles between the row spans of two (k, n) orthonormal sets."""
-    return torch.linalg.svdvals((first.double() @ second.double().T)).tolist()
+    return torch.linalg.svdvals(first.double() @ second.double().T).tolist()
 
 
 def energy_fraction(vectors: Tensor, b: Tensor) -> float:
@@ -156,9 +158,16 @@ def describe(matvec, coupling, b: Tensor, lanczos_steps: int, top: int, seed: in
     values = values + 1  # eigenvalues of M = I + K K^T
     iterations, info = cg_iterations(matvec, b, keep=SOLVE["max_iter"])
     cg_values, cg_vectors = ritz_pairs_from_cg(info["directions"][:iterations], info["products"][:iterations], top)
-    return dict(values=values, vectors=vectors, cg_values=cg_values, cg_vectors=cg_vectors, iterations=iterations,
-                directions=torch.stack(info["directions"][:iterations]), products=torch.stack(info["products"][:iterations]),
-                b=b)
+    return dict(
+        values=values,
+        vectors=vectors,
+        cg_values=cg_values,
+        cg_vectors=cg_vectors,
+        iterations=iterations,
+        directions=torch.stack(info["directions"][:iterations]),
+        products=torch.stack(info["products"][:iterations]),
+        b=b,
+    )
 
 
 def compare_consecutive(before: dict, after: dict, matvec, top: int, history: list[tuple[Tensor, Tensor]]) -> dict:
@@ -174,12 +183,14 @@ def compare_consecutive(before: dict, after: dict, matvec, top: int, history: li
         f"quasi_newton_last_{len(history)}_steps_cg_pairs": quasi_newton_preconditioner(directions, products),
         f"spectral_last_{len(history)}_steps_cg_ritz": spectral_preconditioner(pooled_values, pooled_vectors),
         "spectral_previous_lanczos": spectral_preconditioner(before["values"][:top], before["vectors"][:top]),
-        f"spectral_previous_lanczos_top{IDEAL_TOP}": spectral_preconditioner(before["values"][:IDEAL_TOP],
-                                                                             before["vectors"][:IDEAL_TOP]),
+        f"spectral_previous_lanczos_top{IDEAL_TOP}": spectral_preconditioner(
+            before["values"][:IDEAL_TOP], before["vectors"][:IDEAL_TOP]
+        ),
         "spectral_previous_cg_ritz": spectral_preconditioner(before["cg_values"][:k_cg], before["cg_vectors"][:k_cg]),
         "spectral_own_lanczos (ideal)": spectral_preconditioner(after["values"][:top], after["vectors"][:top]),
-        f"spectral_own_lanczos_top{IDEAL_TOP} (ideal)": spectral_preconditioner(after["values"][:IDEAL_TOP],
-                                                                               after["vectors"][:IDEAL_TOP]),
+        f"spectral_own_lanczos_top{IDEAL_TOP} (ideal)": spectral_preconditioner(
+            after["values"][:IDEAL_TOP], after["vectors"][:IDEAL_TOP]
+        ),
     }
     return {
         "cg_iterations": {name: cg_iterations(matvec, b, pre)[0] for name, pre in variants.items()},
@@ -197,11 +208,14 @@ def _solve_pairs(matvec, coupling, b: Tensor) -> tuple[Tensor, Tensor]:
 
 def summary(system: dict, top: int) -> dict:
     values = system["values"]
-    return {"ritz_values": values.tolist(), "cg_iterations": system["iterations"],
-            "cg_ritz_values": system["cg_values"].tolist(),
-            "eigenvalues_above": {str(level): int((values > level).sum()) for level in (1.01, 1.1, 2.0, 10.0)},
-            "b_fraction_top": energy_fraction(system["vectors"][:top], system["b"]),
-            "cg_bound_iterations": cg_bound_iterations(float(values[0]), SOLVE["tol"])}
+    return {
+        "ritz_values": values.tolist(),
+        "cg_iterations": system["iterations"],
+        "cg_ritz_values": system["cg_values"].tolist(),
+        "eigenvalues_above": {str(level): int((values > level).sum()) for level in (1.01, 1.1, 2.0, 10.0)},
+        "b_fraction_top": energy_fraction(system["vectors"][:top], system["b"]),
+        "cg_bound_iterations": cg_bound_iterations(float(values[0]), SOLVE["tol"]),
+    }
 
 
 def cg_bound_iterations(largest: float, tol: float) -> int:
@@ -229,7 +243,7 @@ def measure_problem(name: str, points: list[int], lanczos_steps: int, top: int, 
                 _print_pair(name, step, report)
             previous = system if step in points else None
         if any(0 <= t - step < HISTORY for t in points):  # the CG pairs of the solves before each point
-            history = history[-(HISTORY - 1):] + [_solve_pairs(*local_system(optimizer, instance, batch))]
+            history = [*history[-(HISTORY - 1) :], _solve_pairs(*local_system(optimizer, instance, batch))]
         optimizer.step(lambda: instance.value(batch))
     return report
 
@@ -237,12 +251,14 @@ def measure_problem(name: str, points: list[int], lanczos_steps: int, top: int, 
 def _print_pair(name: str, step: int, report: dict) -> None:
     before, after = report[str(step - 1)], report[str(step)]
     reuse = after["from_previous_step"]
-    print(f"{name} steps {step - 1}/{step}: top Ritz values {[round(v, 2) for v in before['ritz_values'][:6]]}, "
-          f"above 1.1/2/10: {before['eigenvalues_above']['1.1']}/{before['eigenvalues_above']['2.0']}/"
-          f"{before['eigenvalues_above']['10.0']}; CG iterations {reuse['cg_iterations']}; "
-          f"cos principal angles {[round(c, 3) for c in reuse['principal_cosines_top']]}; "
-          f"|b|^2 in own/previous top {reuse['b_fraction_own_top']:.3f}/{reuse['b_fraction_previous_top']:.3f}",
-          flush=True)
+    print(
+        f"{name} steps {step - 1}/{step}: top Ritz values {[round(v, 2) for v in before['ritz_values'][:6]]}, "
+        f"above 1.1/2/10: {before['eigenvalues_above']['1.1']}/{before['eigenvalues_above']['2.0']}/"
+        f"{before['eigenvalues_above']['10.0']}; CG iterations {reuse['cg_iterations']}; "
+        f"cos principal angles {[round(c, 3) for c in reuse['principal_cosines_top']]}; "
+        f"|b|^2 in own/previous top {reuse['b_fraction_own_top']:.3f}/{reuse['b_fraction_previous_top']:.3f}",
+        flush=True,
+    )
 
 
 def draw(report: dict, path: Path) -> None:
@@ -258,8 +274,12 @@ def draw(report: dict, path: Path) -> None:
                     cosines = entry["from_previous_step"]["principal_cosines_top"]
                     angles.plot(range(1, len(cosines) + 1), cosines, marker="o", label=f"steps {int(step) - 1}/{step}")
             spectrum.set(title=f"{name}: leading eigenvalues of M", xlabel="index", ylabel="Ritz value - 1")
-            angles.set(title=f"{name}: top Ritz vectors of consecutive steps", xlabel="principal angle index",
-                       ylabel="cosine", ylim=(0, 1.05))
+            angles.set(
+                title=f"{name}: top Ritz vectors of consecutive steps",
+                xlabel="principal angle index",
+                ylabel="cosine",
+                ylim=(0, 1.05),
+            )
             spectrum.legend(fontsize=7)
             angles.legend(fontsize=7)
         fig.tight_layout()
@@ -277,9 +297,16 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     report = {name: measure_problem(name, sorted(args.steps), args.lanczos, args.top) for name in args.problems}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"command": "python -m benchmarks.spectrum " + " ".join(sys.argv[1:] if argv is None else argv),
-                                    "settings": {**PAPER, **SOLVE, "lanczos": args.lanczos, "top": args.top},
-                                    "problems": report}, indent=1))
+    args.out.write_text(
+        json.dumps(
+            {
+                "command": "python -m benchmarks.spectrum " + " ".join(sys.argv[1:] if argv is None else argv),
+                "settings": {**PAPER, **SOLVE, "lanczos": args.lanczos, "top": args.top},
+                "problems": report,
+            },
+            indent=1,
+        )
+    )
     draw(report, args.figure)
     return report
 

@@ -102,11 +102,16 @@ def product_costs(game: Game) -> dict:
     plain = _median_seconds(lambda: torch.autograd.grad(game.value(batch), xs + ys))
     graph = _median_seconds(lambda: gradients(game.value(batch), xs + ys, create_graph=True))
     grads = gradients(game.value(batch), xs + ys, create_graph=True)
-    hvp_xy, hvp_yx = mixed_hvp_operator(grads[len(xs):], xs), mixed_hvp_operator(grads[:len(xs)], ys)
+    hvp_xy, hvp_yx = mixed_hvp_operator(grads[len(xs) :], xs), mixed_hvp_operator(grads[: len(xs)], ys)
     u, v = torch.randn(sum(p.numel() for p in xs)), torch.randn(sum(p.numel() for p in ys))
     product = _median_seconds(lambda: (hvp_xy(v), hvp_yx(u))) / 2
-    return {"gradient_s": plain, "create_graph_gradient_s": graph, "product_s": product,
-            "create_graph_gradient": graph / plain, "product": product / plain}
+    return {
+        "gradient_s": plain,
+        "create_graph_gradient_s": graph,
+        "product_s": product,
+        "create_graph_gradient": graph / plain,
+        "product": product / plain,
+    }
 
 
 def gradient_equivalents(optimizer, costs: dict) -> float:
@@ -130,12 +135,21 @@ class Evaluator:
         with evaluation_mode(generator):
             images = generator(self.noise)
         probabilities, features = predict(self.classifier, images)
-        return {"inception_score": class_scores(probabilities)["inception_score"],
-                "frechet_distance": frechet_feature_distance(features, self.reference_features)}
+        return {
+            "inception_score": class_scores(probabilities)["inception_score"],
+            "frechet_distance": frechet_feature_distance(features, self.reference_features),
+        }
 
 
-def train_run(name: str, seed: int, images: torch.Tensor, evaluator: Evaluator, budget: float,
-              eval_every: float, max_steps: int | None = None) -> dict:
+def train_run(
+    name: str,
+    seed: int,
+    images: torch.Tensor,
+    evaluator: Evaluator,
+    budget: float,
+    eval_every: float,
+    max_steps: int | None = None,
+) -> dict:
     """One optimizer on one seed until ``budget`` training seconds (or ``max_steps``), evaluated on the way."""
     game = Game(images, seed)
     costs = product_costs(game)
@@ -153,7 +167,13 @@ def train_run(name: str, seed: int, images: torch.Tensor, evaluator: Evaluator, 
         products += int(optimizer.step_stats["hvp_count"]) if isinstance(optimizer, ACGD) else 0
         if seconds >= len(curve) * eval_every or seconds >= budget or step == max_steps:
             curve.append({"seconds": seconds, "gradient_equivalents": work, "steps": step, **evaluator(game.generator)})
-    return {"optimizer": name, "seed": seed, "costs": costs, "curve": curve, "mean_products_per_step": products / max(step, 1)}
+    return {
+        "optimizer": name,
+        "seed": seed,
+        "costs": costs,
+        "curve": curve,
+        "mean_products_per_step": products / max(step, 1),
+    }
 
 
 def first_time(curve: list[dict], reached) -> float | None:
@@ -168,13 +188,17 @@ def family(name: str) -> str:
 
 def _crossings(runs: list[dict], best_score: float, best_distance: float) -> tuple[list, list]:
     """Each run's seconds to 90 % of ``best_score`` and to a Frechet distance within 1.1x of ``best_distance``."""
-    return ([first_time(r["curve"], lambda p: p["inception_score"] >= 0.9 * best_score) for r in runs],
-            [first_time(r["curve"], lambda p: p["frechet_distance"] <= 1.1 * best_distance) for r in runs])
+    return (
+        [first_time(r["curve"], lambda p: p["inception_score"] >= 0.9 * best_score) for r in runs],
+        [first_time(r["curve"], lambda p: p["frechet_distance"] <= 1.1 * best_distance) for r in runs],
+    )
 
 
 def _bests(runs: list[dict]) -> tuple[float, float]:
-    return (max(p["inception_score"] for run in runs for p in run["curve"]),
-            min(p["frechet_distance"] for run in runs for p in run["curve"]))
+    return (
+        max(p["inception_score"] for run in runs for p in run["curve"]),
+        min(p["frechet_distance"] for run in runs for p in run["curve"]),
+    )
 
 
 def time_to_quality(runs: list[dict]) -> dict:
@@ -183,17 +207,23 @@ def time_to_quality(runs: list[dict]) -> dict:
     the bests of its family's runs (all ACGD tolerances, say), which compares settings of one
     optimizer when another family reaches a quality that none of them does."""
     best_score, best_distance = _bests(runs)
-    families = {f: _bests([r for r in runs if family(r["optimizer"]) == f]) for f in {family(r["optimizer"]) for r in runs}}
-    summary: dict = {"best_inception_score": best_score, "best_frechet_distance": best_distance,
-                     "family_bests": {f: {"inception_score": b[0], "frechet_distance": b[1]} for f, b in families.items()},
-                     "optimizers": {}}
+    families = {
+        f: _bests([r for r in runs if family(r["optimizer"]) == f]) for f in {family(r["optimizer"]) for r in runs}
+    }
+    summary: dict = {
+        "best_inception_score": best_score,
+        "best_frechet_distance": best_distance,
+        "family_bests": {f: {"inception_score": b[0], "frechet_distance": b[1]} for f, b in families.items()},
+        "optimizers": {},
+    }
     for name in dict.fromkeys(run["optimizer"] for run in runs):
         mine = [run for run in runs if run["optimizer"] == name]
         peaks = [max(r["curve"], key=lambda p: p["inception_score"]) for r in mine]
         score, distance = _crossings(mine, best_score, best_distance)
         family_score, family_distance = _crossings(mine, *families[family(name)])
         summary["optimizers"][name] = {
-            "seconds_to_90pct_inception_score": score, "seconds_to_frechet_within_1.1x": distance,
+            "seconds_to_90pct_inception_score": score,
+            "seconds_to_frechet_within_1.1x": distance,
             "seconds_to_90pct_family_inception_score": family_score,
             "seconds_to_family_frechet_within_1.1x": family_distance,
             "final_inception_score": [r["curve"][-1]["inception_score"] for r in mine],
@@ -214,16 +244,21 @@ def _print_summary(summary: dict) -> None:
         text = ", ".join("never" if v is None else f"{v:.0f}" for v in values)
         return f"{text} (median {statistics.median(known):.0f})" if len(known) == len(values) else text
 
-    print(f"best inception score {summary['best_inception_score']:.2f}, "
-          f"best Frechet distance {summary['best_frechet_distance']:.2f}")
+    print(
+        f"best inception score {summary['best_inception_score']:.2f}, "
+        f"best Frechet distance {summary['best_frechet_distance']:.2f}"
+    )
     for name, entry in summary["optimizers"].items():
-        print(f"{name:>14}: s to 90% IS {show(entry['seconds_to_90pct_inception_score'])}; "
-              f"s to FID <= 1.1x best {show(entry['seconds_to_frechet_within_1.1x'])}; "
-              f"against its family's bests: {show(entry['seconds_to_90pct_family_inception_score'])} / "
-              f"{show(entry['seconds_to_family_frechet_within_1.1x'])}; "
-              f"final IS {[round(v, 2) for v in entry['final_inception_score']]}, "
-              f"FID {[round(v, 1) for v in entry['final_frechet_distance']]}, steps {entry['steps']}, "
-              f"products/step {[round(v, 1) for v in entry['mean_products_per_step']]}", flush=True)
+        print(
+            f"{name:>14}: s to 90% IS {show(entry['seconds_to_90pct_inception_score'])}; "
+            f"s to FID <= 1.1x best {show(entry['seconds_to_frechet_within_1.1x'])}; "
+            f"against its family's bests: {show(entry['seconds_to_90pct_family_inception_score'])} / "
+            f"{show(entry['seconds_to_family_frechet_within_1.1x'])}; "
+            f"final IS {[round(v, 2) for v in entry['final_inception_score']]}, "
+            f"FID {[round(v, 1) for v in entry['final_frechet_distance']]}, steps {entry['steps']}, "
+            f"products/step {[round(v, 1) for v in entry['mean_products_per_step']]}",
+            flush=True,
+        )
 
 
 def draw(runs: list[dict], path: Path) -> None:
@@ -235,8 +270,13 @@ def draw(runs: list[dict], path: Path) -> None:
             for row, metric in enumerate(("inception_score", "frechet_distance")):
                 for column, axis in enumerate(("seconds", "gradient_equivalents")):
                     ax = axes[row, column]
-                    ax.plot([p[axis] for p in run["curve"]], [p[metric] for p in run["curve"]], color=colours[run["optimizer"]],
-                            alpha=0.8, label=run["optimizer"] if run["seed"] == runs[0]["seed"] else None)
+                    ax.plot(
+                        [p[axis] for p in run["curve"]],
+                        [p[metric] for p in run["curve"]],
+                        color=colours[run["optimizer"]],
+                        alpha=0.8,
+                        label=run["optimizer"] if run["seed"] == runs[0]["seed"] else None,
+                    )
                     ax.set(xlabel=axis.replace("_", " "), ylabel=metric.replace("_", " "))
         axes[1, 0].set_yscale("log")
         axes[1, 1].set_yscale("log")
@@ -244,8 +284,15 @@ def draw(runs: list[dict], path: Path) -> None:
         fig.tight_layout()
 
 
-def run_benchmark(optimizers: list[str], seeds: list[int], budget: float, eval_every: float, *,
-                  max_steps: int | None = None, classifier: nn.Module | None = None) -> dict:
+def run_benchmark(
+    optimizers: list[str],
+    seeds: list[int],
+    budget: float,
+    eval_every: float,
+    *,
+    max_steps: int | None = None,
+    classifier: nn.Module | None = None,
+) -> dict:
     """Every optimizer on every seed (the optimizers of a seed one after another), and the summary."""
     images, _ = bundled_mnist("train")
     test_images, _ = bundled_mnist("test")
@@ -257,8 +304,11 @@ def run_benchmark(optimizers: list[str], seeds: list[int], budget: float, eval_e
         for name in optimizers:
             runs.append(train_run(name, seed, images, evaluator, budget, eval_every, max_steps))
             last = runs[-1]["curve"][-1]
-            print(f"seed {seed} {name}: {last['steps']} steps in {last['seconds']:.0f} s, "
-                  f"IS {last['inception_score']:.2f}, FID {last['frechet_distance']:.1f}", flush=True)
+            print(
+                f"seed {seed} {name}: {last['steps']} steps in {last['seconds']:.0f} s, "
+                f"IS {last['inception_score']:.2f}, FID {last['frechet_distance']:.1f}",
+                flush=True,
+            )
     return {"runs": runs, "summary": time_to_quality(runs)}
 
 
@@ -272,8 +322,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="seed 0 and 90 s per run")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/time_to_quality_cpu.json"))
     parser.add_argument("--figure", type=Path, default=Path("docs/figures/time_to_quality.png"))
-    parser.add_argument("--summarise", type=Path, default=None, metavar="JSON",
-                        help="train nothing: summarise and draw the runs of an earlier report (rewritten in place)")
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="train nothing: summarise and draw the runs of an earlier report (rewritten in place)",
+    )
     args = parser.parse_args(argv)
     if args.summarise is not None:
         saved = json.loads(args.summarise.read_text())
@@ -283,9 +338,16 @@ def main(argv: list[str] | None = None) -> dict:
         if args.quick:
             args.seeds, args.budget = [0], min(args.budget, 90.0)
         report = run_benchmark(args.optimizers, args.seeds, args.budget, args.eval_every, max_steps=args.max_steps)
-        report = {"command": "python -m benchmarks.time_to_quality " + " ".join(sys.argv[1:] if argv is None else argv),
-                  "settings": {"acgd": ACGD_SETTINGS, "budget_s": args.budget, "eval_every_s": args.eval_every,
-                               "seeds": args.seeds}, **report}
+        report = {
+            "command": "python -m benchmarks.time_to_quality " + " ".join(sys.argv[1:] if argv is None else argv),
+            "settings": {
+                "acgd": ACGD_SETTINGS,
+                "budget_s": args.budget,
+                "eval_every_s": args.eval_every,
+                "seeds": args.seeds,
+            },
+            **report,
+        }
     _print_summary(report["summary"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))

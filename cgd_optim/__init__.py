@@ -10,17 +10,17 @@ and :mod:`cgd_optim.autodiff` (flat views, mixed Hessian-vector products).
 optimizers on them.
 """
 
+from ._base import TwoPlayerOptimizer
 from .competitive import ACGD, CGD, competitive_update
 from .linalg import conjugate_gradient, gmres
 from .proximal import ProximalMinimax
 from .simgd import SimGD
-from ._base import TwoPlayerOptimizer
 
 __all__ = [
     "ACGD",
     "CGD",
-    "SimGD",
     "ProximalMinimax",
+    "SimGD",
     "TwoPlayerOptimizer",
     "competitive_update",
     "conjugate_gradient",

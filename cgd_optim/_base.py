@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -37,12 +38,15 @@ def check_positive(name: str, value: Any) -> None:
         return
     if isinstance(value, Tensor):
         if value.dim() != 0 or not value.is_floating_point():
-            raise ValueError(f"Invalid {name}: a tensor {name} must be a 0-dim floating point tensor, got shape "
-                             f"{tuple(value.shape)} of {value.dtype}")
+            raise ValueError(
+                f"Invalid {name}: a tensor {name} must be a 0-dim floating point tensor, got shape "
+                f"{tuple(value.shape)} of {value.dtype}"
+            )
         number = float(value)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Invalid {name}: expected a positive number (or a 0-dim tensor), got "
-                        f"{type(value).__name__} {value!r}")
+        raise TypeError(
+            f"Invalid {name}: expected a positive number (or a 0-dim tensor), got {type(value).__name__} {value!r}"
+        )
     else:
         number = value
     if not number > 0.0:
@@ -97,15 +101,21 @@ def _require_influence(grads: list, player: str, objective: str) -> None:
         )
 
 
-def step_statistics(iterations: Tensor, relative_residual: Tensor, hvp_count: int | Tensor, converged: Tensor,
-                    **extra: Tensor) -> dict[str, Tensor]:
+def step_statistics(
+    iterations: Tensor, relative_residual: Tensor, hvp_count: int | Tensor, converged: Tensor, **extra: Tensor
+) -> dict[str, Tensor]:
     """The ``step_stats`` of a step: its solver's ``iterations``, ``relative_residual``,
     ``hvp_count`` (mixed Hessian-vector products made) and ``converged``, plus a class's own
     entries, all 0-dim tensors (read by the caller when it wants them, not by the step)."""
     if not isinstance(hvp_count, Tensor):
         hvp_count = torch.tensor(hvp_count)
-    return {"iterations": iterations, "relative_residual": relative_residual, "hvp_count": hvp_count,
-            "converged": converged, **extra}
+    return {
+        "iterations": iterations,
+        "relative_residual": relative_residual,
+        "hvp_count": hvp_count,
+        "converged": converged,
+        **extra,
+    }
 
 
 class TwoPlayerOptimizer(Optimizer):
@@ -128,10 +138,10 @@ class TwoPlayerOptimizer(Optimizer):
     """
 
     hyperparameters: tuple[str, ...] = ()
-    later_options: dict[str, Any] = {}
+    later_options: ClassVar[dict[str, Any]] = {}
     row_state_keys: tuple[str, ...] = ()
     constructor_attributes: tuple[str, ...] = ()  # options kept as attributes: pickled with the optimizer
-    _declared: set[str] = set()  # every subclass's hyperparameters, collected as the subclasses are defined
+    _declared: ClassVar[set[str]] = set()  # every subclass's hyperparameters, collected as the subclasses are defined
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -201,24 +211,32 @@ class TwoPlayerOptimizer(Optimizer):
         groups = state_dict.get("param_groups", [])
         if not all(isinstance(group, dict) for group in groups):
             return state_dict
-        filled = [{**{key: default for key, default in self.later_options.items() if key not in group}, **group}
-                  for group in groups[: len(self.param_groups)]] + groups[len(self.param_groups):]
+        filled = [
+            {**{key: default for key, default in self.later_options.items() if key not in group}, **group}
+            for group in groups[: len(self.param_groups)]
+        ] + groups[len(self.param_groups) :]
         return {**state_dict, "param_groups": filled}
 
     def _check_loadable(self, state_dict: dict[str, Any]) -> None:
         name, saved = type(self).__name__, state_dict.get("param_groups", [])
         if [group.get("player") for group in saved] != ["min", "max"]:
-            raise ValueError(f"{name}.load_state_dict: not the state of a two-player optimizer (its param_groups "
-                             "are not a min player's and a max player's)")
+            raise ValueError(
+                f"{name}.load_state_dict: not the state of a two-player optimizer (its param_groups "
+                "are not a min player's and a max player's)"
+            )
         for group, saved_group in zip(self.param_groups, saved):
             keys, saved_keys = set(group) - {"params"}, set(saved_group) - {"params"}
             missing, foreign = keys - saved_keys, (saved_keys - keys) & TwoPlayerOptimizer._declared
             if missing or foreign:
-                raise ValueError(f"{name}.load_state_dict: a state saved by another optimizer (it lacks {sorted(missing)}"
-                                 f" and has {sorted(foreign)}); load it into the class that saved it")
+                raise ValueError(
+                    f"{name}.load_state_dict: a state saved by another optimizer (it lacks {sorted(missing)}"
+                    f" and has {sorted(foreign)}); load it into the class that saved it"
+                )
             if len(saved_group["params"]) != len(group["params"]):
-                raise ValueError(f"{name}.load_state_dict: the {group['player']} player has {len(group['params'])} "
-                                 f"parameters here and {len(saved_group['params'])} in the state")
+                raise ValueError(
+                    f"{name}.load_state_dict: the {group['player']} player has {len(group['params'])} "
+                    f"parameters here and {len(saved_group['params'])} in the state"
+                )
             self._check_sizes(group, saved_group["params"], state_dict.get("state", {}))
 
     def _check_sizes(self, group: dict, indices: list, states: dict) -> None:
@@ -230,7 +248,8 @@ class TwoPlayerOptimizer(Optimizer):
                 if size != p.numel():
                     raise ValueError(
                         f"load_state_dict: parameter {k} of the {group['player']} player has {p.numel()} elements, "
-                        f"its saved {key!r} {size}: the state of another model, or with the players swapped")
+                        f"its saved {key!r} {size}: the state of another model, or with the players swapped"
+                    )
 
     def _players(self) -> tuple[list[Tensor], list[Tensor]]:
         """The trainable parameters of each player (those with requires_grad=False are skipped)."""
@@ -256,7 +275,8 @@ class TwoPlayerOptimizer(Optimizer):
                 raise ValueError(
                     f"the closure called backward() (or zero_grad(), or wrote .grad): {type(self).__name__} needs a "
                     "closure that only computes and returns the objective; remove backward() and zero_grad() from "
-                    "it (gradients come from torch.autograd.grad). Parameters and optimizer state are unchanged")
+                    "it (gradients come from torch.autograd.grad). Parameters and optimizer state are unchanged"
+                )
         else:
             returned = closure
         if isinstance(returned, Tensor):
@@ -269,7 +289,9 @@ class TwoPlayerOptimizer(Optimizer):
         )
 
     @staticmethod
-    def _game_gradients(f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool, create_graph: bool):
+    def _game_gradients(
+        f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool, create_graph: bool
+    ):
         r"""(:math:`\nabla_x f_{min}`, :math:`\nabla_y f_{max}`, :math:`\nabla_x f_{max}`, :math:`\nabla_y f_{min}`).
 
         Zero-sum: one backward pass over both players.  General-sum: one pass per objective.
@@ -279,17 +301,17 @@ class TwoPlayerOptimizer(Optimizer):
             if zero_sum:
                 raw = gradients(f_min, xs + ys, create_graph=create_graph)
                 _require_influence(raw[: len(xs)], "min", "f")
-                _require_influence(raw[len(xs):], "max", "f")
+                _require_influence(raw[len(xs) :], "max", "f")
                 both = zeros_for_none(raw, xs + ys)
-                grad_x, grad_y = both[: len(xs)], both[len(xs):]
+                grad_x, grad_y = both[: len(xs)], both[len(xs) :]
                 return grad_x, grad_y, grad_x, grad_y
             # f_min and f_max usually share nodes (D's output): keep the graph for the second pass
             raw_min = gradients(f_min, xs + ys, create_graph=create_graph, retain_graph=True)
             _require_influence(raw_min[: len(xs)], "min", "f_min")
             raw_max = gradients(f_max, xs + ys, create_graph=create_graph)
-            _require_influence(raw_max[len(xs):], "max", "f_max")
+            _require_influence(raw_max[len(xs) :], "max", "f_max")
             of_min, of_max = zeros_for_none(raw_min, xs + ys), zeros_for_none(raw_max, xs + ys)
-            return of_min[: len(xs)], of_max[len(xs):], of_max[: len(xs)], of_min[len(xs):]
+            return of_min[: len(xs)], of_max[len(xs) :], of_max[: len(xs)], of_min[len(xs) :]
 
     @staticmethod
     def _read_values(*values: Tensor) -> list[float]:

@@ -1,6 +1,7 @@
 r"""Flat views of parameter lists, players' gradients and mixed Hessian-vector products.
 
-Notation (ICR paper Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", Sec. 5): :math:`x` are the min
+Notation (ICR paper Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", Sec. 5):
+:math:`x` are the min
 player's parameters, :math:`y` the max player's, :math:`D_{xy} f` the mixed
 Hessian :math:`\partial^2 f / \partial x \partial y` (rows indexed by x) and
 :math:`D_{yx} f = (D_{xy} f)^\top`.
@@ -17,7 +18,7 @@ the dot product.  A parameter with no path to ``f`` contributes a zero block.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -45,8 +46,13 @@ def flat_or_concatenated(pieces: Sequence[Tensor | None], like: Sequence[Tensor]
     if base is not None and base.dim() == 1 and base.is_contiguous():
         offset = base.storage_offset()
         for piece, t in zip(pieces, like):
-            if piece is None or piece._base is not base or piece.storage_offset() != offset \
-                    or piece.shape != t.shape or not piece.is_contiguous():
+            if (
+                piece is None
+                or piece._base is not base
+                or piece.storage_offset() != offset
+                or piece.shape != t.shape
+                or not piece.is_contiguous()
+            ):
                 break
             offset += piece.numel()
         else:
@@ -60,8 +66,14 @@ def zeros_for_none(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> 
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
 
 
-def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
-              retain_graph: bool | None = None, require_any: bool = True) -> list[Tensor | None]:
+def gradients(
+    f: Tensor,
+    params: Sequence[Tensor],
+    *,
+    create_graph: bool,
+    retain_graph: bool | None = None,
+    require_any: bool = True,
+) -> list[Tensor | None]:
     """:math:`\\nabla_{params} f` in one backward pass; ``None`` where f does not depend on a parameter.
 
     ``retain_graph`` (default: ``create_graph``) keeps the graph for a second pass over shared
@@ -77,8 +89,9 @@ def gradients(f: Tensor, params: Sequence[Tensor], *, create_graph: bool,
         raise ValueError(f"the objective must be a scalar, got a tensor of shape {tuple(f.shape)}")
     if not f.requires_grad:
         raise ValueError("the objective has no autograd graph to the parameters (does the closure run under no_grad?)")
-    grads = torch.autograd.grad(f.reshape(()), list(params), create_graph=create_graph, retain_graph=retain_graph,
-                                allow_unused=True)
+    grads = torch.autograd.grad(
+        f.reshape(()), list(params), create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
+    )
     if require_any and all(g is None for g in grads):
         raise ValueError("the objective has no autograd graph to the parameters of either player")
     return list(grads)

@@ -29,7 +29,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -40,6 +41,7 @@ from .autodiff import flat_or_concatenated, unflatten
 from .competitive import LocalGame, LocalGameStep
 from .linalg import KrylovSolve
 
+CPU = torch.device("cpu")  # their default device argument (accepted and unused)
 MAX_SIDE_CAP = 1000  # optims.ACGD: nsteps=1000 for the max player's system, its size for the min player's
 INFO_KEYS = ("grad_x", "grad_y", "hvp_x", "hvp_y", "cg_x", "cg_y", "time", "iter_num")
 
@@ -47,34 +49,45 @@ INFO_KEYS = ("grad_x", "grad_y", "hvp_x", "hvp_y", "cg_x", "cg_y", "time", "iter
 def _refuse(**unsupported: Any) -> None:
     for name, value in unsupported.items():
         if value is not None:
-            raise ValueError(f"{name} is not supported: cgd_optim does not drive DistributedDataParallel's private "
-                             f"reducer; for multi-process training use the native cgd_optim.ACGD / CGD, whose "
-                             f"process_group= averages gradients and products over the ranks "
-                             f"(docs/distributed.md). Pass {name}=None (the default)")
+            raise ValueError(
+                f"{name} is not supported: cgd_optim does not drive DistributedDataParallel's private "
+                f"reducer; for multi-process training use the native cgd_optim.ACGD / CGD, whose "
+                f"process_group= averages gradients and products over the ranks "
+                f"(docs/distributed.md). Pass {name}=None (the default)"
+            )
 
 
 def _refuse_authors_state(name: str, state_dict: dict[str, Any], their_keys: set[str]) -> None:
     """A state saved by the authors' class (a flat dict with ``their_keys``) cannot continue here."""
     if "param_groups" not in state_dict and their_keys <= set(state_dict):
-        raise ValueError(f"{name}.load_state_dict: this is a state saved by the authors' {name} (keys "
-                         f"{sorted(state_dict)}), which cannot continue here: resume from the saved model weights "
-                         "with a fresh optimizer")
+        raise ValueError(
+            f"{name}.load_state_dict: this is a state saved by the authors' {name} (keys "
+            f"{sorted(state_dict)}), which cannot continue here: resume from the saved model weights "
+            "with a fresh optimizer"
+        )
 
 
 def _refuse_recycle(recycle: int, alternating: bool) -> None:
     """``recycle`` (the native optimizers' reuse of CG pairs) has no meaning when the solved system changes player."""
     if recycle != 0:
-        how = "alternates the solved side (min player, max player) from step to step" if alternating else \
-            "solves one joint general-sum system by GMRES"
-        raise ValueError(f"recycle={recycle!r} is not supported here: this compatibility class {how}, so the previous "
-                         "step's CG pairs belong to another system; use cgd_optim.ACGD / cgd_optim.CGD(recycle=k), "
-                         "which always solves the min player's system")
+        how = (
+            "alternates the solved side (min player, max player) from step to step"
+            if alternating
+            else "solves one joint general-sum system by GMRES"
+        )
+        raise ValueError(
+            f"recycle={recycle!r} is not supported here: this compatibility class {how}, so the previous "
+            "step's CG pairs belong to another system; use cgd_optim.ACGD / cgd_optim.CGD(recycle=k), "
+            "which always solves the min player's system"
+        )
 
 
 def _check_solver(solver: str) -> None:
     if solver != "cg":
-        raise ValueError(f"solver={solver!r} is not supported: the supported value is 'cg' (conjugate gradient); "
-                         "the repository's 'gd' (a fixed number of gradient steps) has no counterpart here")
+        raise ValueError(
+            f"solver={solver!r} is not supported: the supported value is 'cg' (conjugate gradient); "
+            "the repository's 'gd' (a fixed number of gradient steps) has no counterpart here"
+        )
 
 
 class _AlternatingSides:
@@ -93,7 +106,7 @@ class _AlternatingSides:
 
     def _compat_setup(self, solve_x: bool, collect_info: bool) -> None:
         self.collect_info = bool(collect_info)
-        self.info: dict[str, Any] = {key: None for key in INFO_KEYS}
+        self.info: dict[str, Any] = dict.fromkeys(INFO_KEYS)
         self._initial_solve_x = bool(solve_x)
 
     def _solves_min_side(self) -> bool:
@@ -121,16 +134,27 @@ class _AlternatingSides:
         if solve_min:  # their solve_x=True: the min player's system, then the max player's step
             start = self._stored_start(g.xs, g.eta_x)
             dx, dy, _, info = competitive.competitive_update(
-                g.hvp_xy, g.hvp_yx, g.grad_x, g.grad_y, g.eta_x, g.eta_y, self._side_solve(solve, g.xs, False), start)
+                g.hvp_xy, g.hvp_yx, g.grad_x, g.grad_y, g.eta_x, g.eta_y, self._side_solve(solve, g.xs, False), start
+            )
         else:  # the max player's system: the local game relabelled (y minimizes -f)
             start = self._stored_start(g.ys, g.eta_y)
             dy, dx, _, info = competitive.competitive_update(
-                lambda v: g.hvp_yx(v).neg(), lambda u: g.hvp_xy(u).neg(), -g.grad_y, -g.grad_x, g.eta_y, g.eta_x,
-                self._side_solve(solve, g.ys, True), start)
+                lambda v: g.hvp_yx(v).neg(),
+                lambda u: g.hvp_xy(u).neg(),
+                -g.grad_y,
+                -g.grad_x,
+                g.eta_y,
+                g.eta_x,
+                self._side_solve(solve, g.ys, True),
+                start,
+            )
         seconds = time.perf_counter() - started
         entries = self._solution_entries(dx, dy, g)  # the warm start: before any momentum
         dx, dy, extra = self._after_local_solve(dx, dy, g.eta_x, g.eta_y, g.xs, g.ys)
-        info["warm_started"], info["max_iter"] = start is not None, self._cap(g.xs if solve_min else g.ys, not solve_min)
+        info["warm_started"], info["max_iter"] = (
+            start is not None,
+            self._cap(g.xs if solve_min else g.ys, not solve_min),
+        )
         stats = self._step_info(info, g, dx, dy, solve_min, seconds)
         solver_entries = {**extra.pop("solver", {}), "solve_x": not solve_min}
         return LocalGameStep(dx, dy, info, {**entries, **extra, "solver": solver_entries}, stats)
@@ -157,9 +181,16 @@ class _AlternatingSides:
         cross = torch.linalg.vector_norm(info["rhs"] / root - own_grad) if "rhs" in info else float("nan")
         nan = torch.full((), float("nan"), dtype=grad_x.dtype, device=grad_x.device)
         norm = torch.linalg.vector_norm
-        return {"grad_x": norm(grad_y), "grad_y": norm(grad_x), "hvp_x": nan if solve_min else cross,
-                "hvp_y": cross if solve_min else nan, "cg_x": norm(dy), "cg_y": norm(dx),
-                "time": torch.tensor(seconds, dtype=torch.float64), "iter_num": info["iterations"]}
+        return {
+            "grad_x": norm(grad_y),
+            "grad_y": norm(grad_x),
+            "hvp_x": nan if solve_min else cross,
+            "hvp_y": cross if solve_min else nan,
+            "cg_x": norm(dy),
+            "cg_y": norm(dx),
+            "time": torch.tensor(seconds, dtype=torch.float64),
+            "iter_num": info["iterations"],
+        }
 
     def step(self, loss, trigger: Any = 0.0):
         """One step on the loss tensor (their ``step(loss)``); a closure works too. ``trigger`` (their
@@ -172,7 +203,9 @@ class _AlternatingSides:
         during the step; None before the first step or with ``collect_info=False``. ``time`` is the
         host time of the solve (on an accelerator, without synchronisation)."""
         tensors = {k: self.step_stats[k] for k in INFO_KEYS if k in self.step_stats}
-        values = dict(zip(tensors, torch.stack([v.to(torch.float64) for v in tensors.values()]).tolist())) if tensors else {}
+        values = (
+            dict(zip(tensors, torch.stack([v.to(torch.float64) for v in tensors.values()]).tolist())) if tensors else {}
+        )
         info = {**self.info, **values}
         if isinstance(info.get("iter_num"), float):
             info["iter_num"] = int(info["iter_num"])
@@ -208,17 +241,42 @@ class ACGD(_AlternatingSides, competitive.ACGD):
     accepted and unused (the parameters say where they live).
     """
 
-    def __init__(self, max_params: Iterable[Tensor], min_params: Iterable[Tensor], lr_max: float = 1e-3,
-                 lr_min: float = 1e-3, eps: float = 1e-5, beta: float = 0.99, tol: float = 1e-12,
-                 atol: float = 1e-20, device: Any = torch.device("cpu"), solve_x: bool = False,
-                 collect_info: bool = True, solver: str = "cg", *, max_reducer: Any = None,
-                 min_reducer: Any = None, recycle: int = 0) -> None:
+    def __init__(
+        self,
+        max_params: Iterable[Tensor],
+        min_params: Iterable[Tensor],
+        lr_max: float = 1e-3,
+        lr_min: float = 1e-3,
+        eps: float = 1e-5,
+        beta: float = 0.99,
+        tol: float = 1e-12,
+        atol: float = 1e-20,
+        device: Any = CPU,
+        solve_x: bool = False,
+        collect_info: bool = True,
+        solver: str = "cg",
+        *,
+        max_reducer: Any = None,
+        min_reducer: Any = None,
+        recycle: int = 0,
+    ) -> None:
         _refuse(max_reducer=max_reducer, min_reducer=min_reducer)
         _refuse_recycle(recycle, alternating=True)
         _check_solver(solver)
-        super().__init__(min_params, max_params, lr_min=lr_min, lr_max=lr_max, beta=beta, eps=eps, tol=tol,
-                         atol=atol, max_iter=MAX_SIDE_CAP, warm_start=True, tol_convention="squared",
-                         eps_placement="outside")
+        super().__init__(
+            min_params,
+            max_params,
+            lr_min=lr_min,
+            lr_max=lr_max,
+            beta=beta,
+            eps=eps,
+            tol=tol,
+            atol=atol,
+            max_iter=MAX_SIDE_CAP,
+            warm_start=True,
+            tol_convention="squared",
+            eps_placement="outside",
+        )
         self._compat_setup(solve_x, collect_info)
 
 
@@ -236,18 +294,41 @@ class BCGD(_AlternatingSides, competitive.CGD):
     rescale_on_set_lr = False
     constructor_attributes = (*_AlternatingSides.constructor_attributes, "momentum")
 
-    def __init__(self, max_params: Iterable[Tensor], min_params: Iterable[Tensor], lr_max: float = 1e-3,
-                 lr_min: float = 1e-3, tol: float = 1e-12, atol: float = 1e-20, momentum: float = 0.0,
-                 device: Any = torch.device("cpu"), solve_x: bool = False, collect_info: bool = True, *,
-                 update_max: bool | None = None, recycle: int = 0) -> None:
+    def __init__(
+        self,
+        max_params: Iterable[Tensor],
+        min_params: Iterable[Tensor],
+        lr_max: float = 1e-3,
+        lr_min: float = 1e-3,
+        tol: float = 1e-12,
+        atol: float = 1e-20,
+        momentum: float = 0.0,
+        device: Any = CPU,
+        solve_x: bool = False,
+        collect_info: bool = True,
+        *,
+        update_max: bool | None = None,
+        recycle: int = 0,
+    ) -> None:
         _refuse_recycle(recycle, alternating=True)
         if update_max is not None:
-            raise ValueError("update_max=True/False (moving one player only) is not supported: use update_max=None "
-                             "(both players), or freeze a player with requires_grad_(False)")
+            raise ValueError(
+                "update_max=True/False (moving one player only) is not supported: use update_max=None "
+                "(both players), or freeze a player with requires_grad_(False)"
+            )
         if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
             raise ValueError(f"Invalid momentum value: {momentum}")
-        super().__init__(min_params, max_params, lr_min=lr_min, lr_max=lr_max, tol=tol, atol=atol,
-                         max_iter=MAX_SIDE_CAP, warm_start=True, tol_convention="squared")
+        super().__init__(
+            min_params,
+            max_params,
+            lr_min=lr_min,
+            lr_max=lr_max,
+            tol=tol,
+            atol=atol,
+            max_iter=MAX_SIDE_CAP,
+            warm_start=True,
+            tol_convention="squared",
+        )
         self.momentum = float(momentum)
         self._compat_setup(solve_x, collect_info)
 
@@ -291,19 +372,44 @@ class GACGD(competitive.ACGD):
 
     constructor_attributes = ("solver_options", "_joint_max_iter")
 
-    def __init__(self, x_params: Iterable[Tensor], y_params: Iterable[Tensor], x_reducer: Any = None,
-                 y_reducer: Any = None, lr_x: float = 1e-3, lr_y: float = 1e-3, eps: float = 1e-6, beta: float = 0.99,
-                 tol: float = 1e-5, atol: float = 1e-6, max_iter: int | None = None,
-                 track_cond: Callable | None = None, *, recycle: int = 0) -> None:
+    def __init__(
+        self,
+        x_params: Iterable[Tensor],
+        y_params: Iterable[Tensor],
+        x_reducer: Any = None,
+        y_reducer: Any = None,
+        lr_x: float = 1e-3,
+        lr_y: float = 1e-3,
+        eps: float = 1e-6,
+        beta: float = 0.99,
+        tol: float = 1e-5,
+        atol: float = 1e-6,
+        max_iter: int | None = None,
+        track_cond: Callable | None = None,
+        *,
+        recycle: int = 0,
+    ) -> None:
         _refuse(x_reducer=x_reducer, y_reducer=y_reducer)
         _refuse_recycle(recycle, alternating=False)
         if track_cond is not None:
-            raise ValueError("track_cond is not supported: step_stats['relative_residual'] and ['iterations'] give "
-                             "every step's GMRES residual and iterations, and get_info() returns them")
+            raise ValueError(
+                "track_cond is not supported: step_stats['relative_residual'] and ['iterations'] give "
+                "every step's GMRES residual and iterations, and get_info() returns them"
+            )
         if max_iter is not None and not (isinstance(max_iter, int) and max_iter >= 1):
             raise ValueError(f"Invalid max_iter value: {max_iter}")
-        super().__init__(x_params, y_params, lr_min=lr_x, lr_max=lr_y, beta=beta, eps=eps, tol=tol, atol=atol,
-                         warm_start=False, eps_placement="outside")
+        super().__init__(
+            x_params,
+            y_params,
+            lr_min=lr_x,
+            lr_max=lr_y,
+            beta=beta,
+            eps=eps,
+            tol=tol,
+            atol=atol,
+            warm_start=False,
+            eps_placement="outside",
+        )
         self._joint_max_iter = max_iter
 
     def step(self, loss_x: Tensor, loss_y: Tensor, trigger: Any = None):
@@ -327,8 +433,11 @@ class GACGD(competitive.ACGD):
         small = torch.linalg.vector_norm(rhs) < 1e-8
         solution = torch.where(small, rhs, solution)
         info.update(warm_started=False, max_iter=cap, hvp_count=2 * info["matvecs"])
-        stats = {"iter_num": info["iterations"], "num_iter": info["iterations"],
-                 "time": torch.tensor(time.perf_counter() - started, dtype=torch.float64)}
+        stats = {
+            "iter_num": info["iterations"],
+            "num_iter": info["iterations"],
+            "time": torch.tensor(time.perf_counter() - started, dtype=torch.float64),
+        }
         return LocalGameStep(-solution[:n], -solution[n:], info, {}, stats)
 
     def get_info(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 r"""Competitive gradient descent (CGD) and its adaptive variant ACGD.
 
 The update of both is the Nash equilibrium of the local game of the ICR paper
-(Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", Sec. 5 and App. A.5), with diagonal step sizes
+(Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", Sec. 5 and App. A.5), with diagonal
+step sizes
 :math:`\eta_x, \eta_y` (constants for CGD, RMSProp-type for ACGD):
 
 .. math::
@@ -29,7 +30,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, Iterable, NamedTuple
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
@@ -66,7 +69,6 @@ _solver_doc = """tol: relative tolerance: the linear solve stops once
             player's size, kept in the parameters' coordinates in
             ``state[p]["recycled_directions"]`` / ``["recycled_products"]`` (``(k, p.numel())``).
             Zero-sum games only. Default ``0``: off (docs/performance.md measures when it pays)."""
-
 
 
 def competitive_update(
@@ -112,7 +114,9 @@ def competitive_update(
         return torch.addcmul(v, root_eta_x, hvp_xy(eta_y * cross)), cross
 
     if x0 is not None and symmetric:
-        start, cross_start, residual, bounds = _symmetric_warm_start(hvp_xy, hvp_yx, grad_x, grad_y, root_eta_x, eta_y, x0)
+        start, cross_start, residual, bounds = _symmetric_warm_start(
+            hvp_xy, hvp_yx, grad_x, grad_y, root_eta_x, eta_y, x0
+        )
         correction, info = solve(matvec, residual, None, side_output=True, galerkin_start=bounds)
         side = info["side_output"]
         s, side = start + correction, (cross_start if side is None else cross_start + side)
@@ -128,8 +132,9 @@ def competitive_update(
     return dx, dy, s, info
 
 
-def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tensor, root_eta_x: Tensor,
-                          eta_y: Tensor, x0: Tensor):
+def _symmetric_warm_start(
+    hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tensor, root_eta_x: Tensor, eta_y: Tensor, x0: Tensor
+):
     r"""A warm start of the zero-sum system :math:`M s = b` for two products instead of three.
 
     With :math:`K = A D_{xy} f\, \eta_y^{1/2}`, :math:`M = I + K K^\top` and
@@ -169,8 +174,16 @@ def _symmetric_warm_start(hvp_xy: HVP, hvp_yx: HVP, grad_x: Tensor, grad_y: Tens
     return start, cross_start, residual, (bound, gamma * along_b)
 
 
-SOLVER_OPTION_NAMES = ("tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "tol_convention",
-                       "recycle")  # the keys of SolverOptions, which states saved before it kept in both param groups
+SOLVER_OPTION_NAMES = (
+    "tol",
+    "atol",
+    "max_iter",
+    "gmres_restart",
+    "check_every",
+    "warm_start",
+    "tol_convention",
+    "recycle",
+)  # the keys of SolverOptions, which states saved before it kept in both param groups
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +250,7 @@ class LocalGameStep(NamedTuple):
     dy: Tensor
     info: dict
     state: dict
-    stats: dict = {}
+    stats: Mapping[str, Tensor] = MappingProxyType({})
 
 
 class _CompetitiveOptimizer(TwoPlayerOptimizer):
@@ -247,8 +260,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
     row_state_keys = ("recycled_directions", "recycled_products")  # recycle=k's CG pairs, k rows each
     constructor_attributes = ("solver_options",)
 
-    def __init__(self, min_params, max_params, defaults, lr_min, lr_max, solver_options: SolverOptions,
-                 process_group="auto"):
+    def __init__(
+        self, min_params, max_params, defaults, lr_min, lr_max, solver_options: SolverOptions, process_group="auto"
+    ):
         self.solver_options = solver_options
         super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group=process_group)
 
@@ -316,12 +330,14 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         """Remember where the solve converged (the next first check) and what the step's products cost."""
         solver = self.state.setdefault("solver", {})
         first_solve = "recent_iterations" not in solver
-        solver["recent_iterations"] = (solver.get("recent_iterations", []) + [iterations])[-RECENT_SOLVES:]
+        solver["recent_iterations"] = ([*solver.get("recent_iterations", []), iterations])[-RECENT_SOLVES:]
         if first_solve:  # v_hat = g^2 exactly at t = 1: an atypical system, not a cost sample
             return
         key = "warm_hvps" if warm_started else "cold_hvps"
         previous = solver.get(key)
-        solver[key] = float(hvp_count) if previous is None else (1 - COST_AVERAGING) * previous + COST_AVERAGING * hvp_count
+        solver[key] = (
+            float(hvp_count) if previous is None else (1 - COST_AVERAGING) * previous + COST_AVERAGING * hvp_count
+        )
         preferred_warm = solver.get("warm_hvps", float("inf")) <= solver.get("cold_hvps", float("inf"))
         measured = previous is None or warm_started != preferred_warm  # a first sample or a probe
         solver["since_probe"] = 0 if measured else solver.get("since_probe", 0) + 1
@@ -333,8 +349,15 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         options = self.solver_options
         check_every, first_check = self._check_schedule(device)
         tol, atol = options.norm_tolerances()
-        return KrylovSolve("conjugate gradient" if zero_sum else "GMRES", tol, atol, options.max_iter, check_every,
-                           first_check, restart=options.gmres_restart)
+        return KrylovSolve(
+            "conjugate gradient" if zero_sum else "GMRES",
+            tol,
+            atol,
+            options.max_iter,
+            check_every,
+            first_check,
+            restart=options.gmres_restart,
+        )
 
     def local_game_step(self, game: LocalGame, solve: KrylovSolve) -> LocalGameStep:
         """The hook that solves this step's :class:`LocalGame`; override it to solve the local game
@@ -349,8 +372,18 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         root_eta_x = game.eta_x.sqrt()
         warm = self._warm_start(game.xs, root_eta_x)
         solve, pairs = self._recycling(solve, game.xs, root_eta_x)
-        dx, dy, s, info = competitive_update(game.hvp_xy, game.hvp_yx, game.grad_x, game.grad_y, game.eta_x,
-                                             game.eta_y, solve, warm, symmetric=game.zero_sum, root_eta_x=root_eta_x)
+        dx, dy, s, info = competitive_update(
+            game.hvp_xy,
+            game.hvp_yx,
+            game.grad_x,
+            game.grad_y,
+            game.eta_x,
+            game.eta_y,
+            solve,
+            warm,
+            symmetric=game.zero_sum,
+            root_eta_x=root_eta_x,
+        )
         info["warm_started"] = warm is not None
         # views of a fresh tensor: no copy needed
         state = {p: {"cg_solution": piece} for p, piece in zip(game.xs, unflatten(s / root_eta_x, game.xs))}
@@ -358,7 +391,7 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             directions, products = torch.stack(info["directions"]), torch.stack(info["products"])
             new = (directions * root_eta_x, (products - directions) / root_eta_x)  # u = A p, C u = A^-1 (M p - p)
             if pairs is not None:  # the newest k of the earlier pairs and this solve's, oldest first
-                new = [torch.cat([old, fresh])[-self.solver_options.recycle:] for old, fresh in zip(pairs, new)]
+                new = [torch.cat([old, fresh])[-self.solver_options.recycle :] for old, fresh in zip(pairs, new)]
             _add_recycled_pairs(state, *new, game.xs, self.row_state_keys)
         return LocalGameStep(dx, dy, info, state)
 
@@ -402,8 +435,10 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
         if not zero_sum and self.solver_options.recycle:
-            raise ValueError("recycle applies to conjugate gradient, which solves zero-sum games; this closure "
-                             "returned a pair (f_min, f_max), solved by GMRES: use recycle=0")
+            raise ValueError(
+                "recycle applies to conjugate gradient, which solves zero-sum games; this closure "
+                "returned a pair (f_min, f_max), solved by GMRES: use recycle=0"
+            )
         communicator = self._communicator()
         game, step_state = self._local_game(f_min, f_max, xs, ys, zero_sum, communicator)
         solve = self.solver(game.grad_x.device, zero_sum)
@@ -413,8 +448,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
         # infinite |b| stays their scale), and a non-finite grad_y f reaches dy = eta_y (grad_y f - L s).
         objectives = (f_min,) if zero_sum else (f_min, f_max)
-        finiteness = reduce_finiteness_(self._finiteness(*(f.detach() for f in objectives), result.dx, result.dy),
-                                        communicator)
+        finiteness = reduce_finiteness_(
+            self._finiteness(*(f.detach() for f in objectives), result.dx, result.dy), communicator
+        )
         info = result.info
         finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
         if not math.isfinite(finiteness):
@@ -424,8 +460,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             self._warn_max_iter(solve.method, info.get("max_iter", solve.max_iter))
         return returned
 
-    def _local_game(self, f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool,
-                    communicator) -> tuple[LocalGame, dict]:
+    def _local_game(
+        self, f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool, communicator
+    ) -> tuple[LocalGame, dict]:
         """(the step's :class:`LocalGame`, the state its step sizes commit): gradients (averaged over
         the ranks), step sizes and the mixed products of the gradients' graphs."""
         _, _, cross_x, cross_y = grads = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
@@ -436,12 +473,22 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         else:
             flat_gx, flat_gy = flatten(grads[0]).detach(), flatten(grads[1]).detach()
         if communicator is not None:  # the full batch's gradients: every decision below is then the same on all ranks
-            flat_gx, flat_gy = average_(torch.cat([flat_gx, flat_gy]), communicator).split([flat_gx.numel(), flat_gy.numel()])
+            flat_gx, flat_gy = average_(torch.cat([flat_gx, flat_gy]), communicator).split(
+                [flat_gx.numel(), flat_gy.numel()]
+            )
         eta_x, eta_y, step_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
         # D_xy f_min v: differentiate grad_y f_min by x; D_yx f_max u: grad_x f_max by y (averaged over ranks)
-        game = LocalGame(averaged(mixed_hvp_operator(flat_cross_y, xs), communicator),
-                         averaged(mixed_hvp_operator(flat_cross_x, ys), communicator),
-                         flat_gx, flat_gy, eta_x, eta_y, zero_sum, xs, ys)
+        game = LocalGame(
+            averaged(mixed_hvp_operator(flat_cross_y, xs), communicator),
+            averaged(mixed_hvp_operator(flat_cross_x, ys), communicator),
+            flat_gx,
+            flat_gy,
+            eta_x,
+            eta_y,
+            zero_sum,
+            xs,
+            ys,
+        )
         return game, step_state
 
     def _commit(self, game: LocalGame, step_state: dict, result: LocalGameStep, iterations: int) -> None:
@@ -452,8 +499,9 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             self.state[key].update(entries)
         info = result.info
         self._after_solve(info["warm_started"], iterations, info["hvp_count"])
-        self.step_stats = step_statistics(info["iterations"], info["relative_residual"], info["hvp_count"],
-                                          info["converged"], **result.stats)
+        self.step_stats = step_statistics(
+            info["iterations"], info["relative_residual"], info["hvp_count"], info["converged"], **result.stats
+        )
 
 
 def _add_recycled_pairs(state: dict, directions: Tensor, products: Tensor, xs: list[Tensor], keys: tuple) -> None:
@@ -528,8 +576,9 @@ class CGD(_CompetitiveOptimizer):
         options = SolverOptions(tol, atol, max_iter, gmres_restart, check_every, warm_start, tol_convention, recycle)
         super().__init__(min_params, max_params, dict(lr=lr), lr_min, lr_max, options, process_group)
 
-    def step_sizes(self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
-                   ) -> tuple[Tensor, Tensor, dict]:
+    def step_sizes(
+        self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
+    ) -> tuple[Tensor, Tensor, dict]:
         r"""The hook that sets this step's diagonal step sizes :math:`\eta_x, \eta_y`; override it
         to make a CGD variant (docs/guide.md has one, property-tested with :mod:`cgd_optim.testing`).
 
@@ -547,8 +596,11 @@ class CGD(_CompetitiveOptimizer):
             modify ``self.state`` itself (a failed step then changes nothing).  CGD: the constant
             ``lr`` of each group, no state.
         """
-        return (_flat_lr(step_size(self.param_groups[0]["lr"]), grad_x),
-                _flat_lr(step_size(self.param_groups[1]["lr"]), grad_y), {})
+        return (
+            _flat_lr(step_size(self.param_groups[0]["lr"]), grad_x),
+            _flat_lr(step_size(self.param_groups[1]["lr"]), grad_y),
+            {},
+        )
 
 
 class ACGD(_CompetitiveOptimizer):
@@ -598,7 +650,9 @@ class ACGD(_CompetitiveOptimizer):
     """
 
     hyperparameters = ("beta", "eps", "eps_placement")  # per player's group: its RMSProp step sizes
-    later_options = {"eps_placement": "inside"}  # states saved before eps_placement existed ran Algorithm 1's
+    later_options: ClassVar[dict[str, Any]] = {
+        "eps_placement": "inside"
+    }  # states saved before eps_placement existed ran Algorithm 1's
 
     def __init__(
         self,
@@ -626,8 +680,10 @@ class ACGD(_CompetitiveOptimizer):
         if not (isinstance(eps, (int, float)) and eps > 0.0):
             raise ValueError(f"Invalid eps value: {eps}")
         if eps_placement not in EPS_PLACEMENTS:
-            raise ValueError(f"Invalid eps_placement value: {eps_placement!r}; expected 'inside' (Algorithm 1) or "
-                             "'outside' (the authors' code)")
+            raise ValueError(
+                f"Invalid eps_placement value: {eps_placement!r}; expected 'inside' (Algorithm 1) or "
+                "'outside' (the authors' code)"
+            )
         options = SolverOptions(tol, atol, max_iter, gmres_restart, check_every, warm_start, tol_convention, recycle)
         defaults = dict(lr=lr, beta=beta, eps=eps, eps_placement=eps_placement)
         super().__init__(min_params, max_params, defaults, lr_min, lr_max, options, process_group)
@@ -635,12 +691,16 @@ class ACGD(_CompetitiveOptimizer):
     def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
         beta, eps = group["beta"], group["eps"]
         previous = flat_or_concatenated([self.state.get(p, {}).get("sq_avg") for p in params], params)
-        sq_avg = (previous * beta).addcmul_(grad, grad, value=1.0 - beta)  # v_t, a new tensor: the state waits for the commit
+        sq_avg = (previous * beta).addcmul_(
+            grad, grad, value=1.0 - beta
+        )  # v_t, a new tensor: the state waits for the commit
         steps = [self.state.get(p, {}).get("step", 0) + 1 for p in params]
         if len(set(steps)) == 1:
             root_correction = math.sqrt(1.0 - beta ** steps[0])
         else:  # parameters unfrozen at different times have their own t
-            root_correction = torch.cat([p.new_full((p.numel(),), math.sqrt(1.0 - beta**t)) for p, t in zip(params, steps)])
+            root_correction = torch.cat(
+                [p.new_full((p.numel(),), math.sqrt(1.0 - beta**t)) for p, t in zip(params, steps)]
+            )
         # lr / (sqrt(v_t / c) + eps) = lr sqrt(c) / (sqrt(v_t) + eps sqrt(c)), c = 1 - beta^t: three passes, not five;
         # eps_placement="outside" (the authors' code): lr sqrt(c) / (sqrt(v_t) + eps)
         eps_term = eps * root_correction if group.get("eps_placement", "inside") == "inside" else eps

@@ -36,6 +36,7 @@ RUNS = {
     ],
 }
 
+
 def distance(*vectors: torch.Tensor) -> float:
     """The Euclidean norm of the vectors together, scaled by the largest entry first, so that it
     neither underflows to 0 for tiny non-zero coordinates nor overflows for huge ones."""
@@ -100,8 +101,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = results(args.steps)
     print(f"Where each optimizer ends after {args.steps} steps (the equilibrium is the origin):")
     for row in rows:
-        print(f"{row['game']:9s}  {row['optimizer']:22s}  x={_fmt(row['x'])}  y={_fmt(row['y'])}"
-              f"  |(x, y)|={row['distance']:.3g}  {row['verdict']}")
+        print(
+            f"{row['game']:9s}  {row['optimizer']:22s}  x={_fmt(row['x'])}  y={_fmt(row['y'])}"
+            f"  |(x, y)|={row['distance']:.3g}  {row['verdict']}"
+        )
     return rows
 
 

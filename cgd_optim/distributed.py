@@ -12,7 +12,8 @@ accumulating into ``.grad``, not on ``torch.autograd.grad`` nor on double backwa
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -32,8 +33,10 @@ def check_process_group(option: Any) -> None:
         return
     dist = _distributed()
     if dist is None or not isinstance(option, dist.ProcessGroup):
-        raise TypeError(f"Invalid process_group: expected 'auto', None or a torch.distributed.ProcessGroup, "
-                        f"got {type(option).__name__} {option!r}")
+        raise TypeError(
+            f"Invalid process_group: expected 'auto', None or a torch.distributed.ProcessGroup, "
+            f"got {type(option).__name__} {option!r}"
+        )
 
 
 def resolve_process_group(option: Any):
@@ -92,5 +95,12 @@ def reduce_finiteness_(flag: Tensor, group) -> Tensor:
     return flag if group is None else average_(flag, group)
 
 
-__all__ = ["check_process_group", "resolve_process_group", "average_", "averaged", "average_tensors", "average_gradients_",
-           "reduce_finiteness_"]
+__all__ = [
+    "average_",
+    "average_gradients_",
+    "average_tensors",
+    "averaged",
+    "check_process_group",
+    "reduce_finiteness_",
+    "resolve_process_group",
+]

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -38,8 +39,9 @@ from torch import Tensor
 MatVec = Callable[[Tensor], Tensor]
 
 
-def check_solver_arguments(tol: float, atol: float, max_iter: int, check_every: int = 1,
-                           first_check: int | None = None) -> None:
+def check_solver_arguments(
+    tol: float, atol: float, max_iter: int, check_every: int = 1, first_check: int | None = None
+) -> None:
     """ValueError naming the first invalid one of a solver's options: ``tol`` and ``atol`` >= 0,
     ``max_iter`` and ``check_every`` ints >= 1, ``first_check`` an int >= 0 (or None). The one
     definition of these rules: the solvers apply it to their arguments, the optimizers to their
@@ -185,8 +187,18 @@ def conjugate_gradient(
         raise ValueError(f"Invalid keep_directions value: {keep_directions}")
     first_check = check_every if first_check is None else first_check
     b, x0, b_norm, scale = _normalise(b, x0)
-    solve = _ConjugateGradient(matvec, b, x0, b_norm, scale, tol=tol, atol=atol, side_output=side_output,
-                               galerkin_start=galerkin_start, preconditioner=preconditioner)
+    solve = _ConjugateGradient(
+        matvec,
+        b,
+        x0,
+        b_norm,
+        scale,
+        tol=tol,
+        atol=atol,
+        side_output=side_output,
+        galerkin_start=galerkin_start,
+        preconditioner=preconditioner,
+    )
     for k in range(max_iter):
         checked = _is_check(k, first_check, check_every)
         if checked and not bool(solve.active):
@@ -199,8 +211,20 @@ class _ConjugateGradient:
     """The state of one conjugate gradient solve in the normalised units of :func:`_normalise`,
     advanced by :meth:`iterate` (the recurrence of :func:`conjugate_gradient`)."""
 
-    def __init__(self, matvec: MatVec, b: Tensor, x0: Tensor | None, b_norm: Tensor, scale: Tensor, *, tol: float,
-                 atol: float, side_output: bool, galerkin_start, preconditioner: MatVec | None) -> None:
+    def __init__(
+        self,
+        matvec: MatVec,
+        b: Tensor,
+        x0: Tensor | None,
+        b_norm: Tensor,
+        scale: Tensor,
+        *,
+        tol: float,
+        atol: float,
+        side_output: bool,
+        galerkin_start,
+        preconditioner: MatVec | None,
+    ) -> None:
         self.matvec, self.side_output, self.preconditioner, self.tol = matvec, side_output, preconditioner, tol
         if x0 is None:  # b is the solver's own normalised copy: it becomes r, and x starts as alpha_0 p_0
             self.x, self.r, self.side, self.matvecs = None, b, None, 0
@@ -240,8 +264,9 @@ class _ConjugateGradient:
         self.r.addcmul_(ap, alpha, value=-1.0)
         if self.energy is not None:  # r_0' x_k = sum_k alpha_k r_k' z_k rises to r_0' A^-1 r_0
             self.energy = torch.addcmul(self.energy, alpha, self.rz)
-            self.reference_sq, self.threshold_sq = _galerkin_threshold_sq(self.bound_sq, self.energy, self.tol,
-                                                                          self.atol_sq)
+            self.reference_sq, self.threshold_sq = _galerkin_threshold_sq(
+                self.bound_sq, self.energy, self.tol, self.atol_sq
+            )
         self._next_direction(checked)
 
     def _next_direction(self, checked: bool) -> None:
@@ -269,8 +294,18 @@ class _ConjugateGradient:
             iterations = iterations + self.masked_iterations
         converged = (self.rs <= self.threshold_sq) & (self.rs < math.inf)  # rs >= 0: finite exactly when below inf
         reference = None if self.reference_sq is None else self.reference_sq.sqrt()
-        x, info = _rescaled(x, scale, iterations, self.rs.sqrt(), reference, converged, self.matvecs, self.side,
-                            self.initial_norm, self.side_output)
+        x, info = _rescaled(
+            x,
+            scale,
+            iterations,
+            self.rs.sqrt(),
+            reference,
+            converged,
+            self.matvecs,
+            self.side,
+            self.initial_norm,
+            self.side_output,
+        )
         if keep_directions:
             info["directions"], info["products"] = self.directions, self.products
         return x, info
@@ -308,10 +343,14 @@ def quasi_newton_preconditioner(directions: Tensor, products: Tensor) -> MatVec:
         products: ``(k, n)`` tensor of the :math:`y_i`.
     """
     if directions.shape != products.shape or directions.dim() != 2:
-        raise ValueError(f"directions and products must be (k, n) tensors of one shape, got "
-                         f"{tuple(directions.shape)} and {tuple(products.shape)}")
+        raise ValueError(
+            f"directions and products must be (k, n) tensors of one shape, got "
+            f"{tuple(directions.shape)} and {tuple(products.shape)}"
+        )
     curvature = (directions * products).sum(1)
-    rho = torch.where(curvature > 0, 1.0 / torch.where(curvature > 0, curvature, 1.0), 0.0)  # a pair without curvature is skipped
+    rho = torch.where(
+        curvature > 0, 1.0 / torch.where(curvature > 0, curvature, 1.0), 0.0
+    )  # a pair without curvature is skipped
     pairs = list(zip(directions, products, rho))
 
     def apply(r: Tensor) -> Tensor:
@@ -393,7 +432,8 @@ def gmres(
     while True:
         m = min(restart, remaining)
         x, side, residual_estimate, done, steps, counted = _gmres_cycle(
-            matvec, x, r, side, threshold, m, first, check_every, side_output)
+            matvec, x, r, side, threshold, m, first, check_every, side_output
+        )
         matvecs += steps
         iterations += counted
         remaining -= steps
@@ -407,8 +447,17 @@ def gmres(
     return _rescaled(x, scale, iterations, residual_estimate, None, converged, matvecs, side, initial_norm, side_output)
 
 
-def _gmres_cycle(matvec: MatVec, x: Tensor, r: Tensor, side: Tensor | None, threshold: Tensor, m: int,
-                 first_check: int, check_every: int, side_output: bool):
+def _gmres_cycle(
+    matvec: MatVec,
+    x: Tensor,
+    r: Tensor,
+    side: Tensor | None,
+    threshold: Tensor,
+    m: int,
+    first_check: int,
+    check_every: int,
+    side_output: bool,
+):
     """One GMRES(m) cycle from residual ``r``: (x, L x, residual estimate, done, steps, counted iterations)."""
     n = r.numel()
     beta = torch.linalg.vector_norm(r)
@@ -496,8 +545,15 @@ class KrylovSolve:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __call__(self, matvec: MatVec, b: Tensor, x0: Tensor | None = None, **more: Any) -> tuple[Tensor, dict]:
-        common = dict(tol=self.tol, atol=self.atol, max_iter=self.max_iter, check_every=self.check_every,
-                      first_check=self.first_check, **self.options, **more)
+        common = dict(
+            tol=self.tol,
+            atol=self.atol,
+            max_iter=self.max_iter,
+            check_every=self.check_every,
+            first_check=self.first_check,
+            **self.options,
+            **more,
+        )
         if self.method == "GMRES":
             return gmres(matvec, b, x0, restart=self.restart, **common)
         return conjugate_gradient(matvec, b, x0, **common)

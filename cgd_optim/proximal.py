@@ -19,7 +19,8 @@ at the maximizer :math:`w^*`.  Algorithm 1 writes the penalty as
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -170,14 +171,17 @@ class ProximalMinimax:
         if not callable(closure):
             raise TypeError("ProximalMinimax.step needs a closure returning V(G, D)")
         snapshot = self._snapshot()
-        anchor = snapshot[0][len(self.generator_params):]
+        anchor = snapshot[0][len(self.generator_params) :]
         anchor_gradients = (
-            input_gradients(self.discriminator, real, create_graph=False).detach() if self.penalty == "sobolev" else None
+            input_gradients(self.discriminator, real, create_graph=False).detach()
+            if self.penalty == "sobolev"
+            else None
         )
         try:
             communicator = resolve_process_group(self.process_group)
-            value, finite = self._proximal_solution_and_generator_gradient(closure, real, anchor, anchor_gradients,
-                                                                           communicator)
+            value, finite = self._proximal_solution_and_generator_gradient(
+                closure, real, anchor, anchor_gradients, communicator
+            )
             if not bool(_all_ranks(finite, communicator)):  # the step's one device read
                 raise FloatingPointError(
                     "ProximalMinimax: non-finite objective or gradient; parameters and optimizer states restored"
@@ -202,7 +206,9 @@ class ProximalMinimax:
                 objective = value - self.lam * self._distance(real, anchor, anchor_gradients)
                 grads = torch.autograd.grad(objective, self.discriminator_params, allow_unused=True)
             grads = average_tensors(zeros_for_none(grads, self.discriminator_params), communicator)
-            finite = finite & torch.isfinite(objective.detach()) & self._set_grads(self.discriminator_params, grads, -1.0)
+            finite = (
+                finite & torch.isfinite(objective.detach()) & self._set_grads(self.discriminator_params, grads, -1.0)
+            )
             self.max_optimizer.step()  # minimizing -objective is ascending the proximal objective
             if self.max_projection is not None:
                 with torch.no_grad():

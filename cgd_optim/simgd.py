@@ -2,7 +2,8 @@ r"""Simultaneous and alternating gradient descent-ascent (SimGD), the ICR paper'
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -49,8 +50,14 @@ class SimGD(TwoPlayerOptimizer):
         *,
         process_group: Any = "auto",
     ) -> None:
-        super().__init__(min_params, max_params, dict(lr=lr, alternating=bool(alternating)), lr_min, lr_max,
-                         process_group=process_group)
+        super().__init__(
+            min_params,
+            max_params,
+            dict(lr=lr, alternating=bool(alternating)),
+            lr_min,
+            lr_max,
+            process_group=process_group,
+        )
 
     @torch.no_grad()
     def step(self, closure):
@@ -65,7 +72,7 @@ class SimGD(TwoPlayerOptimizer):
         if not alternating:
             grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
             both = average_tensors(grad_x + grad_y, communicator)  # one collective for both players
-            grad_x, grad_y = both[: len(grad_x)], both[len(grad_x):]
+            grad_x, grad_y = both[: len(grad_x)], both[len(grad_x) :]
             self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator)
             torch._foreach_add_(xs, grad_x, alpha=-lr_x)
             torch._foreach_add_(ys, grad_y, alpha=lr_y)

@@ -16,7 +16,8 @@ Needs hypothesis (``pip install hypothesis``); the games and dense references th
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -25,8 +26,9 @@ try:
     from hypothesis import assume
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover - exercised in a process without hypothesis
-    raise ImportError("cgd_optim.testing needs hypothesis: pip install hypothesis "
-                      "(cgd_optim.games works without it)") from error
+    raise ImportError(
+        "cgd_optim.testing needs hypothesis: pip install hypothesis (cgd_optim.games works without it)"
+    ) from error
 
 from .games import GeneralSumQuadraticGame, QuadraticGame, joint_hessian, stationary_point
 from .games.quadratic import Game
@@ -39,9 +41,20 @@ def _sizes(value) -> st.SearchStrategy[int]:
     return value if isinstance(value, st.SearchStrategy) else st.just(int(value))
 
 
+PLAYER_SIZES = st.integers(1, 5)  # default number of coordinates of each player
+
+
 @st.composite
-def quadratic_games(draw, n=st.integers(1, 5), m=st.integers(1, 5), *, zero_sum: bool = True,
-                    well_conditioned: bool = True, scale: float = 1.0, max_condition: float = 1e6) -> Game:
+def quadratic_games(
+    draw,
+    n=PLAYER_SIZES,
+    m=PLAYER_SIZES,
+    *,
+    zero_sum: bool = True,
+    well_conditioned: bool = True,
+    scale: float = 1.0,
+    max_condition: float = 1e6,
+) -> Game:
     r"""Random quadratic games: ``QuadraticGame.random(n, m, seed=s, scale=scale)`` (or
     ``GeneralSumQuadraticGame.random`` when ``zero_sum=False``) for a drawn seed s.
 
@@ -79,15 +92,18 @@ def points(game: Game, *, bound: float = 2.0) -> st.SearchStrategy[tuple[Tensor,
     (shrinking towards the origin)."""
     entry = st.floats(-bound, bound, allow_nan=False, allow_infinity=False)
     vector = lambda size: st.lists(entry, min_size=size, max_size=size).map(  # noqa: E731
-        lambda values: torch.tensor(values, dtype=torch.float64))
+        lambda values: torch.tensor(values, dtype=torch.float64)
+    )
     return st.tuples(vector(game.n), vector(game.m))
 
 
 def default_start(game: Game) -> tuple[Tensor, Tensor]:
     """The start the helpers use when given none: standard normal entries from ``torch.Generator`` seed 0."""
     generator = torch.Generator().manual_seed(0)
-    return (torch.randn(game.n, dtype=torch.float64, generator=generator),
-            torch.randn(game.m, dtype=torch.float64, generator=generator))
+    return (
+        torch.randn(game.n, dtype=torch.float64, generator=generator),
+        torch.randn(game.m, dtype=torch.float64, generator=generator),
+    )
 
 
 def leaves(x, y) -> tuple[Tensor, Tensor]:
@@ -96,9 +112,16 @@ def leaves(x, y) -> tuple[Tensor, Tensor]:
     return as_leaf(x), as_leaf(y)
 
 
-def assert_matches_reference(make_optimizer: MakeOptimizer, game: Game, steps: int, *, reference: Reference | Any,
-                             rtol: float = 1e-8, atol: float | None = None,
-                             start: tuple[Tensor, Tensor] | None = None) -> None:
+def assert_matches_reference(
+    make_optimizer: MakeOptimizer,
+    game: Game,
+    steps: int,
+    *,
+    reference: Reference | Any,
+    rtol: float = 1e-8,
+    atol: float | None = None,
+    start: tuple[Tensor, Tensor] | None = None,
+) -> None:
     """The optimizer's iterates equal the reference's after each of ``steps`` steps.
 
     ``reference`` is ``reference(game, x, y) -> (x_new, y_new)`` or an object with such a
@@ -114,13 +137,25 @@ def assert_matches_reference(make_optimizer: MakeOptimizer, game: Game, steps: i
         optimizer.step(game.closure(x, y))
         x_ref, y_ref = advance(game, x_ref, y_ref)
         for player, ours, theirs in (("min player x", x, x_ref), ("max player y", y, y_ref)):
-            _assert_close(f"step {step}, {player}", ours.detach(), torch.as_tensor(theirs), rtol,
-                          rtol if atol is None else atol, ("optimizer", "reference"))
+            _assert_close(
+                f"step {step}, {player}",
+                ours.detach(),
+                torch.as_tensor(theirs),
+                rtol,
+                rtol if atol is None else atol,
+                ("optimizer", "reference"),
+            )
 
 
-def assert_relabelling_invariant(make_optimizer: MakeOptimizer, game: Game, steps: int = 1, *,
-                                 make_relabelled: MakeOptimizer | None = None, rtol: float = 1e-9,
-                                 start: tuple[Tensor, Tensor] | None = None) -> None:
+def assert_relabelling_invariant(
+    make_optimizer: MakeOptimizer,
+    game: Game,
+    steps: int = 1,
+    *,
+    make_relabelled: MakeOptimizer | None = None,
+    rtol: float = 1e-9,
+    start: tuple[Tensor, Tensor] | None = None,
+) -> None:
     r"""Swapping the players' roles and negating the objective (:meth:`QuadraticGame.relabelled`)
     leaves every iterate unchanged.
 
@@ -137,33 +172,55 @@ def assert_relabelling_invariant(make_optimizer: MakeOptimizer, game: Game, step
         original.step(game.closure(x, y))
         relabelled.step(swapped.closure(y2, x2))
         for player, ours, theirs in (("x", x, x2), ("y", y, y2)):
-            _assert_close(f"step {step}, player {player}", theirs.detach(), ours.detach(), rtol, rtol,
-                          ("relabelled game", "original game"))
+            _assert_close(
+                f"step {step}, player {player}",
+                theirs.detach(),
+                ours.detach(),
+                rtol,
+                rtol,
+                ("relabelled game", "original game"),
+            )
 
 
-def assert_converges(make_optimizer: MakeOptimizer, game: Game, steps: int, *, tol: float = 1e-6,
-                     start: tuple[Tensor, Tensor] | None = None) -> None:
+def assert_converges(
+    make_optimizer: MakeOptimizer,
+    game: Game,
+    steps: int,
+    *,
+    tol: float = 1e-6,
+    start: tuple[Tensor, Tensor] | None = None,
+) -> None:
     """After ``steps`` steps the iterate is within ``tol`` times its starting distance of the
     game's stationary point (:func:`~cgd_optim.games.stationary_point`)."""
     start_distance, distances, failure = _distances(make_optimizer, game, steps, start)
     if failure is not None:
         raise AssertionError(f"expected convergence, but {failure}")
     if not distances[-1] <= tol * start_distance:
-        raise AssertionError(f"expected convergence to the stationary point within {tol:g} of the starting distance "
-                             f"{start_distance:.6g}; after {steps} steps the distance is {distances[-1]:.6g} "
-                             f"(ratio {distances[-1] / start_distance:.3g})")
+        raise AssertionError(
+            f"expected convergence to the stationary point within {tol:g} of the starting distance "
+            f"{start_distance:.6g}; after {steps} steps the distance is {distances[-1]:.6g} "
+            f"(ratio {distances[-1] / start_distance:.3g})"
+        )
 
 
-def assert_diverges(make_optimizer: MakeOptimizer, game: Game, steps: int, *, factor: float = 1e3,
-                    start: tuple[Tensor, Tensor] | None = None) -> None:
+def assert_diverges(
+    make_optimizer: MakeOptimizer,
+    game: Game,
+    steps: int,
+    *,
+    factor: float = 1e3,
+    start: tuple[Tensor, Tensor] | None = None,
+) -> None:
     """Within ``steps`` steps the distance to the stationary point grows past ``factor`` times the
     starting distance, or a step raises FloatingPointError (the iterates left float64's range)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         start_distance, distances, failure = _distances(make_optimizer, game, steps, start)
     if failure is None and not max(distances) > factor * start_distance:
-        raise AssertionError(f"expected divergence past {factor:g} times the starting distance {start_distance:.6g}; "
-                             f"after {steps} steps the distance is {distances[-1]:.6g} (largest {max(distances):.6g})")
+        raise AssertionError(
+            f"expected divergence past {factor:g} times the starting distance {start_distance:.6g}; "
+            f"after {steps} steps the distance is {distances[-1]:.6g} (largest {max(distances):.6g})"
+        )
 
 
 def _distances(make_optimizer, game, steps, start):
@@ -188,8 +245,10 @@ def _assert_close(where: str, actual: Tensor, expected: Tensor, rtol: float, ato
     if bool((gap <= atol + rtol * expected.abs()).all()):
         return
     relative = float(gap.max() / expected.abs().max().clamp_min(torch.finfo(expected.dtype).tiny))
-    raise AssertionError(f"{where}: largest difference {float(gap.max()):.3g} (relative {relative:.3g}; "
-                         f"rtol {rtol:g}, atol {atol:g})\n  {names[0]}: {actual.tolist()}\n  {names[1]}: {expected.tolist()}")
+    raise AssertionError(
+        f"{where}: largest difference {float(gap.max()):.3g} (relative {relative:.3g}; "
+        f"rtol {rtol:g}, atol {atol:g})\n  {names[0]}: {actual.tolist()}\n  {names[1]}: {expected.tolist()}"
+    )
 
 
 def state_differences(saved: Any, current: Any, where: str = "state") -> list[str]:
@@ -210,5 +269,15 @@ def state_differences(saved: Any, current: Any, where: str = "state") -> list[st
     return [] if saved == current else [where]
 
 
-__all__ = ["state_differences", "quadratic_games", "step_sizes", "points", "default_start", "leaves", "assert_matches_reference",
-           "assert_relabelling_invariant", "assert_converges", "assert_diverges"]
+__all__ = [
+    "assert_converges",
+    "assert_diverges",
+    "assert_matches_reference",
+    "assert_relabelling_invariant",
+    "default_start",
+    "leaves",
+    "points",
+    "quadratic_games",
+    "state_differences",
+    "step_sizes",
+]

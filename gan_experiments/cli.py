@@ -15,7 +15,8 @@ generator parameters on the 8-Gaussian ring, and prints a metrics table on 2,500
 
 CONFIG is a name from ``list`` or a path to a TOML file. ``--resume`` continues the run in DIR
 under the config it recorded (``config.toml``); ``--set`` may then change only
-:data:`RESUMABLE` keys. A folder that holds a run is never overwritten without ``--overwrite``. A sweep runs one run folder per seed
+:data:`RESUMABLE` keys. A folder that holds a run is never overwritten without ``--overwrite``. A sweep runs one run
+folder per seed
 and grid value (grid values are TOML literals separated by commas) and writes ``summary.json``
 and ``summary.md`` (mean and standard deviation over seeds) beside them (sweep.py).
 """
@@ -36,61 +37,104 @@ from .records import RunFolderError
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help="image data: torchvision's folders under DIR (overrides data.root)")
-    parser.add_argument("--inception-weights", metavar="PATH", help="FID / Inception Score: torch-fidelity's "
-                        "Inception weights file, or 'download' (needs internet); overrides metrics.inception_weights")
+    parser.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="FID / Inception Score: torch-fidelity's "
+        "Inception weights file, or 'download' (needs internet); overrides metrics.inception_weights",
+    )
 
 
 def _add_sweep(commands) -> None:
     sweep = commands.add_parser("sweep", help="one run per seed and grid value, and a summary over seeds")
     sweep.add_argument("config", help="a NAME from `list` or a path to a TOML config")
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="run seeds (default 0 1 2)")
-    sweep.add_argument("--grid", action="append", default=[], metavar="section.key=v1,v2,...",
-                       help="values to sweep, TOML literals separated by commas (repeatable: the product is run)")
-    sweep.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
-                       help="override a config value with a TOML literal (repeatable)")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="section.key=v1,v2,...",
+        help="values to sweep, TOML literals separated by commas (repeatable: the product is run)",
+    )
+    sweep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="section.key=VALUE",
+        help="override a config value with a TOML literal (repeatable)",
+    )
     sweep.add_argument("--out", help="the sweep folder (default: a new folder under runs/)")
     sweep.add_argument("--overwrite", action="store_true", help="replace the runs already in --out (deletes them)")
-    sweep.add_argument("--resume", action="store_true", help="continue the sweep in --out: finished runs are kept, "
-                       "an interrupted one continues from its checkpoint")
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the sweep in --out: finished runs are kept, an interrupted one continues from its checkpoint",
+    )
     sweep.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
     _add_data_options(sweep)
     sweep.add_argument("--dry-run", action="store_true", help="a few steps per run")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gan_experiments",
-                                     description="Without a command: the Stackelberg vs standard GAN main job.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gan_experiments", description="Without a command: the Stackelberg vs standard GAN main job."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print the bundled configs, one per line: NAME description")
+    _add_run(commands)
+    _add_equilibrium_test(commands)
+    _add_sweep(commands)
+    return parser
+
+
+def _add_run(commands) -> None:
     run = commands.add_parser("run", help="train one config into a run folder")
-    run.add_argument("config", nargs="?", help="a NAME from `list` or a path to a TOML config (with --resume: "
-                     "optional, the run folder's own config is used)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="section.key=VALUE",
-                     help="override a config value with a TOML literal (repeatable)")
+    run.add_argument(
+        "config",
+        nargs="?",
+        help="a NAME from `list` or a path to a TOML config (with --resume: "
+        "optional, the run folder's own config is used)",
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="section.key=VALUE",
+        help="override a config value with a TOML literal (repeatable)",
+    )
     run.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
     run.add_argument("--seed", type=int, help="overrides run.seed")
     _add_data_options(run)
     run.add_argument("--download", action="store_true", help="image data: download into --data-root (needs internet)")
     run.add_argument("--out", help="the run folder (default: a new folder under runs/)")
-    run.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint, under "
-                     "its own config.toml")
+    run.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its checkpoint, under its own config.toml"
+    )
     run.add_argument("--overwrite", action="store_true", help="replace the run already in --out (deletes it)")
-    run.add_argument("--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint")
-    test = commands.add_parser("equilibrium-test", help="freeze D and optimize G alone on V and on the proximal "
-                               "objective (Farnia & Ozdaglar Sec. 2, 6.1)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="a few steps end to end: data, training, metrics, picture, checkpoint"
+    )
+
+
+def _add_equilibrium_test(commands) -> None:
+    test = commands.add_parser(
+        "equilibrium-test",
+        help="freeze D and optimize G alone on V and on the proximal objective (Farnia & Ozdaglar Sec. 2, 6.1)",
+    )
     test.add_argument("checkpoint", help="a run folder this project wrote, or its checkpoint.pt")
     test.add_argument("--steps", type=int, default=200, help="generator steps of each test (default 200)")
     test.add_argument("--lam", type=float, default=0.1, help="lambda of the proximal objective (default 0.1)")
     test.add_argument("--inner-steps", type=int, default=50, help="Adam steps per proximal solve (default 50)")
     test.add_argument("--out", help="output folder (default: RUN_FOLDER/equilibrium_test)")
-    _add_sweep(commands)
-    return parser
 
 
 def _data_overrides(args) -> list[str]:
     """``--data-root DIR`` and ``--inception-weights PATH`` as the ``--set`` assignments they stand for."""
     return ([f"data.root={json.dumps(args.data_root)}"] if args.data_root else []) + (
-        [f"metrics.inception_weights={json.dumps(args.inception_weights)}"] if args.inception_weights else [])
+        [f"metrics.inception_weights={json.dumps(args.inception_weights)}"] if args.inception_weights else []
+    )
 
 
 def _stamp() -> str:
@@ -107,8 +151,9 @@ def _equilibrium_test(args) -> int:
     from .equilibrium import equilibrium_test
 
     try:
-        summary = equilibrium_test(args.checkpoint, steps=args.steps, lam=args.lam, inner_steps=args.inner_steps,
-                                   out=args.out)
+        summary = equilibrium_test(
+            args.checkpoint, steps=args.steps, lam=args.lam, inner_steps=args.inner_steps, out=args.out
+        )
     except (FileNotFoundError, ValueError) as error:  # no run folder, or one without a discriminator
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -129,8 +174,11 @@ def _sweep(args) -> int:
     try:
         table = sweep(plans, out, dry_run=args.dry_run, overwrite=args.overwrite, resume=args.resume)
     except KeyboardInterrupt:
-        print(f"interrupted: the finished runs' summary is in {out}; continue with the same command, adding "
-              f"--resume --out {out}", file=sys.stderr)
+        print(
+            f"interrupted: the finished runs' summary is in {out}; continue with the same command, adding "
+            f"--resume --out {out}",
+            file=sys.stderr,
+        )
         return 130
     if parallel.place().writes:
         print(table)
@@ -162,14 +210,18 @@ def _resumed_config(args):
     if args.config:
         given = resolve_config(args.config, [])[1]
         if recorded and given != recorded:
-            raise ConfigError(f"--resume: {args.out} holds a run of {recorded!r}, not {given!r}; give that config or "
-                              "none (the folder's config.toml is used)")
+            raise ConfigError(
+                f"--resume: {args.out} holds a run of {recorded!r}, not {given!r}; give that config or "
+                "none (the folder's config.toml is used)"
+            )
     overrides = _run_overrides(args)
     for assignment in overrides:
         key = assignment.partition("=")[0].strip()
         if key not in RESUMABLE:
-            raise ConfigError(f"--resume: {key} would change the run being continued; only {', '.join(RESUMABLE)} "
-                              "may change (start a new run for other settings)")
+            raise ConfigError(
+                f"--resume: {key} would change the run being continued; only {', '.join(RESUMABLE)} "
+                "may change (start a new run for other settings)"
+            )
     return with_overrides(load(folder.path / "config.toml"), overrides), recorded or (args.config or "")
 
 
@@ -187,8 +239,11 @@ def _run(args) -> int:
     try:
         final = run(config, out, resume=args.resume, dry_run=args.dry_run, overwrite=args.overwrite, name=name)
     except KeyboardInterrupt:
-        print(f"interrupted: checkpoint saved in {out}; continue with: python -m gan_experiments run --resume "
-              f"--out {out}", file=sys.stderr)
+        print(
+            f"interrupted: checkpoint saved in {out}; continue with: python -m gan_experiments run --resume "
+            f"--out {out}",
+            file=sys.stderr,
+        )
         return 130
     if parallel.place().writes:
         print(json.dumps(final))
@@ -206,8 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         from .main_job import MAIN_JOB_FOLDER, format_table, main_job
 
         print(format_table(main_job(), 0))
-        print(f"run folders: {MAIN_JOB_FOLDER}/ (both models' samples side by side: {MAIN_JOB_FOLDER / 'samples.png'})",
-              file=sys.stderr)
+        print(
+            f"run folders: {MAIN_JOB_FOLDER}/ (both models' samples side by side: {MAIN_JOB_FOLDER / 'samples.png'})",
+            file=sys.stderr,
+        )
         return 0
     args = _parser().parse_args(argv)
     try:

@@ -51,7 +51,7 @@ class Section:
     """A config section: ``section`` is its name; :meth:`validate` checks its own keys."""
 
     section = ""
-    rules: dict = {}  # key -> "at least 1" | "positive" | "not negative"
+    rules: typing.ClassVar[dict] = {}  # key -> "at least 1" | "positive" | "not negative"
 
     def validate(self) -> None:
         for name, rule in self.rules.items():
@@ -61,8 +61,10 @@ class Section:
 @dataclass
 class RunConfig(Section):
     section: typing.ClassVar[str] = "run"
-    rules: typing.ClassVar[dict] = {**dict.fromkeys(("steps", "batch_size", "eval_every", "checkpoint_every", "samples"),
-                                                   "at least 1"), "timeout_s": "positive"}
+    rules: typing.ClassVar[dict] = {
+        **dict.fromkeys(("steps", "batch_size", "eval_every", "checkpoint_every", "samples"), "at least 1"),
+        "timeout_s": "positive",
+    }
     description: str = ""
     framework: str = "stackelberg"
     optimizer: str = "adam"
@@ -88,7 +90,9 @@ class DataConfig(Section):
     grid_values: list = field(default_factory=lambda: [-4.0, -2.0, 0.0, 2.0, 4.0])  # grid: modes on values x values
     noise: float = 0.25  # swiss_roll
     scale: float = 7.5  # swiss_roll: coordinates divided by it
-    root: str = ""  # image data: torchvision's folders under it; "" = MNIST's bundled 5,000-digit subset (mnist, stacked_mnist)
+    root: str = (
+        ""  # image data: torchvision's folders under it; "" = MNIST's bundled 5,000-digit subset (mnist, stacked_mnist)
+    )
     download: bool = False  # image data: fetch into root (needs internet)
 
     def validate(self) -> None:
@@ -102,9 +106,12 @@ class DataConfig(Section):
 @dataclass
 class ModelConfig(Section):
     section: typing.ClassVar[str] = "model"
-    rules: typing.ClassVar[dict] = {**dict.fromkeys(("generators", "latent_dim", "generator_hidden",
-                                                     "discriminator_hidden", "width"), "at least 1"),
-                                    "output_scale": "positive"}
+    rules: typing.ClassVar[dict] = {
+        **dict.fromkeys(
+            ("generators", "latent_dim", "generator_hidden", "discriminator_hidden", "width"), "at least 1"
+        ),
+        "output_scale": "positive",
+    }
     generators: int = 8  # stackelberg and multibranch
     latent_dim: int = 2
     generator_hidden: int = 32  # hidden units of each generator (standard: of the single one)
@@ -117,8 +124,12 @@ class ModelConfig(Section):
 @dataclass
 class OptimizerConfig(Section):
     section: typing.ClassVar[str] = "optimizer"
-    rules: typing.ClassVar[dict] = {"max_iter": "at least 1", "critic_steps": "at least 1", "lr": "positive",
-                                    "eps": "positive"}
+    rules: typing.ClassVar[dict] = {
+        "max_iter": "at least 1",
+        "critic_steps": "at least 1",
+        "lr": "positive",
+        "eps": "positive",
+    }
     lr: float = 2e-4
     betas: list = field(default_factory=lambda: [0.5, 0.999])  # adam
     beta: float = 0.99  # acgd
@@ -151,7 +162,9 @@ class SGANConfig(Section):
     pairs: int = 10  # N local pairs
     global_pair: bool = True  # false: the N local pairs alone
     global_optimizer: str = "adam"  # G0 against the messengers; D0 always trains with Adam
-    messenger_steps: int = 1  # Algorithm 1's I_D for the messengers against G0 (line 16); the local pairs' is optimizer.critic_steps
+    messenger_steps: int = (
+        1  # Algorithm 1's I_D for the messengers against G0 (line 16); the local pairs' is optimizer.critic_steps
+    )
 
 
 @dataclass
@@ -188,10 +201,12 @@ class QuadraticConfig(Section):  # framework "quadratic": ICR Figs. 3 and 6, f =
     def validate(self) -> None:
         _two_numbers("quadratic.start", self.start)
         pairs = self.step_sizes
-        if not pairs or not all(isinstance(p, list) and len(p) == 2 and all(_number(v) and v > 0 for v in p)
-                                for p in pairs):
-            raise ConfigError(f"quadratic.step_sizes must be a list of [eta_x, eta_y] pairs of positive numbers, "
-                              f"got {pairs!r}")
+        if not pairs or not all(
+            isinstance(p, list) and len(p) == 2 and all(_number(v) and v > 0 for v in p) for p in pairs
+        ):
+            raise ConfigError(
+                f"quadratic.step_sizes must be a list of [eta_x, eta_y] pairs of positive numbers, got {pairs!r}"
+            )
         if not all(isinstance(name, str) for name in self.optimizers):
             raise ConfigError(f"quadratic.optimizers must be a list of names, got {self.optimizers!r}")
 
@@ -199,8 +214,9 @@ class QuadraticConfig(Section):  # framework "quadratic": ICR Figs. 3 and 6, f =
 @dataclass
 class ICRConfig(Section):  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 (run.steps trains the checkpoint)
     section: typing.ClassVar[str] = "icr"
-    rules: typing.ClassVar[dict] = dict.fromkeys(("steps_after", "attack_steps", "record_every", "test_images"),
-                                                 "at least 1")
+    rules: typing.ClassVar[dict] = dict.fromkeys(
+        ("steps_after", "attack_steps", "record_every", "test_images"), "at least 1"
+    )
     experiment: str = "fig4"  # or "fig8"
     steps_after: int = 200  # iterations after the checkpoint: each Fig. 4 branch, each Fig. 8 over-training
     attack_steps: int = 50  # Fig. 8: generator iterations against each fixed discriminator
@@ -230,7 +246,7 @@ class Config:
     icr: ICRConfig = field(default_factory=ICRConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         """Each section's own keys, each failing with a sentence naming the key (the names and the
         rules across sections: :func:`gan_experiments.registry.check`)."""
         for f in dataclasses.fields(self):
@@ -325,5 +341,7 @@ def resolve_config(name_or_path: str, overrides: list[str]) -> tuple[Config, str
     elif Path(name_or_path).is_file():
         path = Path(name_or_path)
     else:
-        raise ConfigError(f"no bundled config named {name_or_path!r} and no such file (see `python -m gan_experiments list`)")
+        raise ConfigError(
+            f"no bundled config named {name_or_path!r} and no such file (see `python -m gan_experiments list`)"
+        )
     return with_overrides(load(path), overrides), path.stem

@@ -42,8 +42,9 @@ def locate(checkpoint: str | Path) -> tuple[Path, Path]:
     config = folder / "config.toml"
     for needed in (weights, config):
         if not needed.is_file():
-            raise FileNotFoundError(f"equilibrium-test: {needed} not found (give a run folder this project wrote, "
-                                    "or its checkpoint.pt)")
+            raise FileNotFoundError(
+                f"equilibrium-test: {needed} not found (give a run folder this project wrote, or its checkpoint.pt)"
+            )
     return config, weights
 
 
@@ -54,13 +55,17 @@ def _value(players, real, z):
 
 def _on_value(players, optimizer_options, *, lam: float, inner_steps: int):
     """``step(real, z)`` of G alone by Adam on V, eq. (5); returns nothing to record."""
-    adam = torch.optim.Adam([p for p in players.min_parameters() if p.requires_grad], lr=optimizer_options.lr,
-                            betas=tuple(optimizer_options.betas))
+    adam = torch.optim.Adam(
+        [p for p in players.min_parameters() if p.requires_grad],
+        lr=optimizer_options.lr,
+        betas=tuple(optimizer_options.betas),
+    )
 
     def step(real, z):
         adam.zero_grad()
         _value(players, real, z).backward()
         adam.step()
+
     return step
 
 
@@ -70,20 +75,28 @@ def _on_proximal_objective(players, optimizer_options, *, lam: float, inner_step
     betas, lr = tuple(optimizer_options.betas), optimizer_options.lr
     adam = torch.optim.Adam([p for p in players.min_parameters() if p.requires_grad], lr=lr, betas=betas)
     inner = torch.optim.Adam(list(players.discriminator.parameters()), lr=lr, betas=betas)
-    proximal = ProximalMinimax(players.discriminator, min_optimizer=adam, max_optimizer=inner, lam=lam,
-                               inner_steps=inner_steps, keep_proximal_solution=False)
+    proximal = ProximalMinimax(
+        players.discriminator,
+        min_optimizer=adam,
+        max_optimizer=inner,
+        lam=lam,
+        inner_steps=inner_steps,
+        keep_proximal_solution=False,
+    )
 
     def step(real, z):
         inner.state.clear()
         return float(proximal.step(lambda: _value(players, real, z), real).detach())
+
     return step
 
 
 OBJECTIVES = {"V": _on_value, "proximal": _on_proximal_objective}  # what G alone optimizes, in this order
 
 
-def _generator_alone(trained, objective: str, data, config, evaluation: tuple, *, steps: int, lam: float,
-                     inner_steps: int) -> tuple[list[dict], list]:
+def _generator_alone(
+    trained, objective: str, data, config, evaluation: tuple, *, steps: int, lam: float, inner_steps: int
+) -> tuple[list[dict], list]:
     """A copy of the players, D frozen, G optimized ``steps`` times; one row per step with V on the
     evaluation batch, and the copy's samples before and after."""
     players, r = copy.deepcopy(trained), config.run
@@ -100,11 +113,12 @@ def _generator_alone(trained, objective: str, data, config, evaluation: tuple, *
         proximal_value = step(*batches.next())
         if proximal_value is not None:
             rows[-1]["proximal_value"] = proximal_value
-    return rows, pictures + [_samples(players, data, r.seed)]
+    return rows, [*pictures, _samples(players, data, r.seed)]
 
 
-def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0.1, inner_steps: int = 50,
-                     out: str | Path | None = None) -> dict:
+def equilibrium_test(
+    checkpoint: str | Path, *, steps: int = 200, lam: float = 0.1, inner_steps: int = 50, out: str | Path | None = None
+) -> dict:
     """Run both tests from ``checkpoint``; write equilibrium.csv, equilibrium.png and
     equilibrium.json into ``out`` (default: ``<run folder>/equilibrium_test``)."""
     config_path, weights = locate(checkpoint)
@@ -120,12 +134,15 @@ def equilibrium_test(checkpoint: str | Path, *, steps: int = 200, lam: float = 0
     real_and_noise = evaluation.next()
     rows, pictures = [], {}
     for objective in OBJECTIVES:
-        mine, pictures[objective] = _generator_alone(players, objective, data, config, real_and_noise, steps=steps,
-                                                     lam=lam, inner_steps=inner_steps)
+        mine, pictures[objective] = _generator_alone(
+            players, objective, data, config, real_and_noise, steps=steps, lam=lam, inner_steps=inner_steps
+        )
         rows += mine
     write_rows(rows, out / "equilibrium.csv", ["objective", "step", "value", "proximal_value"])
-    summary = {objective: {"value_start": mine[0]["value"], "value_end": mine[-1]["value"]}
-               for objective, mine in grouped(rows, "objective").items()}
+    summary = {
+        objective: {"value_start": mine[0]["value"], "value_end": mine[-1]["value"]}
+        for objective, mine in grouped(rows, "objective").items()
+    }
     summary.update({"steps": steps, "lam": lam, "inner_steps": inner_steps, "checkpoint": str(weights)})
     (out / "equilibrium.json").write_text(json.dumps(summary, indent=1))
     _plot(rows, pictures, data, out / "equilibrium.png")
@@ -139,13 +156,17 @@ def _samples(players, data, seed: int):
 
 
 def _plot(rows: list[dict], pictures: dict, data, path: Path) -> None:
-    with saved_figure(path, 1, 3, figsize=(14, 4), layout="constrained") as (figure, axes):
+    with saved_figure(path, 1, 3, figsize=(14, 4), layout="constrained") as (_figure, axes):
         for objective, label in (("V", "G on V, eq. (5)"), ("proximal", "G on V_prox, eq. (19)")):
             mine = grouped(rows, "objective")[objective]
             axes[0].plot([r["step"] for r in mine], [r["value"] for r in mine], label=f"V(G_t, D_final): {label}")
         proximal = [r for r in rows if "proximal_value" in r]
-        axes[0].plot([r["step"] for r in proximal], [r["proximal_value"] for r in proximal], ":",
-                     label="V at the proximal solution")
+        axes[0].plot(
+            [r["step"] for r in proximal],
+            [r["proximal_value"] for r in proximal],
+            ":",
+            label="V at the proximal solution",
+        )
         axes[0].set_xlabel("generator steps with D frozen")
         axes[0].legend(fontsize=7)
         axes[0].grid(alpha=0.3)

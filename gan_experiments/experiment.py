@@ -36,14 +36,18 @@ def as_run(config: Config, *, dry_run: bool = False) -> tuple[Config, int]:
     if not dry_run:
         return config, config.run.steps
     steps = min(config.run.steps, 3)
-    return with_overrides(config, [f"run.steps={steps}", *FRAMEWORKS[config.run.framework].dry_run_overrides(config)]), steps
+    return with_overrides(
+        config, [f"run.steps={steps}", *FRAMEWORKS[config.run.framework].dry_run_overrides(config)]
+    ), steps
 
 
 def check_device(device: str) -> None:
     """A CUDA device must exist before anything is built or written."""
     if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"run.device = {device!r}: this machine has no CUDA device (torch.cuda.is_available() is "
-                          "False); use --device cpu")
+        raise ConfigError(
+            f"run.device = {device!r}: this machine has no CUDA device (torch.cuda.is_available() is "
+            "False); use --device cpu"
+        )
 
 
 def join_group(config: Config) -> Config:
@@ -54,13 +58,23 @@ def join_group(config: Config) -> Config:
     check_device(device)
     here = parallel.start(device, config.run.timeout_s)
     if config.run.batch_size % here.world:
-        raise ConfigError(f"run.batch_size = {config.run.batch_size} does not divide by the {here.world} processes: "
-                          "it is the global batch, each rank takes an equal slice")
+        raise ConfigError(
+            f"run.batch_size = {config.run.batch_size} does not divide by the {here.world} processes: "
+            "it is the global batch, each rank takes an equal slice"
+        )
     return config if device == config.run.device else with_overrides(config, [f'run.device="{device}"'])
 
 
-def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool = False, overwrite: bool = False,
-        name: str = "", label: str | None = None) -> dict:
+def run(
+    config: Config,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    dry_run: bool = False,
+    overwrite: bool = False,
+    name: str = "",
+    label: str | None = None,
+) -> dict:
     """Train ``config`` (the bundled or file config ``name``) into the run folder ``out``; return the
     final metrics. ``dry_run``: at most 3 steps, evaluated after each, on what the framework's dry
     run shrinks (config.toml and run.json say so). A folder holding a run is continued with
@@ -79,9 +93,15 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     parallel.wait()  # the folder exists before any rank goes on
 
     def fit(session, evaluate) -> None:
-        Trainer(session, folder=folder if here.writes else None, evaluate=evaluate, eval_every=config.run.eval_every,
-                checkpoint_every=config.run.checkpoint_every, wait=parallel.wait,
-                progress=here.writes).fit(steps, evaluate_every_step=dry_run, label=label)
+        Trainer(
+            session,
+            folder=folder if here.writes else None,
+            evaluate=evaluate,
+            eval_every=config.run.eval_every,
+            checkpoint_every=config.run.checkpoint_every,
+            wait=parallel.wait,
+            progress=here.writes,
+        ).fit(steps, evaluate_every_step=dry_run, label=label)
 
     built.train(fit)
     final = built.finish(folder, steps) if here.writes else {}
@@ -89,8 +109,9 @@ def run(config: Config, out: str | Path, *, resume: bool = False, dry_run: bool 
     return parallel.agreed(final)
 
 
-def _prepare(folder: RunFolder, config: Config, replace: bool, name: str, dry_run: bool, steps: int,
-             resumed_at: int | None) -> None:
+def _prepare(
+    folder: RunFolder, config: Config, replace: bool, name: str, dry_run: bool, steps: int, resumed_at: int | None
+) -> None:
     """Rank 0's part before training: the folder, config.toml, run.json; a resumed log loses the
     rows after the checkpoint's step (logged before a crash)."""
     folder.create(overwrite=replace)

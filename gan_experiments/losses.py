@@ -18,12 +18,11 @@ take as ``(f_min, f_max)``). D outputs are logits (OGAN, NS-GAN) or critic value
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
 from torch.nn.functional import softplus
-
 
 
 def ogan_value(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -51,9 +50,16 @@ def hinge_generator_loss(fake_scores: Tensor) -> Tensor:
     return -fake_scores.mean()
 
 
-def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator: torch.Generator | None = None,
-                     shard: tuple[int, int] = (0, 1)) -> Tensor:
-    r""":math:`E (\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2` at :math:`\hat x = u x + (1 - u) G(z)`, u ~ U[0, 1] per sample.
+def gradient_penalty(
+    critic: nn.Module,
+    real: Tensor,
+    fake: Tensor,
+    *,
+    generator: torch.Generator | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> Tensor:
+    r""":math:`E (\|\nabla_{\hat x} D(\hat x)\|_2 - 1)^2` at :math:`\hat x = u x + (1 - u) G(z)`, u ~ U[0, 1] per
+    sample.
 
     Differentiable in the critic's parameters (create_graph) and, through ``fake``, in the generator's.
     ``shard = (rank, world)``: ``real`` is rank's equal slice of a global batch of ``world`` slices;
@@ -63,7 +69,7 @@ def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor, *, generator
     rank, world = shard
     rows = real.shape[0]
     shape = (rows * world,) + (1,) * (real.ndim - 1)
-    mix = torch.rand(shape, generator=generator, dtype=real.dtype)[rank * rows:(rank + 1) * rows].to(real.device)
+    mix = torch.rand(shape, generator=generator, dtype=real.dtype)[rank * rows : (rank + 1) * rows].to(real.device)
     interpolates = (mix * real + (1 - mix) * fake).requires_grad_(True)
     (grads,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
     return (grads.reshape(grads.shape[0], -1).norm(dim=1) - 1).pow(2).mean()
@@ -84,9 +90,17 @@ def as_min_max(value: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     return (value, value) if isinstance(value, Tensor) else (value[0], value[1])
 
 
-def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: list[Tensor], *,
-                   gp_weight: float = 10.0, l2: float = 0.0, generator: torch.Generator | None = None,
-                   shard: tuple[int, int] = (0, 1)) -> Tensor | tuple[Tensor, Tensor]:
+def game_objective(
+    loss: str,
+    discriminator: nn.Module,
+    real: Tensor,
+    fakes: list[Tensor],
+    *,
+    gp_weight: float = 10.0,
+    l2: float = 0.0,
+    generator: torch.Generator | None = None,
+    shard: tuple[int, int] = (0, 1),
+) -> Tensor | tuple[Tensor, Tensor]:
     r"""The game cgd_optim's optimizers play: f (zero-sum) or (f_min, f_max) (general-sum).
 
     ``fakes`` holds one batch per generator; the objective is their average
@@ -114,7 +128,8 @@ def game_objective(loss: str, discriminator: nn.Module, real: Tensor, fakes: lis
         return sum(nsgan_generator_loss(out) for out in fake_outs) / len(fake_outs), average(ogan_value) - penalty
     if loss == "hinge":
         return sum(hinge_generator_loss(out) for out in fake_outs) / len(fake_outs), average(hinge_value) - penalty
-    gp = sum(gradient_penalty(discriminator, real, fake.detach(), generator=generator, shard=shard)
-             for fake in fakes) / len(fakes)
+    gp = sum(
+        gradient_penalty(discriminator, real, fake.detach(), generator=generator, shard=shard) for fake in fakes
+    ) / len(fakes)
     value = average(wgan_value)
     return value, value - gp_weight * gp - penalty

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -30,8 +30,15 @@ class AdamPair:
     generator descends f_min against the updated discriminator (the official Stackelberg code's
     order; the closure is evaluated once for each)."""
 
-    def __init__(self, min_params, max_params, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), *,
-                 max_projection: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        min_params,
+        max_params,
+        lr: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        *,
+        max_projection: Callable[[], None] | None = None,
+    ) -> None:
         self.min_params, self.max_params = list(min_params), list(max_params)
         self.max_projection = max_projection  # e.g. weight clipping, before G plays against the new D
         self.min_optimizer = torch.optim.Adam(self.min_params, lr=lr, betas=betas)

@@ -42,7 +42,7 @@ class Place:
         if self.world == 1:
             return tensor
         rows = tensor.shape[0] // self.world
-        return tensor[self.rank * rows:(self.rank + 1) * rows]
+        return tensor[self.rank * rows : (self.rank + 1) * rows]
 
 
 _place = Place()
@@ -84,8 +84,13 @@ def start(device: str, timeout_s: float) -> Place:
     if not dist.is_initialized():
         backend = "nccl" if torch.device(device).type == "cuda" else "gloo"
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), store=_attempt_store(rank, world),
-                                rank=rank, world_size=world)
+        dist.init_process_group(
+            backend,
+            timeout=timedelta(seconds=timeout_s),
+            store=_attempt_store(rank, world),
+            rank=rank,
+            world_size=world,
+        )
     wait_group = dist.new_group(backend="gloo", timeout=timedelta(seconds=EVALUATION_WAIT_S))
     _place = Place(dist.get_rank(), dist.get_world_size(), wait_group)
     return _place
@@ -98,9 +103,14 @@ def _attempt_store(rank: int, world: int):
     import torch.distributed as dist
 
     agent_hosts = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
-    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
-                          is_master=rank == 0 and not agent_hosts, timeout=timedelta(seconds=300),
-                          multi_tenant=True)
+    store = dist.TCPStore(
+        os.environ["MASTER_ADDR"],
+        int(os.environ["MASTER_PORT"]),
+        world,
+        is_master=rank == 0 and not agent_hosts,
+        timeout=timedelta(seconds=300),
+        multi_tenant=True,
+    )
     return dist.PrefixStore(f"gan_experiments/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
 
 

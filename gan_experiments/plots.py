@@ -7,7 +7,6 @@ nothing needs a screen.
 from __future__ import annotations
 
 import contextlib
-
 from pathlib import Path
 
 import torch
@@ -15,12 +14,18 @@ from torch import Tensor, nn
 
 from .models import evaluation_mode
 
-CURVES = (("modes_covered", "modes covered"), ("percent_high_quality", "% high quality"),
-          ("kl_to_uniform", "KL to uniform"), ("mean_distance_to_real", "mean distance to real"),
-          ("mean_distance_to_generated", "mean distance to generated"),
-          ("inception_score", "inception score (classifier)"), ("class_entropy", "class entropy"),
-          ("total_variation", "total variation to uniform"), ("classes_covered", "classes covered"),
-          ("frechet_classifier_distance", "Frechet distance (classifier)"))
+CURVES = (
+    ("modes_covered", "modes covered"),
+    ("percent_high_quality", "% high quality"),
+    ("kl_to_uniform", "KL to uniform"),
+    ("mean_distance_to_real", "mean distance to real"),
+    ("mean_distance_to_generated", "mean distance to generated"),
+    ("inception_score", "inception score (classifier)"),
+    ("class_entropy", "class entropy"),
+    ("total_variation", "total variation to uniform"),
+    ("classes_covered", "classes covered"),
+    ("frechet_classifier_distance", "Frechet distance (classifier)"),
+)
 
 
 REAL_COLOUR = "dimgray"
@@ -72,8 +77,9 @@ def plot_bounds(real: Tensor, margin: float = 0.25) -> tuple[float, float, float
 
 
 @torch.no_grad()
-def discriminator_grid(discriminator: nn.Module, bounds: tuple[float, float, float, float],
-                       resolution: int = 100) -> tuple[Tensor, Tensor, Tensor]:
+def discriminator_grid(
+    discriminator: nn.Module, bounds: tuple[float, float, float, float], resolution: int = 100
+) -> tuple[Tensor, Tensor, Tensor]:
     """(xs, ys, D(x, y)) on a ``resolution`` x ``resolution`` grid over ``bounds``, for contour plots."""
     device = next(discriminator.parameters()).device
     xs = torch.linspace(bounds[0], bounds[1], resolution)
@@ -89,8 +95,9 @@ def plot_panels(real: Tensor, panels: list[dict], path: Path, title: str = "") -
     """One square panel per entry of ``panels``: {"title", "groups": [(label, samples)],
     "discriminator": module or None}; real data in grey, one colour per group, D's contours behind."""
     bounds = plot_bounds(real)
-    with saved_figure(path, 1, len(panels), figsize=(6 * len(panels), 5), squeeze=False, layout="constrained",
-                      tight=True) as (figure, axes_row):
+    with saved_figure(
+        path, 1, len(panels), figsize=(6 * len(panels), 5), squeeze=False, layout="constrained", tight=True
+    ) as (figure, axes_row):
         for axes, panel in zip(axes_row[0], panels):
             if panel.get("discriminator") is not None:
                 xs, ys, values = discriminator_grid(panel["discriminator"], bounds)
@@ -124,8 +131,9 @@ def metric_curves_figure(rows: list[dict], title: str = ""):
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    figure, axes_row = plt.subplots(1, len(curves) + objective, figsize=(3.4 * (len(curves) + objective), 3.2),
-                                    squeeze=False)
+    figure, axes_row = plt.subplots(
+        1, len(curves) + objective, figsize=(3.4 * (len(curves) + objective), 3.2), squeeze=False
+    )
     steps = [float(row["step"]) for row in rows]
     model = "G0" if any(key.startswith("local_") for key in rows[0]) else "model"  # SGAN: G0 beside its local pairs
     for axes, (key, label) in zip(axes_row[0], curves):

@@ -90,14 +90,17 @@ def _read_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, weights_only=False)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
-        raise RunFolderError(f"the checkpoint {path} is damaged and cannot be read ({type(error).__name__}: "
-                             f"{str(error).splitlines()[0] if str(error) else 'no detail'})") from None
+        raise RunFolderError(
+            f"the checkpoint {path} is damaged and cannot be read ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'no detail'})"
+        ) from None
 
 
 class RunFolder:
     """A run folder: ``config.toml``, ``run.json`` (which config ran, and whether as a dry run),
     ``metrics.csv`` (and ``tensorboard/``), ``checkpoint.pt`` (written atomically, the one before
-    it kept as ``checkpoint.previous.pt``), ``metrics.json`` and the pictures. :meth:`check` refuses, before anything is written, to
+    it kept as ``checkpoint.previous.pt``), ``metrics.json`` and the pictures. :meth:`check` refuses, before anything
+    is written, to
     overwrite a run that is not being resumed; :meth:`create` makes the folder."""
 
     def __init__(self, path: str | Path) -> None:
@@ -112,11 +115,15 @@ class RunFolder:
     def check(self, *, resume: bool, overwrite: bool) -> None:
         """``resume``: the folder must hold a run; otherwise it must not, unless ``overwrite``."""
         if resume and not (self.path / "config.toml").is_file():
-            raise RunFolderError(f"--resume: {self.path} holds no run to continue (no config.toml); start one "
-                                 f"with --out {self.path} and without --resume")
+            raise RunFolderError(
+                f"--resume: {self.path} holds no run to continue (no config.toml); start one "
+                f"with --out {self.path} and without --resume"
+            )
         if not resume and not overwrite and self.holds_run():
-            raise RunFolderError(f"{self.path} already holds a run: continue it with --resume, or replace it with "
-                                 "--overwrite (its checkpoint, metrics and pictures are deleted), or choose another --out")
+            raise RunFolderError(
+                f"{self.path} already holds a run: continue it with --resume, or replace it with "
+                "--overwrite (its checkpoint, metrics and pictures are deleted), or choose another --out"
+            )
 
     def create(self, *, overwrite: bool = False) -> None:
         """Make the folder; ``overwrite``: an earlier run in it is deleted first."""
@@ -134,10 +141,14 @@ class RunFolder:
             return _read_checkpoint(self.checkpoint)
         except RunFolderError as damaged:
             if not self.previous_checkpoint.exists():
-                raise RunFolderError(f"{damaged}; there is no earlier checkpoint to resume from: start the run again "
-                                     "with --overwrite") from None
-            warnings.warn(f"{damaged}; resuming from the checkpoint before it, {self.previous_checkpoint}",
-                          RuntimeWarning, stacklevel=2)
+                raise RunFolderError(
+                    f"{damaged}; there is no earlier checkpoint to resume from: start the run again with --overwrite"
+                ) from None
+            warnings.warn(
+                f"{damaged}; resuming from the checkpoint before it, {self.previous_checkpoint}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             return _read_checkpoint(self.previous_checkpoint)
 
     def write_record(self, record: dict) -> None:

@@ -36,8 +36,10 @@ class GameSession:
         if critic_steps < 1:
             raise ValueError(f"Invalid critic_steps: {critic_steps}")
         if critic_steps > 1 and not hasattr(optimizer, "max_step"):
-            raise ValueError(f"critic_steps = {critic_steps} needs an optimizer with a discriminator-only max_step "
-                             f"(the Adam pair): {type(optimizer).__name__} moves both players in every step")
+            raise ValueError(
+                f"critic_steps = {critic_steps} needs an optimizer with a discriminator-only max_step "
+                f"(the Adam pair): {type(optimizer).__name__} moves both players in every step"
+            )
         self.players, self.optimizer, self.stream, self.critic_steps = players, optimizer, stream, critic_steps
         self.step_count = 0
         self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD; ICR Fig. 9's second axis)
@@ -58,8 +60,13 @@ class GameSession:
         return {"step": self.step_count, "f_min": f_min, "f_max": f_max, "hvp_count": self.hvp_count}
 
     def state_dict(self) -> dict:
-        return {"players": self.players.state_dict(), "optimizer": self.optimizer.state_dict(),
-                **self.stream.state_dict(), "step": self.step_count, "hvp_count": self.hvp_count}
+        return {
+            "players": self.players.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            **self.stream.state_dict(),
+            "step": self.step_count,
+            "hvp_count": self.hvp_count,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.players.load_state_dict(players_state(state))

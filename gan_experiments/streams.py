@@ -8,7 +8,7 @@ run resumed from a checkpoint draws exactly the batches it would have drawn.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -24,15 +24,23 @@ class BatchStream:
     Without ``data_seed`` one generator serves both (real batch first, then z).
     """
 
-    def __init__(self, sample_real: Callable[[int, torch.Generator], Tensor], batch_size: int, latent_dim: int, *,
-                 noise_seed: int, data_seed: int | None = None, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        sample_real: Callable[[int, torch.Generator], Tensor],
+        batch_size: int,
+        latent_dim: int,
+        *,
+        noise_seed: int,
+        data_seed: int | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.sample_real, self.batch_size, self.latent_dim = sample_real, batch_size, latent_dim
         self.device = torch.device(device)
         self.noise = torch.Generator().manual_seed(noise_seed)
         self.data = self.noise if data_seed is None else torch.Generator().manual_seed(data_seed)
 
     @classmethod
-    def for_run(cls, sample_real, batch_size: int, latent_dim: int, seed: int, device="cpu") -> "BatchStream":
+    def for_run(cls, sample_real, batch_size: int, latent_dim: int, seed: int, device="cpu") -> BatchStream:
         """A training pair's stream of run ``seed``: noise from ``seed``, real batches from ``seed + 1``."""
         return cls(sample_real, batch_size, latent_dim, noise_seed=seed, data_seed=seed + 1, device=device)
 

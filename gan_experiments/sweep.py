@@ -31,8 +31,11 @@ def grid_points(grid: list[str]) -> list[tuple[tuple[str, str], ...]]:
 
 def plan(config: str, grid: list[str], seeds: list[int], overrides: list[str]) -> list[tuple]:
     """(grid point, seed, (config, name)) of every run; a bad config or grid fails here, before any run."""
-    plans = [(point, seed, resolve_config(config, overrides + [f"{k}={v}" for k, v in point] + [f"run.seed={seed}"]))
-             for point in grid_points(grid) for seed in seeds]
+    plans = [
+        (point, seed, resolve_config(config, overrides + [f"{k}={v}" for k, v in point] + [f"run.seed={seed}"]))
+        for point in grid_points(grid)
+        for seed in seeds
+    ]
     for _, _, (resolved, _) in plans:
         check(resolved)
     return plans
@@ -48,19 +51,21 @@ def run_folder(out: Path, point: tuple, seed: int) -> Path:
 
 
 def _state(folder: Path, config, dry_run: bool) -> str:
-    """"finished", "started" or "new": what a resumed sweep finds in a run's folder; a run of
+    """ "finished", "started" or "new": what a resumed sweep finds in a run's folder; a run of
     another config there is an error."""
     if not RunFolder(folder).holds_run():
         return "new"
     recorded = (folder / "config.toml").read_text() if (folder / "config.toml").is_file() else ""
     if recorded != dumps(as_run(config, dry_run=dry_run)[0]):
-        raise RunFolderError(f"--resume: {folder} holds a run of another config than this sweep's; remove it, "
-                             "or sweep with --overwrite")
+        raise RunFolderError(
+            f"--resume: {folder} holds a run of another config than this sweep's; remove it, or sweep with --overwrite"
+        )
     return "finished" if (folder / "metrics.json").is_file() else "started"
 
 
-def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bool = False,
-          resume: bool = False) -> str:
+def sweep(
+    plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bool = False, resume: bool = False
+) -> str:
     """Train every planned run into its :func:`run_folder`, write the summary; return its table.
 
     Runs already in ``out`` are refused, before any run starts, unless ``overwrite`` (replaced) or
@@ -77,8 +82,19 @@ def sweep(plans: list[tuple], out: Path, *, dry_run: bool = False, overwrite: bo
     try:
         for k, ((point, seed, (config, name)), folder, state) in enumerate(zip(plans, folders, states)):
             label = f"{point_label(point)}, seed {seed} (run {k + 1} of {len(plans)})"
-            final = json.loads((folder / "metrics.json").read_text()) if state == "finished" else run(
-                config, folder, dry_run=dry_run, overwrite=overwrite, resume=state == "started", name=name, label=label)
+            final = (
+                json.loads((folder / "metrics.json").read_text())
+                if state == "finished"
+                else run(
+                    config,
+                    folder,
+                    dry_run=dry_run,
+                    overwrite=overwrite,
+                    resume=state == "started",
+                    name=name,
+                    label=label,
+                )
+            )
             results.setdefault(point_label(point), []).append(final)
     finally:
         table = write_summary(results, out) if results and parallel.place().writes else ""
@@ -111,10 +127,15 @@ def summarize(results: dict[str, list[dict]]) -> dict:
     for label, rows in results.items():
         entry = {"runs": len(rows)}
         for metric in _numeric_metrics(rows):
-            values = torch.tensor([float(row[metric]) for row in rows if isinstance(row.get(metric), (int, float))],
-                                  dtype=torch.float64)
-            entry[metric] = {"mean": float(values.mean()), "std": float(values.std(unbiased=False)),
-                             "n": values.numel(), "sum": float(values.sum())}
+            values = torch.tensor(
+                [float(row[metric]) for row in rows if isinstance(row.get(metric), (int, float))], dtype=torch.float64
+            )
+            entry[metric] = {
+                "mean": float(values.mean()),
+                "std": float(values.std(unbiased=False)),
+                "n": values.numel(),
+                "sum": float(values.sum()),
+            }
         summary[label] = entry
     return summary
 

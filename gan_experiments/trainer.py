@@ -13,7 +13,7 @@ framework and no optimizer.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from tqdm import tqdm
 
@@ -24,9 +24,17 @@ class Trainer:
     """``fit(steps)`` trains ``session`` to ``steps`` steps (counted from its ``step_count``, so a
     resumed session continues); ``evaluate(step)`` returns the metrics row of an evaluation."""
 
-    def __init__(self, session, *, folder: RunFolder | None = None, evaluate: Callable[[int], dict] | None = None,
-                 eval_every: int = 1000, checkpoint_every: int = 1000, wait: Callable[[], None] | None = None,
-                 progress: bool = True) -> None:
+    def __init__(
+        self,
+        session,
+        *,
+        folder: RunFolder | None = None,
+        evaluate: Callable[[int], dict] | None = None,
+        eval_every: int = 1000,
+        checkpoint_every: int = 1000,
+        wait: Callable[[], None] | None = None,
+        progress: bool = True,
+    ) -> None:
         self.session, self.folder, self.evaluate = session, folder, evaluate
         self.eval_every, self.checkpoint_every = eval_every, checkpoint_every
         self.wait, self.progress = wait, progress
@@ -37,8 +45,15 @@ class Trainer:
         label = label if label is not None else (self.folder.path.name if self.folder is not None else "")
         self._logged, values = None, None
         try:
-            with tqdm(total=steps, initial=self.session.step_count, desc=label, file=sys.stderr, leave=False,
-                      mininterval=1.0, disable=steps < 100 or not self.progress) as progress:
+            with tqdm(
+                total=steps,
+                initial=self.session.step_count,
+                desc=label,
+                file=sys.stderr,
+                leave=False,
+                mininterval=1.0,
+                disable=steps < 100 or not self.progress,
+            ) as progress:
                 while self.session.step_count < steps:
                     values = self.session.train_step()
                     progress.update()
@@ -66,15 +81,24 @@ class Trainer:
     def _record(self, values: dict, log) -> None:
         if self.evaluate is not None:
             row = self.evaluate(self.session.step_count)
-            log.record({**row, "f_min": values["f_min"], "f_max": values["f_max"],
-                        **({"hvp_count": values["hvp_count"]} if "hvp_count" in values else {})})
+            log.record(
+                {
+                    **row,
+                    "f_min": values["f_min"],
+                    "f_max": values["f_max"],
+                    **({"hvp_count": values["hvp_count"]} if "hvp_count" in values else {}),
+                }
+            )
             self._logged = self.session.step_count
 
     def _log_final(self, values: dict, log) -> None:
         """The last step is always in metrics.csv (and curves.png), also off the evaluation cadence."""
         self._record(values, log)
-        print(f"step {self.session.step_count} is off the evaluation cadence (run.eval_every = {self.eval_every}): "
-              "its evaluation is logged as the last row of metrics.csv", file=sys.stderr)
+        print(
+            f"step {self.session.step_count} is off the evaluation cadence (run.eval_every = {self.eval_every}): "
+            "its evaluation is logged as the last row of metrics.csv",
+            file=sys.stderr,
+        )
 
     def save_checkpoint(self) -> None:
         if self.folder is not None:

@@ -15,8 +15,8 @@ from datetime import timedelta
 import torch
 from torch import nn
 
-from cgd_optim.testing import state_differences
 from cgd_optim import ACGD, CGD, ProximalMinimax, SimGD
+from cgd_optim.testing import state_differences
 
 BATCH, STEPS = 32, 3
 
@@ -45,30 +45,52 @@ def wgan(G, D, real, z):
 def non_saturating(G, D, real, z):
     """(f_min, f_max): G minimizes -log D(G(z)), D maximizes the OGAN value."""
     fake = D(G(z))
-    return nn.functional.softplus(-fake).mean(), -(nn.functional.softplus(-D(real)).mean()
-                                                   + nn.functional.softplus(fake).mean())
+    return nn.functional.softplus(-fake).mean(), -(
+        nn.functional.softplus(-D(real)).mean() + nn.functional.softplus(fake).mean()
+    )
 
 
 OPTIMIZERS = {
-    "acgd": (lambda G, D, pg: ACGD(G.parameters(), D.parameters(), lr=0.05, tol=1e-12, max_iter=200,
-                                   process_group=pg), wgan),
-    "acgd_recycle": (lambda G, D, pg: ACGD(G.parameters(), D.parameters(), lr=0.05, tol=1e-12, max_iter=200,
-                                           recycle=3, process_group=pg), wgan),
-    "cgd": (lambda G, D, pg: CGD(G.parameters(), D.parameters(), lr=0.1, tol=1e-12, max_iter=200,
-                                 process_group=pg), wgan),
-    "cgd_general_sum": (lambda G, D, pg: CGD(G.parameters(), D.parameters(), lr=0.1, tol=1e-12, max_iter=200,
-                                             process_group=pg), non_saturating),
+    "acgd": (
+        lambda G, D, pg: ACGD(G.parameters(), D.parameters(), lr=0.05, tol=1e-12, max_iter=200, process_group=pg),
+        wgan,
+    ),
+    "acgd_recycle": (
+        lambda G, D, pg: ACGD(
+            G.parameters(), D.parameters(), lr=0.05, tol=1e-12, max_iter=200, recycle=3, process_group=pg
+        ),
+        wgan,
+    ),
+    "cgd": (
+        lambda G, D, pg: CGD(G.parameters(), D.parameters(), lr=0.1, tol=1e-12, max_iter=200, process_group=pg),
+        wgan,
+    ),
+    "cgd_general_sum": (
+        lambda G, D, pg: CGD(G.parameters(), D.parameters(), lr=0.1, tol=1e-12, max_iter=200, process_group=pg),
+        non_saturating,
+    ),
     "simgd": (lambda G, D, pg: SimGD(G.parameters(), D.parameters(), lr=0.05, process_group=pg), wgan),
-    "simgd_alternating": (lambda G, D, pg: SimGD(G.parameters(), D.parameters(), lr=0.05, alternating=True,
-                                                 process_group=pg), wgan),
-    "proximal": (lambda G, D, pg: ProximalMinimax(D, min_optimizer=torch.optim.Adam(G.parameters(), lr=1e-2),
-                                                  max_optimizer=torch.optim.Adam(D.parameters(), lr=1e-2),
-                                                  lam=0.1, inner_steps=3, process_group=pg), wgan),
+    "simgd_alternating": (
+        lambda G, D, pg: SimGD(G.parameters(), D.parameters(), lr=0.05, alternating=True, process_group=pg),
+        wgan,
+    ),
+    "proximal": (
+        lambda G, D, pg: ProximalMinimax(
+            D,
+            min_optimizer=torch.optim.Adam(G.parameters(), lr=1e-2),
+            max_optimizer=torch.optim.Adam(D.parameters(), lr=1e-2),
+            lam=0.1,
+            inner_steps=3,
+            process_group=pg,
+        ),
+        wgan,
+    ),
 }
 
 
-def run(name: str, rank: int | None = None, world: int = 1, process_group="auto", ddp: bool = False,
-        built=None) -> dict:
+def run(
+    name: str, rank: int | None = None, world: int = 1, process_group="auto", ddp: bool = False, built=None
+) -> dict:
     """STEPS steps of optimizer ``name``: the players' start and end, the state, the last step_stats.
     ``built``: (G, D, optimizer) made earlier (before the process group existed)."""
     make, value = OPTIMIZERS[name]
@@ -81,8 +103,12 @@ def run(name: str, rank: int | None = None, world: int = 1, process_group="auto"
         real, z = batch(step, rank, world)
         closure = lambda: value(G, D, real, z)  # noqa: E731
         optimizer.step(closure, real) if name == "proximal" else optimizer.step(closure)
-    return {"start": start, "end": [p.detach().clone() for p in [*G.parameters(), *D.parameters()]],
-            "state": optimizer.state_dict(), "stats": dict(getattr(optimizer, "step_stats", {}))}
+    return {
+        "start": start,
+        "end": [p.detach().clone() for p in [*G.parameters(), *D.parameters()]],
+        "state": optimizer.state_dict(),
+        "stats": dict(getattr(optimizer, "step_stats", {})),
+    }
 
 
 def run_non_finite(rank: int, world: int) -> dict:
@@ -103,7 +129,8 @@ def run_non_finite(rank: int, world: int) -> dict:
         raised = True
     after = [p.detach() for p in [*G.parameters(), *D.parameters()]]
     unchanged = all(torch.equal(a, b) for a, b in zip(before[0], after)) and not state_differences(
-        before[1], optimizer.state_dict())
+        before[1], optimizer.state_dict()
+    )
     return {"raised": raised, "unchanged": unchanged}
 
 
@@ -113,8 +140,9 @@ def worker(out: str, rank: int, port: int, world: int = 2) -> None:
 
     G, D = players()
     early = (G, D, OPTIMIZERS["acgd"][0](G, D, "auto"))  # built before the group: "auto" resolves at each step
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
-                            timeout=timedelta(seconds=60))
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world, timeout=timedelta(seconds=60)
+    )
     results = {name: run(name, rank, world) for name in OPTIMIZERS}
     results["acgd_ddp"] = run("acgd", rank, world, ddp=True)
     results["acgd_no_group"] = run("acgd", rank, world, process_group=None)

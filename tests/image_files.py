@@ -11,10 +11,12 @@ def write_idx(folder, prefix: str, images: torch.Tensor, labels: torch.Tensor) -
     """MNIST's IDX files: big-endian magic 2051 / 2049, counts and sizes, then unsigned bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     n, rows, cols = images.shape
-    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, rows, cols)
-                                                         + images.to(torch.uint8).numpy().tobytes())
-    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n)
-                                                         + labels.to(torch.uint8).numpy().tobytes())
+    (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+        struct.pack(">IIII", 2051, n, rows, cols) + images.to(torch.uint8).numpy().tobytes()
+    )
+    (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+        struct.pack(">II", 2049, n) + labels.to(torch.uint8).numpy().tobytes()
+    )
 
 
 def mnist_like(root, folder: str, n: int = 12):

@@ -3,11 +3,17 @@
 import torch
 from torch.func import hessian
 
+from cgd_optim.autodiff import (
+    flat_or_concatenated,
+    flatten,
+    gradients,
+    mixed_hvp,
+    mixed_hvp_operator,
+    unflatten,
+    zeros_for_none,
+)
 from cgd_optim.games import QuadraticGame
 from cgd_optim.testing import leaves
-
-from cgd_optim.autodiff import (flat_or_concatenated, flatten, gradients, mixed_hvp, mixed_hvp_operator, unflatten,
-                                zeros_for_none)
 
 
 def objective(x1, x2, y):
@@ -41,9 +47,13 @@ def test_parameters_without_a_path_give_zero_blocks():
     grads = zeros_for_none(gradients(f, [x, unused, y], create_graph=True), [x, unused, y])
     assert torch.count_nonzero(grads[1]) == 0
     v = torch.arange(3.0, dtype=torch.float64)
-    torch.testing.assert_close(mixed_hvp(grads[2:], [x, unused], v), torch.cat([v, torch.zeros(2, dtype=torch.float64)]))
+    torch.testing.assert_close(
+        mixed_hvp(grads[2:], [x, unused], v), torch.cat([v, torch.zeros(2, dtype=torch.float64)])
+    )
     # f is linear in `unused`: its gradient has no graph, so it contributes nothing
-    torch.testing.assert_close(mixed_hvp(grads[:2], [y], torch.ones(5, dtype=torch.float64)), torch.ones(3, dtype=torch.float64))
+    torch.testing.assert_close(
+        mixed_hvp(grads[:2], [y], torch.ones(5, dtype=torch.float64)), torch.ones(3, dtype=torch.float64)
+    )
 
 
 def test_flat_views_round_trip():
@@ -83,7 +93,10 @@ def test_the_transpose_of_the_d_xy_map_is_d_yx_on_the_benchmark_networks():
     from benchmarks.product_routes import measure
 
     torch.manual_seed(0)
-    for instance in (problems.dcgan(torch.float64, width=4, batch_size=4), problems.mlp_gan(torch.float64, hidden=8, batch_size=8)):
+    for instance in (
+        problems.dcgan(torch.float64, width=4, batch_size=4),
+        problems.mlp_gan(torch.float64, hidden=8, batch_size=8),
+    ):
         row = measure(instance, torch.device("cpu"), repeats=1)
         assert row["transposed_relative_difference"] < 1e-12
 
@@ -115,5 +128,6 @@ def test_the_objectives_second_derivatives_pass_gradgradcheck():
     inputs = tuple(torch.randn(n, generator=g, dtype=torch.float64, requires_grad=True) for n in (3, 2, 4))
     assert torch.autograd.gradgradcheck(objective, inputs)
     game = QuadraticGame.random(3, 2, seed=0)
-    assert torch.autograd.gradgradcheck(game.value, leaves(torch.randn(3, dtype=torch.float64),
-                                                           torch.randn(2, dtype=torch.float64)))
+    assert torch.autograd.gradgradcheck(
+        game.value, leaves(torch.randn(3, dtype=torch.float64), torch.randn(2, dtype=torch.float64))
+    )

@@ -6,12 +6,11 @@ sqrt(1 - beta^t) lr / (sqrt(v) + eps)), an effect of relative size ~eps / |g|.
 """
 
 import pytest
-
 from dependencies import required
 
 required("CGDs")
 
-from benchmarks.acgd_vs_cgds import equal_iterates  # noqa: E402
+from benchmarks.acgd_vs_cgds import equal_iterates
 
 
 @pytest.mark.parametrize("eps, bound", [(1e-14, 1e-4), (1e-20, 1e-9)])

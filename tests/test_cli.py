@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from recorded.record import close
 
 from gan_experiments import experiment
 from gan_experiments.cli import main
 from gan_experiments.config import bundled_configs, resolve_config
 from gan_experiments.records import RunLog
 from gan_experiments.session import GameSession
-from recorded.record import close
 
 RECORDED = Path(__file__).resolve().parent / "recorded" / "dry"
 
@@ -34,11 +34,14 @@ IMAGE_RUNS = {name for name in bundled_configs() if resolve_config(name, [])[0].
 def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
     assert main(["run", name, "--dry-run", "--out", str(tmp_path)]) == 0
     framework = resolve_config(name, [])[0].run.framework
-    files = {"quadratic": ("config.toml", "metrics.json", "trajectories.csv", "trajectories.png"),
-             "projection": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "trajectory.png"),
-             "icr_mnist": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png")}
-    for file in files.get(framework, ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png",
-                                      "curves.png")):
+    files = {
+        "quadratic": ("config.toml", "metrics.json", "trajectories.csv", "trajectories.png"),
+        "projection": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "trajectory.png"),
+        "icr_mnist": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png"),
+    }
+    for file in files.get(
+        framework, ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png", "curves.png")
+    ):
         assert (tmp_path / file).stat().st_size > 0
     assert '"step": 3' in capsys.readouterr().out
     # the same numbers as recorded before the one-loop refactor (tests/recorded/record.py regenerates them)
@@ -57,17 +60,35 @@ def test_bad_configs_fail_before_training_naming_the_key(tmp_path, capsys):
 
 
 def small(optimizer: str, steps: int):
-    config, _ = resolve_config("stackelberg_fig1_ring8", [f"run.steps={steps}", f'run.optimizer="{optimizer}"',
-                                                          "run.eval_every=2", "run.checkpoint_every=2",
-                                                          "run.samples=200", "model.generators=3", "optimizer.lr=0.001"])
+    config, _ = resolve_config(
+        "stackelberg_fig1_ring8",
+        [
+            f"run.steps={steps}",
+            f'run.optimizer="{optimizer}"',
+            "run.eval_every=2",
+            "run.checkpoint_every=2",
+            "run.samples=200",
+            "model.generators=3",
+            "optimizer.lr=0.001",
+        ],
+    )
     return config
 
 
 def proximal(steps: int):
     """An SN-GAN with proximal training: spectral norm's power-iteration buffers and both inner
     Adams must come back too."""
-    config, _ = resolve_config("proximal_ring8", [f"run.steps={steps}", "run.eval_every=2", "run.checkpoint_every=2",
-                                                  "run.samples=200", "proximal.inner_steps=2", "model.generator_hidden=16"])
+    config, _ = resolve_config(
+        "proximal_ring8",
+        [
+            f"run.steps={steps}",
+            "run.eval_every=2",
+            "run.checkpoint_every=2",
+            "run.samples=200",
+            "proximal.inner_steps=2",
+            "model.generator_hidden=16",
+        ],
+    )
     return config
 
 
@@ -99,8 +120,22 @@ def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):
 
 
 def test_sweep_runs_every_seed_and_grid_point_and_summarizes(tmp_path, capsys):
-    code = main(["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--grid", "model.generators=2,3",
-                 "--set", "run.samples=100", "--dry-run", "--out", str(tmp_path)])
+    code = main(
+        [
+            "sweep",
+            "stackelberg_fig1_ring8",
+            "--seeds",
+            "0",
+            "1",
+            "--grid",
+            "model.generators=2,3",
+            "--set",
+            "run.samples=100",
+            "--dry-run",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert sorted(summary) == ["model.generators=2", "model.generators=3"]

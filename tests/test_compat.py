@@ -12,12 +12,12 @@ import pytest
 import torch
 from dependencies import required
 
-from cgd_optim.testing import state_differences
-from cgd_optim import compat
-from cgd_optim.games import QuadraticGame, cgd_step
 from benchmarks import problems
 from benchmarks.acgd_vs_cgds import flat_params
 from benchmarks.device_reads import DeviceReads
+from cgd_optim import compat
+from cgd_optim.games import QuadraticGame, cgd_step
+from cgd_optim.testing import state_differences
 
 CGDs = required("CGDs")
 SCRIPTS = dict(tol=1e-10, atol=1e-14)  # the authors' training scripts' tolerances
@@ -61,18 +61,40 @@ def test_acgd_and_bcgd_follow_cgds_to_round_off_in_float64():
     # lr 1e-2 (ACGD: 4 CG iterations a step) and 0.3 (BCGD: 2-3); both systems, alternating, warm-started
     with default_dtype(torch.float64):
         acgd = dict(lr_max=1e-2, lr_min=1e-2, **SCRIPTS)
-        assert side_by_side(lambda g: compat.ACGD(g.max_params, g.min_params, **acgd),
-                            lambda g: CGDs.ACGD(g.max_params, g.min_params, **acgd), mlp(), 5) < 1e-8
+        assert (
+            side_by_side(
+                lambda g: compat.ACGD(g.max_params, g.min_params, **acgd),
+                lambda g: CGDs.ACGD(g.max_params, g.min_params, **acgd),
+                mlp(),
+                5,
+            )
+            < 1e-8
+        )
         bcgd = dict(lr_max=0.3, lr_min=0.3, **SCRIPTS)
-        assert side_by_side(lambda g: compat.BCGD(g.max_params, g.min_params, **bcgd),
-                            lambda g: CGDs.BCGD(g.max_params, g.min_params, **bcgd), mlp(), 5) < 1e-8
+        assert (
+            side_by_side(
+                lambda g: compat.BCGD(g.max_params, g.min_params, **bcgd),
+                lambda g: CGDs.BCGD(g.max_params, g.min_params, **bcgd),
+                mlp(),
+                5,
+            )
+            < 1e-8
+        )
 
 
 def test_gacgd_follows_cgds_to_round_off_in_float64():
     options = dict(lr_x=0.3, lr_y=0.3, **SCRIPTS)  # 15-28 GMRES iterations a step
     with default_dtype(torch.float64):
-        assert side_by_side(lambda g: compat.GACGD(g.min_params, g.max_params, **options),
-                            lambda g: CGDs.GACGD(g.min_params, g.max_params, **options), mlp(8), 5, general=True) < 1e-8
+        assert (
+            side_by_side(
+                lambda g: compat.GACGD(g.min_params, g.max_params, **options),
+                lambda g: CGDs.GACGD(g.min_params, g.max_params, **options),
+                mlp(8),
+                5,
+                general=True,
+            )
+            < 1e-8
+        )
 
 
 @pytest.mark.parametrize("name", ["ACGD", "BCGD", "GACGD"])
@@ -82,8 +104,10 @@ def test_the_icr_dcgan_at_width_8_follows_cgds_in_float32(name):
         ours, theirs = (lambda g: cls(g.min_params, g.max_params, **options) for cls in (compat.GACGD, CGDs.GACGD))
     else:
         options = dict(lr_max=1e-3, lr_min=1e-3, **SCRIPTS)
-        ours, theirs = (lambda g, cls=cls: cls(g.max_params, g.min_params, **options)
-                        for cls in (getattr(compat, name), getattr(CGDs, name)))
+        ours, theirs = (
+            lambda g, cls=cls: cls(g.max_params, g.min_params, **options)
+            for cls in (getattr(compat, name), getattr(CGDs, name))
+        )
     assert side_by_side(ours, theirs, dcgan8, 4, general=name == "GACGD") < 1e-4
 
 
@@ -116,7 +140,10 @@ def test_get_info_reports_their_keys_read_only_when_asked():
     for collect_info in (False, True):
         x_run, y_run = x.detach().clone().requires_grad_(), y.detach().clone().requires_grad_()
         optimizer = compat.ACGD([y_run], [x_run], lr_max=0.1, lr_min=0.1, collect_info=collect_info, **SCRIPTS)
-        gradient_x, gradient_y = game.grad_x(x_run.detach(), y_run.detach()), game.grad_y(x_run.detach(), y_run.detach())
+        gradient_x, gradient_y = (
+            game.grad_x(x_run.detach(), y_run.detach()),
+            game.grad_y(x_run.detach(), y_run.detach()),
+        )
         start = torch.cat([x_run, y_run]).detach()
         with DeviceReads() as counter:
             optimizer.step(game.value(x_run, y_run))
@@ -137,7 +164,11 @@ def test_a_state_round_trip_continues_bit_identically_and_the_authors_states_are
     optimizer = compat.ACGD([y], [x], lr_max=0.05, lr_min=0.05, **SCRIPTS)
     for _ in range(3):
         optimizer.step(game.value(x, y))
-    saved, x2, y2 = copy.deepcopy(optimizer.state_dict()), x.detach().clone().requires_grad_(), y.detach().clone().requires_grad_()
+    saved, x2, y2 = (
+        copy.deepcopy(optimizer.state_dict()),
+        x.detach().clone().requires_grad_(),
+        y.detach().clone().requires_grad_(),
+    )
     resumed = compat.ACGD([y2], [x2], lr_max=0.05, lr_min=0.05, **SCRIPTS)
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         resumed.load_state_dict(saved)
@@ -163,14 +194,16 @@ def test_bcgd_momentum_moves_by_the_bias_corrected_average_of_the_solved_updates
         solved = torch.cat(cgd_step(game, here[:3], here[3:], eta, eta)) / eta
         average = mu * average + (1 - mu) * solved
         optimizer.step(game.value(x, y))
-        torch.testing.assert_close(torch.cat([x, y]).detach() - here, eta * average / (1 - mu**t), rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(
+            torch.cat([x, y]).detach() - here, eta * average / (1 - mu**t), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_what_cannot_be_honoured_is_refused_by_name():
     _, x, y = quadratic_players()
     with pytest.raises(ValueError, match="solver='gd' is not supported: the supported value is 'cg'"):
         compat.ACGD([y], [x], solver="gd")
-    with pytest.raises(ValueError, match="max_reducer is not supported.*process_group"):
+    with pytest.raises(ValueError, match=r"max_reducer is not supported.*process_group"):
         compat.ACGD([y], [x], max_reducer=object())
     with pytest.raises(ValueError, match="update_max"):
         compat.BCGD([y], [x], update_max=True)
@@ -182,8 +215,10 @@ def test_what_cannot_be_honoured_is_refused_by_name():
 
 
 def test_compat_imports_neither_cgds_nor_optims():
-    code = ("import sys; sys.modules.update({'CGDs': None, 'optims': None}); "
-            "from cgd_optim.compat import ACGD, BCGD, GACGD; print('ok')")
+    code = (
+        "import sys; sys.modules.update({'CGDs': None, 'optims': None}); "
+        "from cgd_optim.compat import ACGD, BCGD, GACGD; print('ok')"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr
 

@@ -35,8 +35,9 @@ def test_classifier_reaches_95_percent_and_real_digits_score_above_8_5(trained):
 
 def test_the_cache_is_reused_and_keyed_by_the_data(trained):
     model, accuracy, folder = trained
-    again, accuracy_again = cached_classifier("mnist-bundled", bundled_mnist("train"), bundled_mnist("test"),
-                                              cache_dir=folder)
+    again, accuracy_again = cached_classifier(
+        "mnist-bundled", bundled_mnist("train"), bundled_mnist("test"), cache_dir=folder
+    )
     assert accuracy_again == accuracy
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
     assert len(list(folder.glob("mnist-bundled-*.pt"))) == 1 and len(list(folder.glob("mnist-bundled-*.json"))) == 1

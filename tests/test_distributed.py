@@ -7,10 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import distributed_cases as cases
 import pytest
 import torch
-
-import distributed_cases as cases
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 60
@@ -26,8 +25,15 @@ def run_ranks(out: Path, world: int = 2) -> list[dict]:
     """Start the ranks, kill every one by pid after TIMEOUT_S (a hung collective cannot stall CI)."""
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([sys.executable, str(HERE / "distributed_cases.py"), str(out), str(rank), str(port)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for rank in range(world)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "distributed_cases.py"), str(out), str(rank), str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for rank in range(world)
+    ]
     outputs = []
     try:
         for proc in procs:
@@ -83,7 +89,9 @@ def test_two_ranks_take_the_full_batch_step_bitwise_alike(ranks, name):
     assert_bitwise_equal(ranks[0][name], ranks[1][name])
     reference = cases.run(name.removesuffix("_ddp"), process_group=None)  # one process, the whole batch
     for player in (slice(0, 4), slice(4, 8)):  # G's four tensors, then D's
-        ends, starts, ours = (result[player] for result in (reference["end"], reference["start"], ranks[0][name]["end"]))
+        ends, starts, ours = (
+            result[player] for result in (reference["end"], reference["start"], ranks[0][name]["end"])
+        )
         moved = torch.cat([(e - s).reshape(-1) for e, s in zip(ends, starts)]).norm()
         gap = torch.cat([(a - b).reshape(-1) for a, b in zip(ours, ends)]).norm()
         assert float(gap) <= 1e-9 * float(moved), (name, player)

@@ -1,19 +1,34 @@
-"""The equilibrium-test command (Farnia & Ozdaglar 2020, "Do GANs always have Nash equilibria?" Sec. 2, 6.1) on a tiny checkpoint."""
+"""The equilibrium-test command (Farnia & Ozdaglar 2020, "Do GANs always have Nash equilibria?" Sec. 2, 6.1) on a tiny
+checkpoint."""
 
-import csv
 import json
 
 from gan_experiments.cli import main
+from gan_experiments.records import read_rows
 
 
 def test_equilibrium_test_on_a_tiny_stackelberg_checkpoint(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["run", "stackelberg_fig1_ring8", "--dry-run", "--set", "run.samples=100", "--set", "model.generators=3",
-                 "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "stackelberg_fig1_ring8",
+                "--dry-run",
+                "--set",
+                "run.samples=100",
+                "--set",
+                "model.generators=3",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     before = (run / "checkpoint.pt").read_bytes()
     assert main(["equilibrium-test", str(run / "checkpoint.pt"), "--steps", "3", "--inner-steps", "2"]) == 0
     out = run / "equilibrium_test"
-    rows = list(csv.DictReader(open(out / "equilibrium.csv")))
+    rows = read_rows(out / "equilibrium.csv")
     values = {name: [float(r["value"]) for r in rows if r["objective"] == name] for name in ("V", "proximal")}
     assert len(values["V"]) == len(values["proximal"]) == 4
     assert values["V"][0] == values["proximal"][0]  # the same generator and frozen discriminator at the start

@@ -29,8 +29,9 @@ OPTIMIZERS = {
 def build(framework: str, loss: str = "ogan", seed: int = 0):
     torch.manual_seed(seed)
     if framework == "multibranch":
-        return StandardGAN(MultiBranchGenerator(branches=3, widths=(16, 16)), stackelberg_discriminator(), latent_dim=2,
-                           loss=loss)
+        return StandardGAN(
+            MultiBranchGenerator(branches=3, widths=(16, 16)), stackelberg_discriminator(), latent_dim=2, loss=loss
+        )
     if framework == "standard":
         return StandardGAN(stackelberg_generator(hidden=64), stackelberg_discriminator(), latent_dim=2, loss=loss)
     mixture = GeneratorMixture([stackelberg_generator() for _ in range(4)], latent_dim=2)
@@ -166,7 +167,9 @@ def test_weight_clipping_keeps_every_discriminator_weight_in_the_box(optimizer):
 
     torch.manual_seed(0)
     kind = ProximalGAN if optimizer == "proximal" else StandardGAN
-    game = kind(stackelberg_generator(hidden=16), stackelberg_discriminator(), latent_dim=2, loss="wgan", weight_clip=0.01)
+    game = kind(
+        stackelberg_generator(hidden=16), stackelberg_discriminator(), latent_dim=2, loss="wgan", weight_clip=0.01
+    )
     if optimizer == "proximal":
         opt = game.optimizer(lr=1e-3, betas=(0.5, 0.999), inner_steps=3)
     elif optimizer == "AdamPair":

@@ -11,10 +11,27 @@ from hypothesis import given
 from torch.func import hessian
 
 from cgd_optim import CGD, SimGD
-from cgd_optim.games import (ACGDReference, GeneralSumQuadraticGame, QuadraticGame, cgd_jacobian, cgd_step,
-                             is_local_nash, simgd_jacobian, simgd_step, solve_nash, spectral_radius, stationary_point)
-from cgd_optim.testing import (assert_converges, assert_diverges, assert_matches_reference,
-                               assert_relabelling_invariant, leaves, quadratic_games, step_sizes)
+from cgd_optim.games import (
+    ACGDReference,
+    GeneralSumQuadraticGame,
+    QuadraticGame,
+    cgd_jacobian,
+    cgd_step,
+    is_local_nash,
+    simgd_jacobian,
+    simgd_step,
+    solve_nash,
+    stationary_point,
+)
+from cgd_optim.testing import (
+    assert_converges,
+    assert_diverges,
+    assert_matches_reference,
+    assert_relabelling_invariant,
+    leaves,
+    quadratic_games,
+    step_sizes,
+)
 
 
 @given(game=quadratic_games(zero_sum=False))
@@ -23,20 +40,24 @@ def test_gradients_and_blocks_are_autograds(game):
     f_min, f_max = game.value(x, y)
     torch.testing.assert_close(torch.autograd.grad(f_min, x)[0], game.grad_x(x, y).detach())
     torch.testing.assert_close(torch.autograd.grad(f_max, y)[0], game.grad_y(x, y).detach())
-    joint = lambda f: hessian(lambda z: f.value(z[:game.n], z[game.n:]))(torch.cat([x, y]).detach())  # noqa: E731
+    joint = lambda f: hessian(lambda z: f.value(z[: game.n], z[game.n :]))(torch.cat([x, y]).detach())  # noqa: E731
     h_min, h_max = joint(game.f_min), joint(game.f_max)
-    torch.testing.assert_close(h_min[:game.n, :game.n], game.hessian_xx)
-    torch.testing.assert_close(h_min[:game.n, game.n:], game.mixed_xy)
-    torch.testing.assert_close(h_max[game.n:, :game.n], game.mixed_yx)
-    torch.testing.assert_close(h_max[game.n:, game.n:], game.hessian_yy)
+    torch.testing.assert_close(h_min[: game.n, : game.n], game.hessian_xx)
+    torch.testing.assert_close(h_min[: game.n, game.n :], game.mixed_xy)
+    torch.testing.assert_close(h_max[game.n :, : game.n], game.mixed_yx)
+    torch.testing.assert_close(h_max[game.n :, game.n :], game.hessian_yy)
 
 
 def test_numpy_in_numpy_out_and_tensors_in_tensors_out():
     game = QuadraticGame(np.eye(2), np.ones((2, 3)), -np.eye(3), np.zeros(2), np.arange(3.0))
-    assert all(isinstance(getattr(game, name), np.ndarray) and getattr(game, name).dtype == np.float64 for name in "ABCab")
+    assert all(
+        isinstance(getattr(game, name), np.ndarray) and getattr(game, name).dtype == np.float64 for name in "ABCab"
+    )
     dx, dy = cgd_step(game, np.zeros(2), np.ones(3), 0.1, 0.2)
     assert isinstance(dx, np.ndarray) and isinstance(dy, np.ndarray)
-    tensor_dx, tensor_dy = cgd_step(game, torch.zeros(2, dtype=torch.float64), torch.ones(3, dtype=torch.float64), 0.1, 0.2)
+    tensor_dx, tensor_dy = cgd_step(
+        game, torch.zeros(2, dtype=torch.float64), torch.ones(3, dtype=torch.float64), 0.1, 0.2
+    )
     np.testing.assert_array_equal(tensor_dx.numpy(), dx)
     np.testing.assert_array_equal(tensor_dy.numpy(), dy)
     with pytest.raises(ValueError, match="A must be symmetric"):
@@ -62,12 +83,15 @@ def test_the_icr_game_has_a_stationary_point_that_is_not_a_nash_equilibrium():
     with pytest.raises(ValueError, match="D_yy f_max has eigenvalue 2 > 0"):
         solve_nash(game)
     # 1/2 x'x + x'By - 1/2 y'y is strictly convex-concave: its stationary point is the Nash equilibrium
-    convex_concave = QuadraticGame(torch.eye(2), torch.ones(2, 1), -torch.eye(1), torch.tensor([1.0, 0.0]),
-                                   torch.tensor([2.0]))
+    convex_concave = QuadraticGame(
+        torch.eye(2), torch.ones(2, 1), -torch.eye(1), torch.tensor([1.0, 0.0]), torch.tensor([2.0])
+    )
     x, y = solve_nash(convex_concave)
     assert is_local_nash(convex_concave, x, y) and not is_local_nash(convex_concave, x + 1e-3, y)
     with pytest.raises(ValueError, match="no unique stationary point"):
-        stationary_point(QuadraticGame(torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1), torch.ones(1)))
+        stationary_point(
+            QuadraticGame(torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1), torch.ones(1))
+        )
 
 
 @pytest.mark.parametrize("kind", ["simultaneous", "alternating", "cgd"])
@@ -79,7 +103,10 @@ def test_one_step_moves_the_offset_from_the_stationary_point_by_the_jacobian(kin
     x, y = leaves(torch.randn(3, dtype=torch.float64), torch.randn(2, dtype=torch.float64))
     z0 = torch.cat([x, y]).detach()
     if kind == "cgd":
-        optimizer, jacobian = CGD([x], [y], lr_min=lr_min, lr_max=lr_max, tol=1e-13, max_iter=200), cgd_jacobian(game, *lr)
+        optimizer, jacobian = (
+            CGD([x], [y], lr_min=lr_min, lr_max=lr_max, tol=1e-13, max_iter=200),
+            cgd_jacobian(game, *lr),
+        )
     else:
         alternating = kind == "alternating"
         optimizer = SimGD([x], [y], lr_min=lr_min, lr_max=lr_max, alternating=alternating)
@@ -108,7 +135,9 @@ def test_acgd_reference_keeps_algorithm_1s_state():
 def test_helpers_fail_with_the_step_the_player_and_both_vectors():
     game = QuadraticGame.random(2, 2, seed=0)
     wrong = lambda g, x, y: (x, y)  # noqa: E731  (stands still)
-    with pytest.raises(AssertionError, match=r"step 1, min player x: largest difference .*\n  optimizer: .*\n  reference: "):
+    with pytest.raises(
+        AssertionError, match=r"step 1, min player x: largest difference .*\n  optimizer: .*\n  reference: "
+    ):
         assert_matches_reference(lambda xs, ys: CGD(xs, ys, lr=0.1), game, 2, reference=wrong)
     with pytest.raises(AssertionError, match=r"(?s)step 1, player x: .*relabelled game: "):
         assert_relabelling_invariant(lambda xs, ys: CGD(xs, ys, lr_min=0.1, lr_max=0.3), game)  # roles differ
@@ -130,9 +159,18 @@ def test_relabelling_a_general_sum_game_swaps_and_negates_both_objectives():
 
 def test_games_import_with_torch_alone_and_testing_names_the_missing_package():
     blocked = "import sys; sys.modules.update({name: None for name in ('numpy', 'hypothesis')}); "
-    games = subprocess.run([sys.executable, "-c", blocked + "from cgd_optim.games import QuadraticGame, cgd_step; "
-                            "g = QuadraticGame.random(2, 1, seed=0); print(g.value(g.a, g.b).item())"],
-                           capture_output=True, text=True)
+    games = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            blocked + "from cgd_optim.games import QuadraticGame, cgd_step; "
+            "g = QuadraticGame.random(2, 1, seed=0); print(g.value(g.a, g.b).item())",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert games.returncode == 0, games.stderr
-    testing = subprocess.run([sys.executable, "-c", blocked + "import cgd_optim.testing"], capture_output=True, text=True)
+    testing = subprocess.run(
+        [sys.executable, "-c", blocked + "import cgd_optim.testing"], capture_output=True, text=True
+    )
     assert "cgd_optim.testing needs hypothesis: pip install hypothesis" in testing.stderr

@@ -1,4 +1,5 @@
-"""The ICR DCGAN of Tables 4-5 (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", App.): shapes and sizes."""
+"""The ICR DCGAN of Tables 4-5 (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs",
+App.): shapes and sizes."""
 
 import pytest
 import torch

@@ -1,4 +1,5 @@
-"""The ICR paper's small experiments (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4, App. A.2) as configs."""
+"""The ICR paper's small experiments (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs"
+Sec. 3-4, App. A.2) as configs."""
 
 import json
 import math
@@ -7,9 +8,16 @@ import pytest
 import torch
 
 from gan_experiments.cli import main
+from gan_experiments.icr import (
+    ProjectionDiscriminator,
+    ProjectionGame,
+    ProjectionGenerator,
+    in_output_set,
+    projection_stays,
+    quadratic_trajectory,
+    simgd_spectral_radius,
+)
 from gan_experiments.sweep import summarize
-from gan_experiments.icr import (ProjectionDiscriminator, ProjectionGame, ProjectionGenerator, in_output_set,
-                                 projection_stays, quadratic_trajectory, simgd_spectral_radius)
 
 
 def test_the_projection_networks_have_28_weights_each():
@@ -64,7 +72,9 @@ def test_simgd_on_the_quadratic_game_follows_its_spectral_radius(lr_min, lr_max)
 
 def test_quadratic_config_reports_paper_behaviour(tmp_path, capsys):
     assert main(["run", "icr_fig3_quadratic", "--out", str(tmp_path)]) == 0
-    runs = {(r["optimizer"], r["eta_x"], r["eta_y"]): r for r in json.loads((tmp_path / "metrics.json").read_text())["runs"]}
+    runs = {
+        (r["optimizer"], r["eta_x"], r["eta_y"]): r for r in json.loads((tmp_path / "metrics.json").read_text())["runs"]
+    }
     assert runs[("simgd", 0.09, 0.01)]["converged"]
     assert runs[("simgd", 0.03, 0.03)]["diverged"] and runs[("simgd", 0.01, 0.09)]["diverged"]
     assert runs[("cgd", 0.03, 0.03)]["converged"]  # CGD stabilises what SimGD cannot
@@ -73,16 +83,33 @@ def test_quadratic_config_reports_paper_behaviour(tmp_path, capsys):
 
 
 def test_projection_sweep_counts_runs_in_the_projection_state(tmp_path, capsys):
-    code = main(["sweep", "icr_fig7_projection", "--seeds", "0", "1", "--grid", 'run.optimizer="simgd","cgd"',
-                 "--set", "run.steps=400", "--set", "projection.min_stay=100", "--out", str(tmp_path)])
+    code = main(
+        [
+            "sweep",
+            "icr_fig7_projection",
+            "--seeds",
+            "0",
+            "1",
+            "--grid",
+            'run.optimizer="simgd","cgd"',
+            "--set",
+            "run.steps=400",
+            "--set",
+            "projection.min_stay=100",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     for entry in summary.values():
         folder_runs = entry["runs"]
         assert folder_runs == 2 and entry["projection"]["sum"] == entry["projection"]["mean"] * 2
         assert 0 <= entry["iterations_in_projection"]["mean"] <= 400
-    assert summarize({"a": [{"projection": True, "x": 1.0}, {"projection": False, "x": 3.0}]})["a"]["projection"][
-        "sum"] == 1.0
+    assert (
+        summarize({"a": [{"projection": True, "x": 1.0}, {"projection": False, "x": 3.0}]})["a"]["projection"]["sum"]
+        == 1.0
+    )
 
 
 def test_eq5_distance_on_hand_made_predictions():

@@ -1,4 +1,5 @@
-"""The ICR paper's small games (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4, Fig. 3) and the bilinear game."""
+"""The ICR paper's small games (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec.
+3-4, Fig. 3) and the bilinear game."""
 
 import warnings
 
@@ -48,7 +49,9 @@ def cgd_iteration_matrix(lr_min, lr_max):
     return np.eye(2) + np.vstack([dx, dy])
 
 
-@pytest.mark.parametrize("lr_min, lr_max, radius", [(0.09, 0.01, 0.87598), (0.03, 0.03, 0.95610), (0.01, 0.09, 1.03001)])
+@pytest.mark.parametrize(
+    "lr_min, lr_max, radius", [(0.09, 0.01, 0.87598), (0.03, 0.03, 0.95610), (0.01, 0.09, 1.03001)]
+)
 def test_cgd_on_the_icr_quadratic_follows_its_spectral_radius(lr_min, lr_max, radius):
     # CGD stabilises (0.03, 0.03), where SimGD diverges; with the max player 9x faster
     # (0.01, 0.09) the y^2 term wins and CGD diverges too, slowly (radius 1.03).

@@ -2,11 +2,10 @@
 
 import pytest
 import torch
+from image_files import cifar_like, mnist_like
 
 from gan_experiments.cli import main
 from gan_experiments.data.images import DataNotFoundError, load_image_data
-
-from image_files import cifar_like, mnist_like
 
 
 @pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
@@ -28,7 +27,7 @@ def test_cifar10_pickle_batches_load_without_the_official_md5(tmp_path):
 
 
 def test_missing_data_names_the_set_the_folder_and_the_command(tmp_path, capsys):
-    with pytest.raises(DataNotFoundError, match="Fashion-MNIST not found in .*FashionMNIST/raw.*--download"):
+    with pytest.raises(DataNotFoundError, match=r"Fashion-MNIST not found in .*FashionMNIST/raw.*--download"):
         load_image_data("fashion_mnist", tmp_path)
     out = tmp_path / "run"
     assert main(["run", "icr_fig4_mnist", "--data-root", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
@@ -43,7 +42,7 @@ def test_an_explicit_data_root_wins_over_the_bundled_subset(tmp_path):
     def training_images(config):
         return ImageSource.from_config(config).train[0]
 
-    images, _ = mnist_like(tmp_path, "MNIST", n=7)
+    _images, _ = mnist_like(tmp_path, "MNIST", n=7)
     config, _ = resolve_config("icr_fig4_mnist", [f'data.root="{tmp_path}"'])
     assert training_images(config).shape == (7, 1, 28, 28)
     assert training_images(resolve_config("icr_fig4_mnist", [])[0]).shape == (4000, 1, 28, 28)

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from image_files import cifar_like, mnist_like
 from PIL import Image
 
 from gan_experiments.cli import main
@@ -12,11 +13,12 @@ from gan_experiments.config import ConfigError, bundled_configs, load, resolve_c
 from gan_experiments.data import IMAGE_DATASETS
 from gan_experiments.data.images import IMAGE_SHAPES
 
-from image_files import cifar_like, mnist_like
-
-IMAGE_CONFIGS = sorted(name for name in bundled_configs()
-                       if resolve_config(name, [])[0].data.name in IMAGE_DATASETS
-                       and resolve_config(name, [])[0].run.framework != "icr_mnist")
+IMAGE_CONFIGS = sorted(
+    name
+    for name in bundled_configs()
+    if resolve_config(name, [])[0].data.name in IMAGE_DATASETS
+    and resolve_config(name, [])[0].run.framework != "icr_mnist"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +32,21 @@ def data_root(tmp_path_factory):
 
 
 def test_the_image_configs_cover_every_experiment_of_the_issue():
-    assert {"stackelberg_fig6_mnist", "stackelberg_fig1_fashion", "stackelberg_table1_cifar10",
-            "icr_fig9wgan_cifar10", "icr_fig9ogan_cifar10", "icr_fig9baseline_cifar10", "sgan_fig5_mnist",
-            "proximal_table1wc_cifar10", "proximal_table1sn_cifar10", "standard_stackedmnist",
-            "stackelberg_stackedmnist", "sgan_stackedmnist", "proximal_stackedmnist"} <= set(IMAGE_CONFIGS)
+    assert {
+        "stackelberg_fig6_mnist",
+        "stackelberg_fig1_fashion",
+        "stackelberg_table1_cifar10",
+        "icr_fig9wgan_cifar10",
+        "icr_fig9ogan_cifar10",
+        "icr_fig9baseline_cifar10",
+        "sgan_fig5_mnist",
+        "proximal_table1wc_cifar10",
+        "proximal_table1sn_cifar10",
+        "standard_stackedmnist",
+        "stackelberg_stackedmnist",
+        "sgan_stackedmnist",
+        "proximal_stackedmnist",
+    } <= set(IMAGE_CONFIGS)
 
 
 @pytest.mark.parametrize("name", IMAGE_CONFIGS)
@@ -46,15 +59,22 @@ def test_dry_run_of_every_image_config_on_tiny_files(name, data_root, tmp_path, 
     if config.data.name == "stacked_mnist":
         assert 1 <= metrics["modes_covered"] <= 1000 and metrics["real_modes_covered"] >= 1
     else:  # every score has the real held-out images' beside it
-        for key in ("inception_score", "class_entropy", "total_variation", "classes_covered",
-                    "frechet_classifier_distance"):
+        for key in (
+            "inception_score",
+            "class_entropy",
+            "total_variation",
+            "classes_covered",
+            "frechet_classifier_distance",
+        ):
             assert key in metrics and f"real_{key}" in metrics
         assert 1 - 1e-9 <= metrics["inception_score"] <= 10 + 1e-9
     assert set(metrics["skipped"]) == {"fid", "inception_score_imagenet"}  # no weights given: said, not failed
     assert "fid skipped: no Inception weights" in capsys.readouterr().err
     rows = {"stackelberg": config.model.generators, "sgan": config.sgan.pairs + 1}.get(config.run.framework, 10)
     height = Image.open(out / "samples.png").size[1]
-    assert height == rows * (IMAGE_SHAPES[config.data.name][1] + 2) + 2  # one row per generator (torchvision's padding 2)
+    assert (
+        height == rows * (IMAGE_SHAPES[config.data.name][1] + 2) + 2
+    )  # one row per generator (torchvision's padding 2)
     if config.run.framework == "stackelberg" and config.data.name != "stacked_mnist":
         assert len(metrics["generator_classes_covered"]) == config.model.generators
         assert all(sum(counts) == 200 // config.model.generators for counts in metrics["generator_classes"])
@@ -73,14 +93,17 @@ def test_fashion_and_cifar_without_a_data_root_fail_before_the_run_folder_naming
         assert not out.exists()
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (['data.name="mnist"', 'run.framework="stackelberg"'], "model.network = '': image data"),
-    (['model.network="stackelberg_mnist"'], "is for image data"),
-    (['data.name="mnist"', 'model.network="icr_dcgan"'], "works on Cx32x32 images, the data are 1x28x28"),
-    (['data.name="stacked_mnist"', 'model.network="stackelberg_cifar10"'], "works on 3x32x32 images"),
-    (['data.name="mnist"', 'model.network="sgan_mlp"', 'run.framework="multibranch"'], "on image data"),
-    (['optimizer.critic_steps=5', 'run.optimizer="acgd"'], "critic_steps = 5 needs run.optimizer"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (['data.name="mnist"', 'run.framework="stackelberg"'], "model.network = '': image data"),
+        (['model.network="stackelberg_mnist"'], "is for image data"),
+        (['data.name="mnist"', 'model.network="icr_dcgan"'], "works on Cx32x32 images, the data are 1x28x28"),
+        (['data.name="stacked_mnist"', 'model.network="stackelberg_cifar10"'], "works on 3x32x32 images"),
+        (['data.name="mnist"', 'model.network="sgan_mlp"', 'run.framework="multibranch"'], "on image data"),
+        (["optimizer.critic_steps=5", 'run.optimizer="acgd"'], "critic_steps = 5 needs run.optimizer"),
+    ],
+)
 def test_image_config_rules_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config("stackelberg_fig1_ring8", overrides)
@@ -113,8 +136,22 @@ def test_unusable_inception_weights_are_reported_and_the_run_still_succeeds(data
     broken = tmp_path / "broken.pth"
     broken.write_bytes(b"not a checkpoint")
     out = tmp_path / "run"
-    assert main(["run", "stackelberg_fig6_mnist", "--dry-run", "--data-root", str(data_root),
-                 "--inception-weights", str(broken), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "stackelberg_fig6_mnist",
+                "--dry-run",
+                "--data-root",
+                str(data_root),
+                "--inception-weights",
+                str(broken),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     skipped = json.loads((out / "metrics.json").read_text())["skipped"]
     assert set(skipped) == {"fid", "inception_score_imagenet"} and all("broken.pth" in r for r in skipped.values())
     assert "broken.pth" in capsys.readouterr().err
@@ -131,8 +168,24 @@ def test_equilibrium_test_runs_on_an_image_checkpoint_of_several_generators(data
 
 def test_sgan_without_its_global_pair_shows_and_scores_the_local_pairs_only(data_root, tmp_path):
     out = tmp_path / "run"
-    assert main(["run", "sgan_fig5_mnist", "--dry-run", "--data-root", str(data_root), "--set", "sgan.pairs=2",
-                 "--set", "sgan.global_pair=false", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "sgan_fig5_mnist",
+                "--dry-run",
+                "--data-root",
+                str(data_root),
+                "--set",
+                "sgan.pairs=2",
+                "--set",
+                "sgan.global_pair=false",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["local_inception_scores"]) == 2
     assert Image.open(out / "samples.png").size[1] == 2 * 30 + 2  # the two local rows, no untrained G0

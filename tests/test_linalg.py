@@ -7,8 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cgd_optim.linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
 from benchmarks.device_reads import DeviceReads
+from cgd_optim.linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
 
 
 def spd_matrix(seed: int, n: int, spread: float) -> torch.Tensor:
@@ -53,7 +53,9 @@ def test_cg_warm_start_at_solution_takes_no_iteration():
 
 def test_cg_zero_rhs_gives_zero_even_from_a_warm_start():
     a = spd_matrix(1, 5, 10.0)
-    x, info = conjugate_gradient(lambda v: a @ v, torch.zeros(5, dtype=torch.float64), x0=torch.ones(5, dtype=torch.float64))
+    x, info = conjugate_gradient(
+        lambda v: a @ v, torch.zeros(5, dtype=torch.float64), x0=torch.ones(5, dtype=torch.float64)
+    )
     assert torch.count_nonzero(x) == 0 and bool(info["converged"])
 
 
@@ -74,8 +76,13 @@ def test_cg_reads_the_device_once_per_check(check_every):
     assert info["matvecs"] < iterations + check_every + 1  # masked iterations stay within one window
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(2, 25), check_every=st.integers(1, 7), first_check=st.integers(0, 9),
-       galerkin=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 25),
+    check_every=st.integers(1, 7),
+    first_check=st.integers(0, 9),
+    galerkin=st.booleans(),
+)
 def test_cg_iterates_do_not_depend_on_the_check_schedule(seed, n, check_every, first_check, galerkin):
     # checked iterations run unmasked, the others masked: both must be the same recurrence, and
     # iterations past an unread convergence must leave x, L x and the counts exactly as they were
@@ -180,8 +187,14 @@ def test_solvers_are_scale_invariant_down_to_tiny_right_hand_sides(solver):
     assert bool(tiny_info["converged"]) and int(tiny_info["iterations"]) == int(info["iterations"])
 
 
-@given(seed=st.integers(0, 10_000), n=st.integers(2, 20), m=st.integers(1, 20), coupling=st.floats(0.1, 3.0),
-       noise=st.floats(0.0, 2.0), tol=st.floats(1e-9, 1e-3))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 20),
+    m=st.integers(1, 20),
+    coupling=st.floats(0.1, 3.0),
+    noise=st.floats(0.0, 2.0),
+    tol=st.floats(1e-9, 1e-3),
+)
 def test_cg_galerkin_start_stops_no_earlier_than_the_full_solve(seed, n, m, coupling, noise, tol):
     # M = I + K K' >= I; the start is the exact solution plus noise, scaled by the Galerkin condition;
     # only its residual is handed to the solver, the right-hand side b' never is
@@ -196,8 +209,9 @@ def test_cg_galerkin_start_stops_no_earlier_than_the_full_solve(seed, n, m, coup
     residual = b_full - matrix @ start
     assert abs(float(start @ residual)) < 1e-9 * float(b_full.norm() * start.norm()) + 1e-12
     bounds = (along_b.abs() / guess.norm(), gamma * along_b)
-    correction, info = conjugate_gradient(lambda v: matrix @ v, residual, tol=tol, max_iter=500, check_every=1,
-                                          galerkin_start=bounds)
+    correction, info = conjugate_gradient(
+        lambda v: matrix @ v, residual, tol=tol, max_iter=500, check_every=1, galerkin_start=bounds
+    )
     true_residual = torch.linalg.vector_norm(b_full - matrix @ (start + correction))
     assert bool(info["converged"])
     assert float(true_residual) <= tol * float(b_full.norm()) * (1 + 1e-6) + 1e-14

@@ -41,7 +41,9 @@ def test_gradient_penalty_of_a_linear_critic(scale):
     critic = nn.Linear(2, 1, bias=False)
     with torch.no_grad():
         critic.weight.copy_(torch.tensor([[0.6, 0.8]]) * scale)
-    penalty = gradient_penalty(critic, torch.randn(16, 2), torch.randn(16, 2), generator=torch.Generator().manual_seed(0))
+    penalty = gradient_penalty(
+        critic, torch.randn(16, 2), torch.randn(16, 2), generator=torch.Generator().manual_seed(0)
+    )
     assert penalty.item() == pytest.approx((scale - 1.0) ** 2, abs=1e-6)
     (grad,) = torch.autograd.grad(penalty, critic.weight)  # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|
     torch.testing.assert_close(grad, 2 * (scale - 1.0) * torch.tensor([[0.6, 0.8]]), atol=1e-5, rtol=1e-5)
@@ -66,8 +68,9 @@ def test_game_objective_averages_over_generators_and_pairs_general_sum_losses():
     torch.testing.assert_close(f_max, expected)
     with_l2 = game_objective("wgan", D, real, fakes[:1], l2=0.1)
     torch.testing.assert_close(with_l2, wgan_value(d(real), d(fakes[0])) - l2_penalty(critic.parameters(), 0.1))
-    g_value, critic_value = game_objective("wgan-gp", D, real, fakes[:1], gp_weight=10.0,
-                                           generator=torch.Generator().manual_seed(0))
+    g_value, critic_value = game_objective(
+        "wgan-gp", D, real, fakes[:1], gp_weight=10.0, generator=torch.Generator().manual_seed(0)
+    )
     gp = (critic.weight.norm() - 1) ** 2  # linear critic: the same at every interpolate
     torch.testing.assert_close(critic_value, g_value - 10.0 * gp)
     with pytest.raises(ValueError, match="unknown loss"):

@@ -11,17 +11,22 @@ from gan_experiments.main_job import COLUMNS, MAIN_JOB_CONFIGS, format_table, ma
 
 
 def test_main_job_configs_have_matching_generator_budgets():
-    counts = [sum(p.numel() for p in build(resolve_config(name, [])[0]).players.min_parameters())
-              for name in MAIN_JOB_CONFIGS.values()]
+    counts = [
+        sum(p.numel() for p in build(resolve_config(name, [])[0]).players.min_parameters())
+        for name in MAIN_JOB_CONFIGS.values()
+    ]
     assert counts == [8 * 162, 1297]
 
 
 def test_short_main_job_prints_the_metrics_table_and_writes_both_runs(tmp_path, capsys):
     rows = main_job(steps=20, samples=500, out=tmp_path)
     for name in MAIN_JOB_CONFIGS.values():  # issue 20: before, the main job wrote nothing
-        assert json.loads((tmp_path / name / "metrics.json").read_text())["modes_covered"] == [
-            row for row in rows if row["model"] == [k for k, v in MAIN_JOB_CONFIGS.items() if v == name][0]][0][
-            "modes_covered"]
+        assert (
+            json.loads((tmp_path / name / "metrics.json").read_text())["modes_covered"]
+            == next(row for row in rows if row["model"] == next(k for k, v in MAIN_JOB_CONFIGS.items() if v == name))[
+                "modes_covered"
+            ]
+        )
     assert (tmp_path / "samples.png").stat().st_size > 0  # both models side by side
     assert main_job(steps=20, samples=500, out=tmp_path) == rows  # its own folder: replaced, same numbers
     table = format_table(rows, 0)

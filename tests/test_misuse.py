@@ -14,8 +14,10 @@ OPTIMIZERS = [ACGD, CGD, SimGD]
 def game(seed: int = 0):
     """1/2 |x|^2 + x'By - 1/2 |y|^2 with a random B, from a random start."""
     generator = torch.Generator().manual_seed(seed)
-    x, y = leaves(torch.randn(3, dtype=torch.float64, generator=generator),
-                  torch.randn(2, dtype=torch.float64, generator=generator))
+    x, y = leaves(
+        torch.randn(3, dtype=torch.float64, generator=generator),
+        torch.randn(2, dtype=torch.float64, generator=generator),
+    )
     b = torch.randn(3, 2, dtype=torch.float64, generator=generator)
     quadratic = QuadraticGame(torch.eye(3), b, -torch.eye(2), torch.zeros(3), torch.zeros(2))
     return x, y, quadratic.closure(x, y)
@@ -24,7 +26,7 @@ def game(seed: int = 0):
 @pytest.mark.parametrize("make", OPTIMIZERS)
 def test_a_step_size_of_the_wrong_type_is_named_as_a_type_error(make):
     x, y, _ = game()
-    with pytest.raises(TypeError, match="Invalid lr: expected a positive number .* got str '1e-3'"):
+    with pytest.raises(TypeError, match=r"Invalid lr: expected a positive number .* got str '1e-3'"):
         make([x], [y], lr="1e-3")
     with pytest.raises(ValueError, match="must be a 0-dim floating point tensor"):
         make([x], [y], lr=torch.tensor([1e-3]))
@@ -44,7 +46,7 @@ def test_a_0_dim_tensor_step_size_steps_exactly_as_the_number_and_schedulers_sca
             scheduler.step()
         runs.append((x.detach().clone(), y.detach().clone(), float(optimizer.param_groups[0]["lr"])))
     (x0, y0, lr0), (x1, y1, lr1) = runs
-    assert torch.equal(x0, x1) and torch.equal(y0, y1) and lr0 == lr1 == 0.05 * 0.5 ** 2
+    assert torch.equal(x0, x1) and torch.equal(y0, y1) and lr0 == lr1 == 0.05 * 0.5**2
 
 
 def test_the_demo_reports_tiny_distances_without_underflow_and_a_verdict_per_run():
@@ -52,8 +54,9 @@ def test_the_demo_reports_tiny_distances_without_underflow_and_a_verdict_per_run
     from cgd_optim import demo
 
     assert demo.distance(torch.tensor([3e-170, 4e-170], dtype=torch.float64)) == pytest.approx(5e-170, rel=1e-12)
-    assert demo.distance(torch.tensor([3e170], dtype=torch.float64), torch.tensor([4e170], dtype=torch.float64)) == \
-        pytest.approx(5e170, rel=1e-12)
+    assert demo.distance(
+        torch.tensor([3e170], dtype=torch.float64), torch.tensor([4e170], dtype=torch.float64)
+    ) == pytest.approx(5e170, rel=1e-12)
     assert demo.verdict(1.0, 0.5, 1e-9, False) == "converged" and demo.verdict(1.0, 1.0, 1.0, True) == "diverged"
     assert demo.verdict(1.0, 1.2, 0.9, False) == "cycling" and demo.verdict(1.0, 1e3, 1e7, False) == "diverged"
     rows = {(r["game"], r["optimizer"]): r for r in demo.results(400)}
@@ -117,7 +120,9 @@ def test_load_state_dict_refuses_another_optimizers_another_models_and_swapped_p
     with pytest.raises(ValueError, match=r"it lacks \[\] and has \['beta', 'eps', 'eps_placement'\]"):
         CGD([x], [y], lr=0.05).load_state_dict(acgd.state_dict())
     bigger = torch.zeros(4, dtype=torch.float64, requires_grad=True)
-    with pytest.raises(ValueError, match="parameter 0 of the min player has 4 elements, its saved '(cg_solution|sq_avg)' 3"):
+    with pytest.raises(
+        ValueError, match=r"parameter 0 of the min player has 4 elements, its saved '(cg_solution|sq_avg)' 3"
+    ):
         ACGD([bigger], [y], lr=0.05).load_state_dict(acgd.state_dict())
     with pytest.raises(ValueError, match="players swapped"):
         ACGD([y], [x], lr=0.05).load_state_dict(acgd.state_dict())

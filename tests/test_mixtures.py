@@ -66,8 +66,9 @@ def test_all_samples_off_mode_give_no_kl():
 
 def test_per_generator_histograms():
     centres = ring().centres
-    histograms = generator_mode_histograms([hand_made([5, 0, 0, 0, 0, 0, 0, 0], centres),
-                                            hand_made([0, 0, 3, 3, 0, 0, 0, 0], centres)], centres, 0.01)
+    histograms = generator_mode_histograms(
+        [hand_made([5, 0, 0, 0, 0, 0, 0, 0], centres), hand_made([0, 0, 3, 3, 0, 0, 0, 0], centres)], centres, 0.01
+    )
     assert histograms == [[5, 0, 0, 0, 0, 0, 0, 0], [0, 0, 3, 3, 0, 0, 0, 0]]
     with pytest.raises(ValueError, match="samples must be"):
         mode_statistics(torch.zeros(3, 3), centres, 0.01)

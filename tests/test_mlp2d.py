@@ -57,9 +57,14 @@ def test_mixture_sampling_picks_generators_uniformly_and_uses_their_outputs():
 
 
 def test_stackelberg_image_networks_have_the_tables_shapes_with_the_typos_fixed():
-    from gan_experiments.models.stackelberg_images import (StackelbergCIFARDiscriminator, StackelbergCIFARGenerator,
-                                                           gaussian_to_uniform, stackelberg_fashion_generator, stackelberg_mlp_discriminator,
-                                                           stackelberg_mnist_generator)
+    from gan_experiments.models.stackelberg_images import (
+        StackelbergCIFARDiscriminator,
+        StackelbergCIFARGenerator,
+        gaussian_to_uniform,
+        stackelberg_fashion_generator,
+        stackelberg_mlp_discriminator,
+        stackelberg_mnist_generator,
+    )
 
     torch.manual_seed(0)
     z = torch.randn(4, 100)  # latent size 100, as the official code (Table 4 says 2)
@@ -73,7 +78,9 @@ def test_stackelberg_image_networks_have_the_tables_shapes_with_the_typos_fixed(
     cifar_g, cifar_d = StackelbergCIFARGenerator(), StackelbergCIFARDiscriminator()
     uniform = gaussian_to_uniform(torch.randn(200_000, generator=torch.Generator().manual_seed(0)))
     assert uniform.min() >= -1 and uniform.max() <= 1  # U[-1, 1]: mean 0, variance 1/3, flat histogram
-    assert float(uniform.mean()) == pytest.approx(0, abs=0.01) and float(uniform.var()) == pytest.approx(1 / 3, rel=0.01)
+    assert float(uniform.mean()) == pytest.approx(0, abs=0.01) and float(uniform.var()) == pytest.approx(
+        1 / 3, rel=0.01
+    )
     assert torch.histc(uniform, 10, -1, 1).div(20_000).sub(1).abs().max() < 0.03
     fakes = cifar_g(torch.randn(4, 100))
     assert fakes.shape == (4, 3, 32, 32) and cifar_d(fakes).shape == (4,)

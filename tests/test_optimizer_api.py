@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from cgd_optim import ACGD, CGD, SimGD
 from benchmarks.device_reads import DeviceReads
+from cgd_optim import ACGD, CGD, SimGD
 
 OPTIMIZERS = {
     "SimGD": lambda mins, maxs, **kw: SimGD(mins, maxs, lr=0.05, **kw),
@@ -304,7 +304,9 @@ def test_unused_frozen_and_zero_dim_parameters(name):
     optimizer = OPTIMIZERS[name]([x, unused], [y, frozen])
     optimizer.step(lambda: x * y + x**2 - y**2 + frozen.sum())
     assert x.item() != 0.5 and y.item() != -0.3
-    assert torch.equal(unused, torch.ones(3, dtype=torch.float64)) and torch.equal(frozen, torch.ones(2, dtype=torch.float64))
+    assert torch.equal(unused, torch.ones(3, dtype=torch.float64)) and torch.equal(
+        frozen, torch.ones(2, dtype=torch.float64)
+    )
     assert frozen not in optimizer.state
 
 
@@ -410,7 +412,7 @@ def test_invalid_closures_raise_before_anything_changes(name):
     with pytest.raises(ValueError, match="no autograd graph"):
         optimizer.step(lambda: game.loss().detach())
     with pytest.raises(ValueError, match="no autograd graph"):
-        optimizer.step(lambda: (torch.ones((), dtype=torch.float64, requires_grad=True) * 2.0))
+        optimizer.step(lambda: torch.ones((), dtype=torch.float64, requires_grad=True) * 2.0)
     with pytest.raises(TypeError, match="scalar tensor f or a pair"):
         optimizer.step(lambda: 1.0)
     assert all(torch.equal(a, b) for a, b in zip(params, params_of(game)))
@@ -426,7 +428,12 @@ def test_devices_agree_with_the_float64_cpu_reference(name, device):
     optimizer = make(name, game)
     returned = optimizer.step(game.loss)
     assert returned.device.type == device.type
-    assert all(v.device.type == device.type for p in game.G.parameters() for v in optimizer.state[p].values() if isinstance(v, torch.Tensor))
+    assert all(
+        v.device.type == device.type
+        for p in game.G.parameters()
+        for v in optimizer.state[p].values()
+        if isinstance(v, torch.Tensor)
+    )
     for a, b in zip(reference.parameters(), game.parameters()):
         torch.testing.assert_close(b.double().cpu(), a.detach(), rtol=1e-4, atol=1e-5)
 
@@ -456,7 +463,10 @@ def test_pickled_optimizer_keeps_working(name):
         clone.add_param_group({"params": [torch.zeros(1, requires_grad=True)]})
     # pickled parameters are copies: the clone gets the twin's, and its state (loaded by position), and then
     # moves them exactly as the original moves the game's
-    clone.param_groups[0]["params"], clone.param_groups[1]["params"] = list(twin.G.parameters()), list(twin.D.parameters())
+    clone.param_groups[0]["params"], clone.param_groups[1]["params"] = (
+        list(twin.G.parameters()),
+        list(twin.D.parameters()),
+    )
     clone.load_state_dict(copy.deepcopy(optimizer.state_dict()))  # a state_dict holds references, as torch.optim's do
     optimizer.step(game.loss)
     clone.step(twin.loss)

@@ -43,7 +43,9 @@ def test_generator_gradient_is_grad_v_at_the_closed_form_proximal_solution(penal
         critic,
         min_optimizer=torch.optim.SGD([theta], lr=0.0),  # lr 0: inspect the gradient only
         max_optimizer=torch.optim.SGD(critic.parameters(), lr=0.2),
-        lam=lam, inner_steps=200, penalty=penalty,
+        lam=lam,
+        inner_steps=200,
+        penalty=penalty,
     )
     prox.step(lambda: quadratic_game(theta, critic), torch.randn(8, 2, dtype=torch.float64))
     w_star = (theta.detach() + 2 * lam * w_k) / (1 + 2 * lam)
@@ -92,8 +94,14 @@ def test_keep_proximal_solution_false_restores_the_discriminator_and_projection_
         module.w.clamp_(-0.5, 0.5)
 
     prox = ProximalMinimax(
-        critic, min_optimizer=torch.optim.SGD([theta], lr=0.1), max_optimizer=torch.optim.SGD(critic.parameters(), lr=0.5),
-        lam=0.1, inner_steps=5, penalty="parameter", keep_proximal_solution=False, max_projection=clip,
+        critic,
+        min_optimizer=torch.optim.SGD([theta], lr=0.1),
+        max_optimizer=torch.optim.SGD(critic.parameters(), lr=0.5),
+        lam=0.1,
+        inner_steps=5,
+        penalty="parameter",
+        keep_proximal_solution=False,
+        max_projection=clip,
     )
     prox.step(lambda: quadratic_game(theta, critic), torch.zeros(1, 2, dtype=torch.float64))
     assert len(clips) == 5
@@ -105,8 +113,12 @@ def test_keep_proximal_solution_false_restores_the_discriminator_and_projection_
 def test_non_finite_step_restores_parameters_and_both_optimizer_states():
     theta = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
     critic = LinearCritic([0.1, 0.2])
-    prox = ProximalMinimax(critic, min_optimizer=torch.optim.Adam([theta], lr=0.1),
-                           max_optimizer=torch.optim.Adam(critic.parameters(), lr=0.1), inner_steps=3)
+    prox = ProximalMinimax(
+        critic,
+        min_optimizer=torch.optim.Adam([theta], lr=0.1),
+        max_optimizer=torch.optim.Adam(critic.parameters(), lr=0.1),
+        inner_steps=3,
+    )
     real = torch.randn(4, 2, dtype=torch.float64)
     prox.step(lambda: quadratic_game(theta, critic), real)
     saved, values = copy.deepcopy(prox.state_dict()), [theta.detach().clone(), critic.w.detach().clone()]
@@ -130,8 +142,12 @@ def test_state_dict_round_trip_continues_identically():
     def build():
         theta = torch.tensor([1.0, -1.0], dtype=torch.float64, requires_grad=True)
         critic = LinearCritic([0.3, 0.1])
-        prox = ProximalMinimax(critic, min_optimizer=torch.optim.Adam([theta], lr=0.05),
-                               max_optimizer=torch.optim.Adam(critic.parameters(), lr=0.05), inner_steps=4)
+        prox = ProximalMinimax(
+            critic,
+            min_optimizer=torch.optim.Adam([theta], lr=0.05),
+            max_optimizer=torch.optim.Adam(critic.parameters(), lr=0.05),
+            inner_steps=4,
+        )
         return theta, critic, prox
 
     real = torch.randn(4, 2, dtype=torch.float64)
@@ -154,13 +170,20 @@ def test_state_dict_round_trip_continues_identically():
 def test_invalid_arguments():
     theta = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     critic = LinearCritic([0.0, 0.0])
-    good = dict(min_optimizer=torch.optim.SGD([theta], lr=0.1), max_optimizer=torch.optim.SGD(critic.parameters(), lr=0.1))
+    good = dict(
+        min_optimizer=torch.optim.SGD([theta], lr=0.1), max_optimizer=torch.optim.SGD(critic.parameters(), lr=0.1)
+    )
     with pytest.raises(ValueError, match="exactly the discriminator's trainable parameters"):
         ProximalMinimax(critic, min_optimizer=good["min_optimizer"], max_optimizer=torch.optim.SGD([theta], lr=0.1))
     with pytest.raises(ValueError, match="holds discriminator parameters"):
-        ProximalMinimax(critic, min_optimizer=torch.optim.SGD(critic.parameters(), lr=0.1), max_optimizer=good["max_optimizer"])
-    for bad, message in [(dict(lam=-1.0), "Invalid lam"), (dict(inner_steps=0), "Invalid inner_steps"),
-                         (dict(penalty="l1"), "Invalid penalty")]:
+        ProximalMinimax(
+            critic, min_optimizer=torch.optim.SGD(critic.parameters(), lr=0.1), max_optimizer=good["max_optimizer"]
+        )
+    for bad, message in [
+        (dict(lam=-1.0), "Invalid lam"),
+        (dict(inner_steps=0), "Invalid inner_steps"),
+        (dict(penalty="l1"), "Invalid penalty"),
+    ]:
         with pytest.raises(ValueError, match=message):
             ProximalMinimax(critic, **good, **bad)
     prox = ProximalMinimax(critic, **good)

@@ -12,8 +12,14 @@ from cgd_optim import ACGD, CGD, SimGD
 from cgd_optim.competitive import _symmetric_warm_start, competitive_update
 from cgd_optim.games import ACGDReference, CGDReference, SimGDReference, cgd_step
 from cgd_optim.linalg import conjugate_gradient
-from cgd_optim.testing import (assert_matches_reference, assert_relabelling_invariant, leaves, points,
-                               quadratic_games, step_sizes)
+from cgd_optim.testing import (
+    assert_matches_reference,
+    assert_relabelling_invariant,
+    leaves,
+    points,
+    quadratic_games,
+    step_sizes,
+)
 
 rates = st.floats(0.01, 0.5)
 TIGHT = dict(tol=1e-13, max_iter=200)
@@ -31,8 +37,13 @@ general_sum_games = with_point(quadratic_games(zero_sum=False, well_conditioned=
 @given(case=zero_sum_games, lr=step_sizes())
 def test_one_cgd_step_equals_the_dense_block_solve(case, lr):
     (game, start), (lr_min, lr_max) = case, lr
-    assert_matches_reference(lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT), game, 1,
-                             reference=CGDReference(lr_min, lr_max), start=start)
+    assert_matches_reference(
+        lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT),
+        game,
+        1,
+        reference=CGDReference(lr_min, lr_max),
+        start=start,
+    )
 
 
 @given(case=zero_sum_games, lr=rates)
@@ -50,16 +61,24 @@ def test_cgd_update_is_the_nash_equilibrium_of_the_local_game(case, lr):
 @given(data=st.data(), lr=step_sizes())
 def test_relabelling_players_with_negated_objective_gives_the_same_update(games, data, lr):
     (game, start), (lr_min, lr_max) = data.draw(games), lr
-    assert_relabelling_invariant(lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT), game,
-                                 make_relabelled=lambda ys, xs: CGD(ys, xs, lr_min=lr_max, lr_max=lr_min, **TIGHT),
-                                 start=start)
+    assert_relabelling_invariant(
+        lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT),
+        game,
+        make_relabelled=lambda ys, xs: CGD(ys, xs, lr_min=lr_max, lr_max=lr_min, **TIGHT),
+        start=start,
+    )
 
 
 @given(case=zero_sum_games, lr=st.floats(0.001, 0.1), beta=st.floats(0.0, 0.999))
 def test_acgd_steps_equal_dense_algorithm_1(case, lr, beta):
     game, start = case
-    assert_matches_reference(lambda xs, ys: ACGD(xs, ys, lr=lr, beta=beta, eps=1e-5, **TIGHT), game, 4,
-                             reference=ACGDReference(lr, beta, 1e-5), start=start)
+    assert_matches_reference(
+        lambda xs, ys: ACGD(xs, ys, lr=lr, beta=beta, eps=1e-5, **TIGHT),
+        game,
+        4,
+        reference=ACGDReference(lr, beta, 1e-5),
+        start=start,
+    )
 
 
 @given(case=zero_sum_games, lr=st.floats(0.001, 0.1))
@@ -71,8 +90,9 @@ def test_acgd_with_beta_zero_is_cgd_with_steps_lr_over_abs_gradient(case, lr):
         dx, dy = cgd_step(game, x, y, eta_x, eta_y)
         return x + dx, y + dy
 
-    assert_matches_reference(lambda xs, ys: ACGD(xs, ys, lr=lr, beta=0.0, eps=1e-5, **TIGHT), game, 1,
-                             reference=reference, start=(x0, y0))
+    assert_matches_reference(
+        lambda xs, ys: ACGD(xs, ys, lr=lr, beta=0.0, eps=1e-5, **TIGHT), game, 1, reference=reference, start=(x0, y0)
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["CGD", "ACGD"])
@@ -103,8 +123,14 @@ def test_pair_f_f_gives_the_zero_sum_step(case, lr):
 def test_cgd_without_interaction_is_simgd(case, lr):
     game, start = case
     (lr_min, lr_max), uncoupled = lr, type(game)(game.A, 0 * game.B, game.C, game.a, game.b)  # nothing to anticipate
-    assert_matches_reference(lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT), uncoupled, 3,
-                             reference=SimGDReference(lr_min, lr_max), rtol=1e-10, start=start)
+    assert_matches_reference(
+        lambda xs, ys: CGD(xs, ys, lr_min=lr_min, lr_max=lr_max, **TIGHT),
+        uncoupled,
+        3,
+        reference=SimGDReference(lr_min, lr_max),
+        rtol=1e-10,
+        start=start,
+    )
     x, y = leaves(*start)
     x2, y2 = leaves(*start)
     cgd, simgd = CGD([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT), SimGD([x2], [y2], lr_min=lr_min, lr_max=lr_max)
@@ -132,7 +158,7 @@ def test_zero_sum_warm_start_gives_the_dense_step_for_one_extra_product(case, lr
     cold = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, symmetric=True)
     warm_guess = cold[2] + noise * torch.randn(n, dtype=torch.float64, generator=generator)
     warm = competitive_update(hvp_xy, hvp_yx, grad_x, grad_y, eta_x, eta_y, solve, warm_guess, symmetric=True)
-    for dx, dy, _, info in (cold, warm):
+    for dx, dy, _, _info in (cold, warm):
         torch.testing.assert_close(dx, dx_dense, rtol=1e-8, atol=1e-10)
         torch.testing.assert_close(dy, dy_dense, rtol=1e-8, atol=1e-10)
     assert cold[3]["hvp_count"] == 2 * cold[3]["matvecs"] + 1
@@ -152,7 +178,20 @@ def test_acgd_with_eps_outside_and_squared_tolerances_equals_the_authors_formula
     # eps_placement="outside": eta = lr sqrt(1 - beta^t) / (sqrt(v_t) + eps); tol_convention="squared":
     # tol 1e-26 on |r|^2 is 1e-13 on |r|
     game, start = case
-    make = lambda xs, ys: ACGD(xs, ys, lr=lr, beta=beta, eps=1e-3, tol=1e-26, max_iter=200,  # noqa: E731
-                               tol_convention="squared", eps_placement="outside")
-    assert_matches_reference(make, game, 4, reference=ACGDReference(lr, beta, 1e-3, eps_placement="outside"),
-                             start=start)
+
+    def make(xs, ys):
+        return ACGD(
+            xs,
+            ys,
+            lr=lr,
+            beta=beta,
+            eps=1e-3,
+            tol=1e-26,
+            max_iter=200,
+            tol_convention="squared",
+            eps_placement="outside",
+        )
+
+    assert_matches_reference(
+        make, game, 4, reference=ACGDReference(lr, beta, 1e-3, eps_placement="outside"), start=start
+    )

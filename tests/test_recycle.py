@@ -16,8 +16,7 @@ import torch
 from torch import nn
 
 from benchmarks.device_reads import DeviceReads
-from cgd_optim import ACGD, CGD
-from cgd_optim import compat
+from cgd_optim import ACGD, CGD, compat
 from cgd_optim.games import QuadraticGame, cgd_step
 
 RECYCLED = ("recycled_directions", "recycled_products")
@@ -35,17 +34,25 @@ class Game(nn.Module):
         self.real = torch.randn(16, 2, dtype=torch.float64) + 1.0
 
     def loss(self):
-        return -nn.functional.softplus(-self.D(self.real)).mean() - nn.functional.softplus(self.D(self.G(self.z))).mean()
+        return (
+            -nn.functional.softplus(-self.D(self.real)).mean() - nn.functional.softplus(self.D(self.G(self.z))).mean()
+        )
 
 
 def coupled_game(n: int = 60, rank: int = 6) -> QuadraticGame:
     """A zero-sum quadratic game whose coupling has ``rank`` large singular values: M has that many outliers."""
     generator = torch.Generator().manual_seed(3)
     coupling = torch.randn(n, rank, generator=generator, dtype=torch.float64) @ torch.randn(
-        rank, n, generator=generator, dtype=torch.float64)
+        rank, n, generator=generator, dtype=torch.float64
+    )
     eye = torch.eye(n, dtype=torch.float64)
-    return QuadraticGame(0.5 * eye, coupling, -0.5 * eye, torch.randn(n, generator=generator, dtype=torch.float64),
-                         torch.randn(n, generator=generator, dtype=torch.float64))
+    return QuadraticGame(
+        0.5 * eye,
+        coupling,
+        -0.5 * eye,
+        torch.randn(n, generator=generator, dtype=torch.float64),
+        torch.randn(n, generator=generator, dtype=torch.float64),
+    )
 
 
 def test_off_by_default_bitwise_and_without_state():
@@ -135,11 +142,13 @@ def test_misuse_is_refused_before_anything_changes():
             ACGD(game.G.parameters(), game.D.parameters(), recycle=bad)
     optimizer = CGD(game.G.parameters(), game.D.parameters(), lr=0.01, recycle=2)
     weights = [p.detach().clone() for p in game.parameters()]
-    with pytest.raises(ValueError, match="recycle applies to conjugate gradient.*zero-sum"):
+    with pytest.raises(ValueError, match=r"recycle applies to conjugate gradient.*zero-sum"):
         optimizer.step(lambda: (game.loss(), 2 * game.loss()))
     assert all(torch.equal(a, b) for a, b in zip(weights, game.parameters())) and not optimizer.state
-    for cls, players in ((compat.ACGD, (game.D.parameters(), game.G.parameters())),
-                         (compat.BCGD, (game.D.parameters(), game.G.parameters()))):
+    for cls, players in (
+        (compat.ACGD, (game.D.parameters(), game.G.parameters())),
+        (compat.BCGD, (game.D.parameters(), game.G.parameters())),
+    ):
         with pytest.raises(ValueError, match="alternates the solved side"):
             cls(*players, recycle=2)
     with pytest.raises(ValueError, match="joint general-sum system"):

@@ -11,8 +11,18 @@ import torch
 from gan_experiments.cli import main
 from gan_experiments.session import GameSession
 
-SMALL = ["--set", "run.samples=100", "--set", "model.generators=2", "--set", "run.eval_every=2",
-         "--set", "run.checkpoint_every=2", "--set", "optimizer.lr=0.001"]
+SMALL = [
+    "--set",
+    "run.samples=100",
+    "--set",
+    "model.generators=2",
+    "--set",
+    "run.eval_every=2",
+    "--set",
+    "run.checkpoint_every=2",
+    "--set",
+    "optimizer.lr=0.001",
+]
 
 
 def steps_logged(folder) -> list[int]:
@@ -97,8 +107,23 @@ def test_a_dry_run_folder_records_what_ran(tmp_path):
 def test_a_run_shorter_than_eval_every_still_logs_its_final_evaluation(tmp_path, capsys):
     """Before: no metrics.csv and no curves.png, silently."""
     out = tmp_path / "run"
-    assert main(["run", "stackelberg_fig1_ring8", "--set", "run.steps=3", "--set", "run.samples=100",
-                 "--set", "model.generators=2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "stackelberg_fig1_ring8",
+                "--set",
+                "run.steps=3",
+                "--set",
+                "run.samples=100",
+                "--set",
+                "model.generators=2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert steps_logged(out) == [3] and (out / "curves.png").stat().st_size > 0
     assert "its evaluation is logged as the last row of metrics.csv" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
@@ -146,7 +171,10 @@ def test_pictures_keep_groups_off_the_real_datas_grey_and_curves_say_what_they_s
         colours = [matplotlib.colors.to_rgb(c) for c in group_colours(n)]
         assert len(set(colours)) == n and all(not (r == g == b) for r, g, b in colours)
         assert matplotlib.colors.to_rgb(REAL_COLOUR) not in colours
-    rows = [{"step": s, "modes_covered": m, "f_min": 0.7 - 0.1 * s, "f_max": -1.3 + 0.1 * s} for s, m in ((1, 3), (2, 5), (3, 8))]
+    rows = [
+        {"step": s, "modes_covered": m, "f_min": 0.7 - 0.1 * s, "f_max": -1.3 + 0.1 * s}
+        for s, m in ((1, 3), (2, 5), (3, 8))
+    ]
     figure = metric_curves_figure(rows)
     labels = [t.get_text() for axes in figure.axes if axes.get_legend() for t in axes.get_legend().get_texts()]
     assert "model" in labels and not any("SGAN" in label for label in labels)
@@ -161,7 +189,10 @@ def test_a_misspelt_key_is_answered_with_the_key_meant_and_a_bad_grid_value_blam
     assert "unknown key run.stpes (did you mean run.steps?)" in capsys.readouterr().err
     assert main(["run", "stackelberg_fig1_ring8", "--set", "optimiser.lr=0.1", "--out", str(tmp_path / "b")]) == 2
     assert "unknown section [optimiser] (did you mean optimizer?)" in capsys.readouterr().err
-    assert main(["sweep", "stackelberg_fig1_ring8", "--grid", "run.optimizer=acgd,adam", "--out", str(tmp_path / "c")]) == 2
+    assert (
+        main(["sweep", "stackelberg_fig1_ring8", "--grid", "run.optimizer=acgd,adam", "--out", str(tmp_path / "c")])
+        == 2
+    )
     error = capsys.readouterr().err
     assert "--grid run.optimizer: 'acgd' is not a TOML literal" in error and "--set" not in error
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
@@ -178,8 +209,27 @@ def test_sweep_progress_names_the_grid_point_and_run_k_of_n_and_sweep_takes_devi
         return fit(self, steps, **options)
 
     monkeypatch.setattr(Trainer, "fit", recording)
-    assert main(["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--grid", "model.generators=2", "--dry-run",
-                 "--device", "cpu", "--set", "run.samples=100", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "stackelberg_fig1_ring8",
+                "--seeds",
+                "0",
+                "1",
+                "--grid",
+                "model.generators=2",
+                "--dry-run",
+                "--device",
+                "cpu",
+                "--set",
+                "run.samples=100",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert labels == ["model.generators=2, seed 0 (run 1 of 2)", "model.generators=2, seed 1 (run 2 of 2)"]
     assert 'device = "cpu"' in (tmp_path / "model.generators=2" / "seed0" / "config.toml").read_text()
 

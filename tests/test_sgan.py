@@ -5,23 +5,46 @@ import torch
 
 from gan_experiments import experiment
 from gan_experiments.config import from_dict
-from gan_experiments.registry import check
 from gan_experiments.frameworks import SGAN, derived_seed
 from gan_experiments.losses import game_objective
+from gan_experiments.registry import check
 
 OPTIMIZERS = ["adam", "acgd", "cgd", "simgd"]
 
 
-def tiny(global_pair: bool = True, optimizer: str = "adam", global_optimizer: str = "adam", loss: str = "wgan-gp",
-         pairs: int = 3, critic_steps: int = 1, messenger_steps: int = 1, **run):
-    return from_dict({
-        "run": {"framework": "sgan", "optimizer": optimizer, "loss": loss, "batch_size": 16, "samples": 120,
-                "steps": 4, "eval_every": 2, "checkpoint_every": 2, **run},
-        "model": {"latent_dim": 4, "generator_hidden": 16, "discriminator_hidden": 16},
-        "optimizer": {"lr": 1e-3, "critic_steps": critic_steps},
-        "sgan": {"pairs": pairs, "global_pair": global_pair, "global_optimizer": global_optimizer,
-                 "messenger_steps": messenger_steps},
-    })
+def tiny(
+    global_pair: bool = True,
+    optimizer: str = "adam",
+    global_optimizer: str = "adam",
+    loss: str = "wgan-gp",
+    pairs: int = 3,
+    critic_steps: int = 1,
+    messenger_steps: int = 1,
+    **run,
+):
+    return from_dict(
+        {
+            "run": {
+                "framework": "sgan",
+                "optimizer": optimizer,
+                "loss": loss,
+                "batch_size": 16,
+                "samples": 120,
+                "steps": 4,
+                "eval_every": 2,
+                "checkpoint_every": 2,
+                **run,
+            },
+            "model": {"latent_dim": 4, "generator_hidden": 16, "discriminator_hidden": 16},
+            "optimizer": {"lr": 1e-3, "critic_steps": critic_steps},
+            "sgan": {
+                "pairs": pairs,
+                "global_pair": global_pair,
+                "global_optimizer": global_optimizer,
+                "messenger_steps": messenger_steps,
+            },
+        }
+    )
 
 
 def session(config):
@@ -76,9 +99,9 @@ def test_i_d_discriminator_steps_per_generator_step_for_locals_and_messengers():
 def test_i_d_above_one_needs_the_adam_pair():
     from gan_experiments.config import ConfigError
 
-    with pytest.raises(ConfigError, match="critic_steps = 5 needs run.optimizer"):
+    with pytest.raises(ConfigError, match=r"critic_steps = 5 needs run.optimizer"):
         check(tiny(optimizer="acgd", critic_steps=5))
-    with pytest.raises(ConfigError, match="sgan.messenger_steps = 5 needs sgan.global_optimizer"):
+    with pytest.raises(ConfigError, match=r"sgan.messenger_steps = 5 needs sgan.global_optimizer"):
         check(tiny(global_optimizer="cgd", messenger_steps=5))
 
 
@@ -119,8 +142,10 @@ def test_global_discriminator_steps_against_the_local_generators_without_touchin
     generators = [p.detach().clone() for pair in sgan.local_pairs for p in pair.generator.parameters()]
     d0 = [p.detach().clone() for p in sgan.global_pair.discriminator.parameters()]
     trainer._global_discriminator_step()
-    assert all(torch.equal(a, b) for a, b in
-               zip(generators, [p for pair in sgan.local_pairs for p in pair.generator.parameters()]))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(generators, [p for pair in sgan.local_pairs for p in pair.generator.parameters()])
+    )
     assert all(not torch.equal(a, b) for a, b in zip(d0, sgan.global_pair.discriminator.parameters()))
 
 

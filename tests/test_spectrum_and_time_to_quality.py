@@ -14,9 +14,15 @@ from gan_experiments.metrics.digit_classifier import train_classifier
 def _system(n: int = 60, rank: int = 6, seed: int = 0):
     """M = I + K K^T with K of rank ``rank`` (eigenvalues 1 + singular values^2, the rest exactly 1)."""
     generator = torch.Generator().manual_seed(seed)
-    k = torch.randn(n, rank, generator=generator, dtype=torch.float64) * torch.linspace(1.0, 0.2, rank, dtype=torch.float64)
+    k = torch.randn(n, rank, generator=generator, dtype=torch.float64) * torch.linspace(
+        1.0, 0.2, rank, dtype=torch.float64
+    )
     coupling = k @ k.T
-    return coupling, torch.eye(n, dtype=torch.float64) + coupling, torch.randn(n, generator=generator, dtype=torch.float64)
+    return (
+        coupling,
+        torch.eye(n, dtype=torch.float64) + coupling,
+        torch.randn(n, generator=generator, dtype=torch.float64),
+    )
 
 
 def test_lanczos_recovers_the_exact_leading_eigenpairs_of_a_low_rank_coupling():
@@ -60,8 +66,10 @@ def test_cg_bound_iterations_is_the_chebyshev_bound():
 
 
 def _curve(points):
-    return [{"seconds": s, "steps": s, "inception_score": score, "frechet_distance": distance}
-            for s, score, distance in points]
+    return [
+        {"seconds": s, "steps": s, "inception_score": score, "frechet_distance": distance}
+        for s, score, distance in points
+    ]
 
 
 def test_time_to_quality_reads_first_crossings_against_the_best_of_all_runs():
@@ -101,8 +109,9 @@ def small_classifier():
 
 
 def test_smoke_run_trains_evaluates_and_summarises_every_optimizer_kind(small_classifier):
-    report = time_to_quality.run_benchmark(["acgd_tol1e-2", "simgd", "adam"], [0], budget=60.0, eval_every=60.0,
-                                           max_steps=2, classifier=small_classifier)
+    report = time_to_quality.run_benchmark(
+        ["acgd_tol1e-2", "simgd", "adam"], [0], budget=60.0, eval_every=60.0, max_steps=2, classifier=small_classifier
+    )
     assert [run["optimizer"] for run in report["runs"]] == ["acgd_tol1e-2", "simgd", "adam"]
     for run in report["runs"]:
         assert [point["steps"] for point in run["curve"]] == [0, 2]

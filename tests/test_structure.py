@@ -5,7 +5,6 @@ short enough to read at once."""
 
 import ast
 import re
-import typing
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,25 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gan_experiments"
 OWN_FILES = ("frameworks", "data")  # a framework's or a data source's own file may decide by its names
 MODULES = sorted(PACKAGE.rglob("*.py"))
-CLASSES = ("StandardGAN", "StackelbergGAN", "SGAN", "ProximalGAN", "ProjectionGame", "MessengerGame", "TwoPlayerGame",
-           "ProximalMinimax", "AdamPair", "ACGD", "CGD", "SimGD", "GaussianMixture", "ImageSource",
-           "StackedMNISTSource", "PlanarSource", "MixtureSource")
+CLASSES = (
+    "StandardGAN",
+    "StackelbergGAN",
+    "SGAN",
+    "ProximalGAN",
+    "ProjectionGame",
+    "MessengerGame",
+    "TwoPlayerGame",
+    "ProximalMinimax",
+    "AdamPair",
+    "ACGD",
+    "CGD",
+    "SimGD",
+    "GaussianMixture",
+    "ImageSource",
+    "StackedMNISTSource",
+    "PlanarSource",
+    "MixtureSource",
+)
 
 
 def source(path: Path) -> str:
@@ -31,21 +46,29 @@ def branches(text: str) -> list[str]:
     """Comparisons with a framework or data-set name, tests of framework or data-set membership,
     and isinstance checks against the frameworks', optimizers' or data sources' classes."""
     names = "|".join(re.escape(n) for n in [*FRAMEWORKS, *DATA_SOURCES])
-    patterns = [rf"(==|!=)\s*['\"]({names})['\"]", rf"['\"]({names})['\"]\s*(==|!=)",
-                rf"\bin\s*[\(\[\{{]\s*['\"]({names})['\"]", r"(framework|data\.name)\s*(==|!=|\bin\b|\bnot in\b)",
-                rf"isinstance\([^)]*\b({'|'.join(CLASSES)})\b", r"\bIMAGE_DATASETS\b"]
+    patterns = [
+        rf"(==|!=)\s*['\"]({names})['\"]",
+        rf"['\"]({names})['\"]\s*(==|!=)",
+        rf"\bin\s*[\(\[\{{]\s*['\"]({names})['\"]",
+        r"(framework|data\.name)\s*(==|!=|\bin\b|\bnot in\b)",
+        rf"isinstance\([^)]*\b({'|'.join(CLASSES)})\b",
+        r"\bIMAGE_DATASETS\b",
+    ]
     return [m.group(0) for pattern in patterns for m in re.finditer(pattern, text)]
 
 
 def test_the_branch_detector_finds_what_it_looks_for():
-    found = branches('if config.run.framework == "sgan" or isinstance(framework, (SGAN, StackelbergGAN)):\n'
-                     '    x = name in ("ring", "grid") or data.name in IMAGE_DATASETS or "mnist" != d')
+    found = branches(
+        'if config.run.framework == "sgan" or isinstance(framework, (SGAN, StackelbergGAN)):\n'
+        '    x = name in ("ring", "grid") or data.name in IMAGE_DATASETS or "mnist" != d'
+    )
     assert len(found) >= 6
     assert branches('FRAMEWORKS[config.run.framework].build(config)\nif method == "cgd":') == []
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if p.parent.name not in OWN_FILES],
-                         ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize(
+    "path", [p for p in MODULES if p.parent.name not in OWN_FILES], ids=lambda p: str(p.relative_to(PACKAGE))
+)
 def test_nothing_outside_the_frameworks_and_data_sources_branches_on_their_names_or_types(path):
     assert branches(source(path)) == []
 
@@ -115,7 +138,7 @@ def import_cycle(graph: dict[str, set[str]]) -> list[str]:
         state[module], _ = "open", path.append(module)
         for target in sorted(graph[module]):
             if state.get(target) == "open":
-                return path[path.index(target):] + [target]
+                return [*path[path.index(target) :], target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         state[module], _ = "done", path.pop()
@@ -159,22 +182,34 @@ def test_every_function_is_under_40_lines():
 
 @pytest.mark.parametrize("package", ["cgd_optim", "benchmarks"])
 def test_every_function_of_the_optimizers_and_the_benchmarks_is_at_most_60_lines(package):
-    long = [(str(p.relative_to(ROOT)), name, n) for p in sorted((ROOT / package).rglob("*.py"))
-            for name, n in function_lengths(p) if n > 60]
+    long = [
+        (str(p.relative_to(ROOT)), name, n)
+        for p in sorted((ROOT / package).rglob("*.py"))
+        for name, n in function_lengths(p)
+        if n > 60
+    ]
     assert long == []
 
 
 def test_the_papers_are_cited_by_authors_and_title_not_by_file_names():
-    paths = [*MODULES, *(PACKAGE / "configs").glob("*.toml"), *(PACKAGE.parent / "docs").glob("*.md"),
-             PACKAGE.parent / "README.md", *(PACKAGE.parent / "cgd_optim").glob("*.py")]
+    paths = [
+        *MODULES,
+        *(PACKAGE / "configs").glob("*.toml"),
+        *(PACKAGE.parent / "docs").glob("*.md"),
+        PACKAGE.parent / "README.md",
+        *(PACKAGE.parent / "cgd_optim").glob("*.py"),
+    ]
     cited = [str(p) for p in paths if re.search(r"\b00\d_[0-9a-f]{16}\.txt", source(p))]
     assert cited == []
 
 
 def members(protocol) -> set[str]:
     """What a Protocol of gan_experiments.contracts names: its methods and annotated attributes."""
-    methods = {name for name, value in vars(protocol).items()
-               if callable(value) or isinstance(value, (classmethod, staticmethod))}
+    methods = {
+        name
+        for name, value in vars(protocol).items()
+        if callable(value) or isinstance(value, (classmethod, staticmethod))
+    }
     return {name for name in methods | set(protocol.__annotations__) if not name.startswith("_")}
 
 
@@ -186,8 +221,9 @@ def test_the_contracts_name_what_the_code_relies_on():
 
 def test_every_registry_entry_and_data_source_keeps_its_contract():
     for name, entry in FRAMEWORKS.items():
-        missing = [m for m in members(contracts.RunEntry) | (members(contracts.Run) - {"config"})
-                   if not hasattr(entry, m)]
+        missing = [
+            m for m in members(contracts.RunEntry) | (members(contracts.Run) - {"config"}) if not hasattr(entry, m)
+        ]
         assert missing == [], name
     for name, data in DATA_SOURCES.items():
         missing = [m for m in members(contracts.DataSource) if not hasattr(data, m)]

@@ -2,7 +2,6 @@
 writes, and a killed rank under --max-restarts=1 costs a resume from the last checkpoint and
 nothing else (bitwise the uninterrupted run's final checkpoint, each step once in metrics.csv)."""
 
-import csv
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 import torch
 
 from gan_experiments.cli import main
+from gan_experiments.records import read_rows
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 60
@@ -29,10 +29,23 @@ TOLERANCE = {"adam": 1e-4, "acgd": 1e-2}
 def torchrun(command: list[str], *, script: list[str] | None = None, restarts: int = 0, env: dict | None = None):
     """``torchrun --standalone --nproc_per_node=2`` in its own session, killed by pid after TIMEOUT_S."""
     target = script or ["-m", "gan_experiments"]
-    args = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-            f"--max-restarts={restarts}", *target, *command]
-    proc = subprocess.Popen(args, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    args = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        f"--max-restarts={restarts}",
+        *target,
+        *command,
+    ]
+    proc = subprocess.Popen(
+        args,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         output = proc.communicate(timeout=TIMEOUT_S)[0].decode()
     except subprocess.TimeoutExpired:
@@ -86,28 +99,48 @@ def test_two_processes_follow_one_on_the_same_config_and_seed(runs, name):
     assert two["step"] == one["step"] == 20
     for key, a, b in paired(two["players"], one["players"]):
         assert float((a - b).norm()) <= TOLERANCE[name] * float(b.norm()), key
-    rows = list(csv.DictReader(open(runs[1][name][0] / "metrics.csv")))
+    rows = read_rows(runs[1][name][0] / "metrics.csv")
     assert [int(row["step"]) for row in rows] == [5, 10, 15, 20]
 
 
 def test_a_killed_rank_costs_a_resume_from_the_last_checkpoint_and_nothing_else(runs):
     root, folders = runs
     out = root / "killed"
-    output = torchrun(run_command("adam", out), script=[str(HERE / "torchrun_kill.py")], restarts=1,
-                      env={"KILL_AT_STEP": "15"})
+    output = torchrun(
+        run_command("adam", out), script=[str(HERE / "torchrun_kill.py")], restarts=1, env={"KILL_AT_STEP": "15"}
+    )
     assert "Signals.SIGKILL" in output or "SIGKILL" in output or "exitcode: -9" in output
     restarted, uninterrupted = load(out), load(folders["adam"][0])
     for key, a, b in paired(restarted, uninterrupted):
         assert torch.equal(a, b), key
-    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    rows = read_rows(out / "metrics.csv")
     assert [int(row["step"]) for row in rows] == [5, 10, 15, 20]
 
 
 def test_a_global_batch_that_does_not_divide_by_the_processes_is_refused(tmp_path):
-    output = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                             "-m", "gan_experiments", "run", "standard_ring8", "--out", str(tmp_path / "odd"),
-                             "--set", "run.batch_size=63", "--set", "run.steps=2"],
-                            env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=TIMEOUT_S)
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "gan_experiments",
+            "run",
+            "standard_ring8",
+            "--out",
+            str(tmp_path / "odd"),
+            "--set",
+            "run.batch_size=63",
+            "--set",
+            "run.steps=2",
+        ],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     assert "run.batch_size = 63 does not divide by the 2 processes" in output.stdout + output.stderr
     assert not (tmp_path / "odd").exists()
 
@@ -115,7 +148,7 @@ def test_a_global_batch_that_does_not_divide_by_the_processes_is_refused(tmp_pat
 def test_a_one_process_checkpoint_resumes_under_two_processes_on_the_same_trajectory(runs, tmp_path):
     """The streams are global: 10 steps in one process, then 10 more in two, end where 20 in one do
     (within the Adam tolerance: the slices' round-off)."""
-    root, folders = runs
+    _root, folders = runs
     out = tmp_path / "resumed"
     half = [item if item != "run.steps=20" else "run.steps=10" for item in run_command("adam", out)]
     assert main(half) == 0
@@ -124,4 +157,4 @@ def test_a_one_process_checkpoint_resumes_under_two_processes_on_the_same_trajec
     assert resumed["step"] == 20
     for key, a, b in paired(resumed["players"], one["players"]):
         assert float((a - b).norm()) <= TOLERANCE["adam"] * float(b.norm()), key
-    assert [int(row["step"]) for row in csv.DictReader(open(out / "metrics.csv"))] == [5, 10, 15, 20]
+    assert [int(row["step"]) for row in read_rows(out / "metrics.csv")] == [5, 10, 15, 20]

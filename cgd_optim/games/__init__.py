@@ -13,14 +13,32 @@ hypothesis strategies and assertion helpers on top.
   (:mod:`cgd_optim.games.dynamics`).
 """
 
-from .dynamics import (cgd_jacobian, is_local_nash, joint_hessian, simgd_jacobian, solve_nash, spectral_radius,
-                       stationary_point)
+from .dynamics import (
+    cgd_jacobian,
+    is_local_nash,
+    joint_hessian,
+    simgd_jacobian,
+    solve_nash,
+    spectral_radius,
+    stationary_point,
+)
 from .quadratic import GeneralSumQuadraticGame, QuadraticGame
 from .reference import ACGDReference, CGDReference, SimGDReference, cgd_step, local_game_matrix, simgd_step
 
 __all__ = [
-    "QuadraticGame", "GeneralSumQuadraticGame",
-    "cgd_step", "simgd_step", "local_game_matrix", "CGDReference", "SimGDReference", "ACGDReference",
-    "joint_hessian", "stationary_point", "solve_nash", "is_local_nash",
-    "simgd_jacobian", "cgd_jacobian", "spectral_radius",
+    "ACGDReference",
+    "CGDReference",
+    "GeneralSumQuadraticGame",
+    "QuadraticGame",
+    "SimGDReference",
+    "cgd_jacobian",
+    "cgd_step",
+    "is_local_nash",
+    "joint_hessian",
+    "local_game_matrix",
+    "simgd_jacobian",
+    "simgd_step",
+    "solve_nash",
+    "spectral_radius",
+    "stationary_point",
 ]

@@ -11,8 +11,8 @@ With the joint Hessian of the players' objectives
 (so that :math:`(\nabla_x f_{min}, \nabla_y f_{max}) = H z + h`) and :math:`S = \mathrm{diag}(-\eta_x, \eta_y)`:
 
 * simultaneous SimGD: :math:`J = I + S H`;
-* alternating SimGD (max player first): :math:`y` moves with :math:`J_y = (\eta_y D_{yx} f_{max},\ I + \eta_y D_{yy} f_{max})`,
-  then x with the gradient at the new y;
+* alternating SimGD (max player first): :math:`y` moves with
+  :math:`J_y = (\eta_y D_{yx} f_{max},\ I + \eta_y D_{yy} f_{max})`, then x with the gradient at the new y;
 * CGD: :math:`J = I + N^{-1} \mathrm{diag}(-I, I) H` with N the local-game matrix of
   :func:`cgd_optim.games.reference.local_game_matrix`.
 """
@@ -46,7 +46,7 @@ def stationary_point(game: Game):
     except RuntimeError as error:  # torch raises a LinAlgError (a RuntimeError) for singular systems
         raise ValueError("the game has no unique stationary point: its joint Hessian is singular") from error
     reference = game.mixed_xy
-    return like(z[:game.n], reference), like(z[game.n:], reference)
+    return like(z[: game.n], reference), like(z[game.n :], reference)
 
 
 def solve_nash(game: Game):
@@ -86,8 +86,9 @@ def simgd_jacobian(game: Game, lr_min: float, lr_max: float, *, alternating: boo
     player first), float64."""
     n, m = game.n, game.m
     hessian = joint_hessian(game)
-    scale = torch.cat([torch.full((n,), -float(lr_min), dtype=torch.float64),
-                       torch.full((m,), float(lr_max), dtype=torch.float64)])
+    scale = torch.cat(
+        [torch.full((n,), -float(lr_min), dtype=torch.float64), torch.full((m,), float(lr_max), dtype=torch.float64)]
+    )
     simultaneous = torch.eye(n + m, dtype=torch.float64) + scale[:, None] * hessian
     if not alternating:
         return simultaneous
@@ -110,5 +111,12 @@ def spectral_radius(jacobian) -> float:
     return float(torch.linalg.eigvals(as_torch(jacobian)).abs().max())
 
 
-__all__ = ["joint_hessian", "stationary_point", "solve_nash", "is_local_nash", "simgd_jacobian", "cgd_jacobian",
-           "spectral_radius"]
+__all__ = [
+    "cgd_jacobian",
+    "is_local_nash",
+    "joint_hessian",
+    "simgd_jacobian",
+    "solve_nash",
+    "spectral_radius",
+    "stationary_point",
+]

@@ -20,8 +20,9 @@ Blocks are float64 and keep the kind they were given (NumPy arrays or torch tens
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -74,8 +75,9 @@ class QuadraticGame:
         return int(self.B.shape[1])
 
     @classmethod
-    def random(cls, n: int, m: int, *, seed: int | None = None, generator: torch.Generator | None = None,
-               scale: float = 1.0) -> "QuadraticGame":
+    def random(
+        cls, n: int, m: int, *, seed: int | None = None, generator: torch.Generator | None = None, scale: float = 1.0
+    ) -> QuadraticGame:
         r"""A game with standard normal entries: :math:`A = S + S^\top`, :math:`C = T + T^\top` and B
         scaled by ``scale``, a and b unscaled; torch float64 blocks.  Give ``seed`` or a ``generator``
         (``seed`` seeds a fresh one, so a seed names the same game on every machine)."""
@@ -87,7 +89,7 @@ class QuadraticGame:
         return cls(S + S.T, B, T + T.T, draw(n), draw(m), origin=origin)
 
     @classmethod
-    def icr_quadratic(cls) -> "QuadraticGame":
+    def icr_quadratic(cls) -> QuadraticGame:
         r""":math:`f(x, y) = x^2 + 10xy + y^2` (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive
         regularization in GANs", Sec. 3-4, eq. (3) with :math:`\alpha = \beta = 1`).
 
@@ -100,7 +102,7 @@ class QuadraticGame:
         return cls(2 * one, 10 * one, 2 * one, torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64))
 
     @classmethod
-    def bilinear(cls, n: int = 1) -> "QuadraticGame":
+    def bilinear(cls, n: int = 1) -> QuadraticGame:
         r""":math:`f(x, y) = x^\top y` in n dimensions per player.  SimGD's Jacobian at step size
         :math:`\eta` (both players) has spectral radius :math:`\sqrt{1 + \eta^2} > 1` at every step
         size (it spirals out); CGD's is :math:`1 / \sqrt{1 + \eta^2}` (ICR paper Sec. 3)."""
@@ -145,7 +147,7 @@ class QuadraticGame:
         r""":math:`D_{yx} f = B^\top` (m, n)."""
         return self.B.T
 
-    def relabelled(self) -> "QuadraticGame":
+    def relabelled(self) -> QuadraticGame:
         r"""The same game with the players' roles swapped: the new min player is y, the new max
         player x, and the objective :math:`g(y, x) = -f(x, y)` (blocks :math:`-C, -B^\top, -A, -b, -a`).
         A step of an optimizer that treats both players alike is the same on both."""
@@ -172,19 +174,24 @@ class GeneralSumQuadraticGame:
 
     def __post_init__(self) -> None:
         if (self.f_min.n, self.f_min.m) != (self.f_max.n, self.f_max.m):
-            raise ValueError(f"f_min is a ({self.f_min.n}, {self.f_min.m}) game but f_max a "
-                             f"({self.f_max.n}, {self.f_max.m}) one: the players must have the same sizes in both")
+            raise ValueError(
+                f"f_min is a ({self.f_min.n}, {self.f_min.m}) game but f_max a "
+                f"({self.f_max.n}, {self.f_max.m}) one: the players must have the same sizes in both"
+            )
 
     n = property(lambda self: self.f_min.n, doc="Size of the min player x.")
     m = property(lambda self: self.f_min.m, doc="Size of the max player y.")
 
     @classmethod
-    def random(cls, n: int, m: int, *, seed: int | None = None, generator: torch.Generator | None = None,
-               scale: float = 1.0) -> "GeneralSumQuadraticGame":
+    def random(
+        cls, n: int, m: int, *, seed: int | None = None, generator: torch.Generator | None = None, scale: float = 1.0
+    ) -> GeneralSumQuadraticGame:
         """Two independent :meth:`QuadraticGame.random` objectives drawn from one generator."""
         shared = _generator(seed, generator)
-        game = cls(QuadraticGame.random(n, m, generator=shared, scale=scale),
-                   QuadraticGame.random(n, m, generator=shared, scale=scale))
+        game = cls(
+            QuadraticGame.random(n, m, generator=shared, scale=scale),
+            QuadraticGame.random(n, m, generator=shared, scale=scale),
+        )
         if seed is not None:
             object.__setattr__(game, "origin", f"GeneralSumQuadraticGame.random({n}, {m}, seed={seed}, scale={scale})")
         return game
@@ -210,7 +217,7 @@ class GeneralSumQuadraticGame:
     mixed_xy = property(lambda self: self.f_min.B, doc=":math:`D_{xy} f_{min}` (n, m).")
     mixed_yx = property(lambda self: self.f_max.B.T, doc=":math:`D_{yx} f_{max}` (m, n).")
 
-    def relabelled(self) -> "GeneralSumQuadraticGame":
+    def relabelled(self) -> GeneralSumQuadraticGame:
         """Roles swapped: y minimizes :math:`-f_{max}`, x maximizes :math:`-f_{min}`."""
         return GeneralSumQuadraticGame(self.f_max.relabelled(), self.f_min.relabelled())
 

@@ -15,7 +15,6 @@ a 2x2 block system whose solution is the step.
 
 from __future__ import annotations
 
-
 import torch
 
 from ._arrays import as_torch, like
@@ -23,12 +22,16 @@ from .quadratic import Game
 
 
 def local_game_matrix(game: Game, eta_x, eta_y) -> torch.Tensor:
-    r"""The block matrix :math:`N = \begin{pmatrix} \eta_x^{-1} & D_{xy} f_{min} \\ -D_{yx} f_{max} & \eta_y^{-1}\end{pmatrix}`
-    of CGD's local game; ``eta_x``, ``eta_y`` numbers or per-coordinate vectors."""
+    r"""The block matrix of CGD's local game, ``eta_x``, ``eta_y`` numbers or per-coordinate vectors:
+
+    .. math::
+        N = \begin{pmatrix} \eta_x^{-1} & D_{xy} f_{min} \\ -D_{yx} f_{max} & \eta_y^{-1}\end{pmatrix}
+    """
     inverse_x = torch.diag(1.0 / torch.broadcast_to(as_torch(eta_x), (game.n,)))
     inverse_y = torch.diag(1.0 / torch.broadcast_to(as_torch(eta_y), (game.m,)))
-    return torch.cat([torch.cat([inverse_x, as_torch(game.mixed_xy)], 1),
-                      torch.cat([-as_torch(game.mixed_yx), inverse_y], 1)])
+    return torch.cat(
+        [torch.cat([inverse_x, as_torch(game.mixed_xy)], 1), torch.cat([-as_torch(game.mixed_yx), inverse_y], 1)]
+    )
 
 
 def cgd_step(game: Game, x, y, lr_min, lr_max):
@@ -39,7 +42,7 @@ def cgd_step(game: Game, x, y, lr_min, lr_max):
     (ACGD's step sizes, or any other diagonal).  Zero- and general-sum games alike."""
     rhs = torch.cat([-as_torch(game.grad_x(x, y)), as_torch(game.grad_y(x, y))])
     step = torch.linalg.solve(local_game_matrix(game, lr_min, lr_max), rhs)
-    return like(step[:game.n], x), like(step[game.n:], y)
+    return like(step[: game.n], x), like(step[game.n :], y)
 
 
 def simgd_step(game: Game, x, y, lr_min, lr_max, *, alternating: bool = False):
@@ -102,8 +105,16 @@ class ACGDReference:
         first step); ``eta_x``, ``eta_y``: the last step's step sizes.
     """
 
-    def __init__(self, lr: float = 1e-3, beta: float = 0.99, eps: float = 1e-5, *,
-                 lr_min: float | None = None, lr_max: float | None = None, eps_placement: str = "inside") -> None:
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        beta: float = 0.99,
+        eps: float = 1e-5,
+        *,
+        lr_min: float | None = None,
+        lr_max: float | None = None,
+        eps_placement: str = "inside",
+    ) -> None:
         self.lr_min = lr if lr_min is None else lr_min
         self.lr_max = lr if lr_max is None else lr_max
         self.beta, self.eps, self.eps_placement = beta, eps, eps_placement
@@ -128,4 +139,4 @@ class ACGDReference:
         return self.beta * previous + (1.0 - self.beta) * gradient**2
 
 
-__all__ = ["local_game_matrix", "cgd_step", "simgd_step", "CGDReference", "SimGDReference", "ACGDReference"]
+__all__ = ["ACGDReference", "CGDReference", "SimGDReference", "cgd_step", "local_game_matrix", "simgd_step"]

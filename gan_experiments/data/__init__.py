@@ -25,5 +25,18 @@ def data_source(name: str):
     return DATA_SOURCES[name]
 
 
-__all__ = ["GaussianMixture", "ring", "grid", "circle", "swiss_roll", "DATA_SOURCES", "IMAGE_DATASETS",
-           "data_source", "ImageSource", "StackedMNISTSource", "MixtureSource", "GridSource", "SwissRollSource"]
+__all__ = [
+    "DATA_SOURCES",
+    "IMAGE_DATASETS",
+    "GaussianMixture",
+    "GridSource",
+    "ImageSource",
+    "MixtureSource",
+    "StackedMNISTSource",
+    "SwissRollSource",
+    "circle",
+    "data_source",
+    "grid",
+    "ring",
+    "swiss_roll",
+]

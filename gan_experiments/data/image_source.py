@@ -57,16 +57,23 @@ class ImageSource:
         self._classifier, self._reference = None, None
 
     @classmethod
-    def from_config(cls, config) -> "ImageSource":
-        return cls(config.data, samples=config.run.samples, seed=config.run.seed, metrics=config.metrics,
-                   device=config.run.device)
+    def from_config(cls, config) -> ImageSource:
+        return cls(
+            config.data,
+            samples=config.run.samples,
+            seed=config.run.seed,
+            metrics=config.metrics,
+            device=config.run.device,
+        )
 
     @staticmethod
     def validate(config) -> None:
         """``model.network`` names an image network that fits this data set's images."""
         name, network = config.data.name, config.model.network
         if network not in IMAGE_NETWORKS:
-            raise ConfigError(f"model.network = {network!r}: image data ({name}) needs one of {', '.join(IMAGE_NETWORKS)}")
+            raise ConfigError(
+                f"model.network = {network!r}: image data ({name}) needs one of {', '.join(IMAGE_NETWORKS)}"
+            )
         try:
             check_shape(network, IMAGE_SHAPES[name])
         except ValueError as error:
@@ -74,8 +81,11 @@ class ImageSource:
 
     @staticmethod
     def dry_run_overrides(config) -> list[str]:
-        return [f"run.batch_size={min(config.run.batch_size, 8)}", f"run.samples={min(config.run.samples, 200)}",
-                f"metrics.inception_samples={min(config.metrics.inception_samples, 64)}"]
+        return [
+            f"run.batch_size={min(config.run.batch_size, 8)}",
+            f"run.samples={min(config.run.samples, 200)}",
+            f"metrics.inception_samples={min(config.metrics.inception_samples, 64)}",
+        ]
 
     def image_data(self, *, train: bool) -> tuple[Tensor, Tensor]:
         """(images, labels) of the training (or held-out) part from ``data.root`` when given, else
@@ -118,7 +128,7 @@ class ImageSource:
 
     def real_images(self, n: int, *, train: bool, seed: int) -> Tensor:
         """``n`` real images (drawn with replacement) of the training or held-out part."""
-        images, labels = self.image_data(train=train)
+        images, _labels = self.image_data(train=train)
         return images[torch.randint(0, images.shape[0], (n,), generator=torch.Generator().manual_seed(seed))]
 
     def real_reference(self, classifier) -> tuple[Tensor, dict]:
@@ -143,15 +153,20 @@ class ImageSource:
         row.update({f"real_{k}": v for k, v in real_row.items()})
         row["classifier_accuracy"] = accuracy
         if parts is not None:
-            row.update(self.local_scores(classifier, parts, reference) if players.parts_are_local_pairs
-                       else self.generator_classes(classifier, parts))
+            row.update(
+                self.local_scores(classifier, parts, reference)
+                if players.parts_are_local_pairs
+                else self.generator_classes(classifier, parts)
+            )
         return row
 
     def generator_classes(self, classifier, parts: list[Tensor]) -> dict:
         """Each generator's predicted-class counts and classes covered."""
         counts = [torch.bincount(predict(classifier, s)[0].argmax(dim=1), minlength=10) for s in parts]
-        return {"generator_classes": [c.tolist() for c in counts],
-                "generator_classes_covered": [int((c > 0).sum()) for c in counts]}
+        return {
+            "generator_classes": [c.tolist() for c in counts],
+            "generator_classes_covered": [int((c > 0).sum()) for c in counts],
+        }
 
     def local_scores(self, classifier, parts: list[Tensor], reference: Tensor) -> dict:
         """Each local generator's scores (``local_*s``) and their mean (``local_*``)."""
@@ -169,10 +184,16 @@ class ImageSource:
         metrics, skipped = {}, skip_reasons(weights)
         if skipped is None:
             with evaluation_mode(players):  # in chunks: a generator's activations for 50,000 images are large
-                generated = torch.cat([players.sample(min(500, n - i), torch.Generator().manual_seed(self.seed + 6 + i))
-                                       .cpu() for i in range(0, n, 500)])
+                generated = torch.cat(
+                    [
+                        players.sample(min(500, n - i), torch.Generator().manual_seed(self.seed + 6 + i)).cpu()
+                        for i in range(0, n, 500)
+                    ]
+                )
             real = self.real_images(n, train=True, seed=self.seed + 7)
-            metrics, skipped = inception_metrics(generated, real, weights, cuda=torch.device(self.device).type == "cuda")
+            metrics, skipped = inception_metrics(
+                generated, real, weights, cuda=torch.device(self.device).type == "cuda"
+            )
         for name, reason in skipped.items():
             print(f"{name} skipped: {reason}", file=sys.stderr)
         return {**metrics, "skipped": skipped} if skipped else metrics
@@ -209,7 +230,7 @@ class StackedMNISTSource(ImageSource):
 
     def features(self, classifier, images: Tensor) -> tuple[dict, Tensor]:
         """Mode scores of the digit triples, and the three channels' features side by side."""
-        outputs = [predict(classifier, images[:, c:c + 1]) for c in range(3)]
+        outputs = [predict(classifier, images[:, c : c + 1]) for c in range(3)]
         labels = torch.stack([p.argmax(dim=1) for p, _ in outputs], dim=1)
         return stacked_mode_scores(stacked_mode(labels)), torch.cat([f for _, f in outputs], dim=1)
 

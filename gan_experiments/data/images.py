@@ -24,9 +24,17 @@ from torch import Tensor
 
 SUBSET_SPLIT_SEED = 0
 SUBSET_TRAIN = 4000
-IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "stacked_mnist": (3, 28, 28)}
-FOLDERS = {"mnist": ("MNIST", "MNIST/raw"), "fashion_mnist": ("Fashion-MNIST", "FashionMNIST/raw"),
-           "cifar10": ("CIFAR-10", "cifar-10-batches-py")}
+IMAGE_SHAPES = {
+    "mnist": (1, 28, 28),
+    "fashion_mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+    "stacked_mnist": (3, 28, 28),
+}
+FOLDERS = {
+    "mnist": ("MNIST", "MNIST/raw"),
+    "fashion_mnist": ("Fashion-MNIST", "FashionMNIST/raw"),
+    "cifar10": ("CIFAR-10", "cifar-10-batches-py"),
+}
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -72,8 +80,10 @@ def _local_cifar10():
         def _check_integrity(self) -> bool:
             if self.verify_checksums:
                 return super()._check_integrity()
-            return all(os.path.isfile(os.path.join(self.root, self.base_folder, name))
-                       for name, _ in self.train_list + self.test_list + [(self.meta["filename"], None)])
+            return all(
+                os.path.isfile(os.path.join(self.root, self.base_folder, name))
+                for name, _ in self.train_list + self.test_list + [(self.meta["filename"], None)]
+            )
 
         def _load_meta(self) -> None:
             if self.verify_checksums:
@@ -85,7 +95,9 @@ def _local_cifar10():
     return LocalCIFAR10
 
 
-def load_image_data(name: str, root: str | Path, *, train: bool = True, download: bool = False) -> tuple[Tensor, Tensor]:
+def load_image_data(
+    name: str, root: str | Path, *, train: bool = True, download: bool = False
+) -> tuple[Tensor, Tensor]:
     """(images (n, C, H, W) in [-1, 1], labels) of ``mnist``, ``fashion_mnist`` or ``cifar10``
     from torchvision's folders under ``root``."""
     from torchvision import datasets
@@ -100,14 +112,17 @@ def load_image_data(name: str, root: str | Path, *, train: bool = True, download
         raise DataNotFoundError(
             f"{title} not found in {Path(root) / folder} ({error}). Fetch it with --download (needs internet), e.g. "
             f"`python -m gan_experiments run CONFIG --data-root {root} --download`, or place torchvision's files "
-            f"there.") from None
+            f"there."
+        ) from None
     data = torch.as_tensor(dataset.data)
     images = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)  # (n, C, H, W)
     return images.float() / 127.5 - 1.0, torch.as_tensor(dataset.targets).long()
 
 
 @lru_cache(maxsize=2)
-def dataset_images(name: str, root: str | Path = "", *, train: bool = True, download: bool = False) -> tuple[Tensor, Tensor]:
+def dataset_images(
+    name: str, root: str | Path = "", *, train: bool = True, download: bool = False
+) -> tuple[Tensor, Tensor]:
     """(images, labels) behind data set ``name``: torchvision's files under ``root`` when it is
     given, else (MNIST and Stacked MNIST only) the bundled subset's ``train`` or ``test`` part.
     Stacked MNIST returns its single-channel MNIST source (see data/stacked.py).
@@ -122,12 +137,14 @@ def dataset_images(name: str, root: str | Path = "", *, train: bool = True, down
         title, folder = FOLDERS[source]
         raise DataNotFoundError(
             f"{title} has no bundled offline copy (only MNIST has). Put torchvision's files in DIR/{folder} and pass "
-            f"--data-root DIR, or fetch them with `python -m gan_experiments run CONFIG --data-root DIR --download`.")
+            f"--data-root DIR, or fetch them with `python -m gan_experiments run CONFIG --data-root DIR --download`."
+        )
     return bundled_mnist("train" if train else "test")
 
 
 def image_sampler(images: Tensor):
     """``sample(n, generator)``: n images drawn uniformly with replacement."""
+
     def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
         return images[torch.randint(0, images.shape[0], (n,), generator=generator)]
 

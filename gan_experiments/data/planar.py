@@ -31,15 +31,16 @@ class PlanarSource:
         self.data, self.samples, self.seed = data, samples, seed
 
     @classmethod
-    def from_config(cls, config) -> "PlanarSource":
+    def from_config(cls, config) -> PlanarSource:
         return cls(config.data, samples=config.run.samples, seed=config.run.seed)
 
     @staticmethod
     def validate(config) -> None:
         """No image network on 2D data."""
         if config.model.network:
-            raise ConfigError(f"model.network = {config.model.network!r} is for image data; data.name = "
-                              f"{config.data.name!r} is 2D")
+            raise ConfigError(
+                f"model.network = {config.model.network!r} is for image data; data.name = {config.data.name!r} is 2D"
+            )
 
     @staticmethod
     def dry_run_overrides(config) -> list[str]:

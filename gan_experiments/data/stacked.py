@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 
 
-def stacked_mnist(images: Tensor, labels: Tensor, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def stacked_mnist(
+    images: Tensor, labels: Tensor, n: int, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
     """``n`` stacked images (n, 3, H, W) built from single-channel ``images`` (N, 1, H, W), each
     channel an independently drawn digit, and their modes ``100 a + 10 b + c`` for the channel
     labels (a, b, c)."""
@@ -28,6 +30,7 @@ def stacked_mode(channel_labels: Tensor) -> Tensor:
 
 def stacked_sampler(images: Tensor, labels: Tensor):
     """``sample(n, generator)``: n fresh Stacked MNIST images from the MNIST source ``images``."""
+
     def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
         return stacked_mnist(images, labels, n, generator)[0]
 

@@ -26,6 +26,23 @@ FRAMEWORKS = {
     "icr_mnist": ICRMNISTRun,
 }
 
-__all__ = ["FRAMEWORKS", "StandardGAN", "StackelbergGAN", "ProximalGAN", "SGAN", "MessengerGame", "SGANSession",
-           "TwoPlayerGame", "derived_seed", "mean_share_modes_missed", "StandardRun", "StackelbergRun",
-           "MultiBranchRun", "SGANRun", "ProximalRun", "ProjectionRun", "QuadraticRun", "ICRMNISTRun"]
+__all__ = [
+    "FRAMEWORKS",
+    "SGAN",
+    "ICRMNISTRun",
+    "MessengerGame",
+    "MultiBranchRun",
+    "ProjectionRun",
+    "ProximalGAN",
+    "ProximalRun",
+    "QuadraticRun",
+    "SGANRun",
+    "SGANSession",
+    "StackelbergGAN",
+    "StackelbergRun",
+    "StandardGAN",
+    "StandardRun",
+    "TwoPlayerGame",
+    "derived_seed",
+    "mean_share_modes_missed",
+]

@@ -30,16 +30,20 @@ from ..streams import BatchStream
 
 def stackelberg_networks(model):
     """(new generator, new discriminator) callables: the official Stackelberg GAN code's 2D networks."""
-    return (lambda: stackelberg_generator(model.latent_dim, model.generator_hidden, model.output_scale),
-            stackelberg_discriminator)
+    return (
+        lambda: stackelberg_generator(model.latent_dim, model.generator_hidden, model.output_scale),
+        stackelberg_discriminator,
+    )
 
 
 def refuse_critic_steps(config, allowed: bool) -> None:
     """Extra discriminator steps need the Adam pair in a framework whose step is one pair's."""
     steps = config.optimizer.critic_steps
     if steps > 1 and (config.run.optimizer != "adam" or not allowed):
-        raise ConfigError(f"optimizer.critic_steps = {steps} needs run.optimizer = \"adam\" in a standard, "
-                          "stackelberg, multibranch or sgan run (a competitive optimizer moves both players in every step)")
+        raise ConfigError(
+            f'optimizer.critic_steps = {steps} needs run.optimizer = "adam" in a standard, '
+            "stackelberg, multibranch or sgan run (a competitive optimizer moves both players in every step)"
+        )
 
 
 def validate_without_networks(config) -> None:
@@ -70,7 +74,7 @@ class GANRun(abc.ABC):
         return data_source(config.data.name).dry_run_overrides(config)
 
     @classmethod
-    def build(cls, config) -> "GANRun":
+    def build(cls, config) -> GANRun:
         """The data source, the players on ``run.device``, the optimizer(s) and stream(s); trains nothing."""
         data = cls.build_data(config)
         cls.seed_players(config.run.seed)
@@ -99,15 +103,22 @@ class GANRun(abc.ABC):
 
     @classmethod
     def build_session(cls, config, data, players) -> GameSession:
-        stream = BatchStream.for_run(data.sample, config.run.batch_size, players.latent_dim, config.run.seed,
-                                     config.run.device)
-        return GameSession(players, cls.build_optimizer(config, players), stream,
-                           critic_steps=config.optimizer.critic_steps)
+        stream = BatchStream.for_run(
+            data.sample, config.run.batch_size, players.latent_dim, config.run.seed, config.run.device
+        )
+        return GameSession(
+            players, cls.build_optimizer(config, players), stream, critic_steps=config.optimizer.critic_steps
+        )
 
     @classmethod
     def build_optimizer(cls, config, players):
-        return build_optimizer(config.run.optimizer, config.optimizer, players.min_parameters(),
-                               players.max_parameters(), max_projection=players.project_discriminator)
+        return build_optimizer(
+            config.run.optimizer,
+            config.optimizer,
+            players.min_parameters(),
+            players.max_parameters(),
+            max_projection=players.project_discriminator,
+        )
 
     @classmethod
     def planar_networks(cls, model):
@@ -126,8 +137,12 @@ class GANRun(abc.ABC):
 
     @classmethod
     def loss_options(cls, config) -> dict:
-        return dict(loss=config.run.loss, gp_weight=config.loss.gp_weight, l2=config.loss.l2,
-                    weight_clip=config.loss.weight_clip)
+        return dict(
+            loss=config.run.loss,
+            gp_weight=config.loss.gp_weight,
+            l2=config.loss.l2,
+            weight_clip=config.loss.weight_clip,
+        )
 
     def restore(self, folder) -> int:
         """The session continued from the folder's checkpoint; the step it continues at."""
@@ -153,10 +168,13 @@ class GANRun(abc.ABC):
         final = self.evaluate(step)
         final.update(self.extra_final_metrics(folder.rows()))
         final.update(self.data.final_metrics(self.players))
-        self.data.save_picture(self.players, folder.path / "samples.png",
-                               f"{run.framework}, {run.optimizer}, {run.loss}, step {step}")
+        self.data.save_picture(
+            self.players, folder.path / "samples.png", f"{run.framework}, {run.optimizer}, {run.loss}, step {step}"
+        )
         folder.write_metrics(final)
         rows = folder.rows()
         if rows:
-            plot_metric_curves(rows, folder.path / "curves.png", f"{folder.path.name}: {run.framework}, {run.optimizer}")
+            plot_metric_curves(
+                rows, folder.path / "curves.png", f"{folder.path.name}: {run.framework}, {run.optimizer}"
+            )
         return final

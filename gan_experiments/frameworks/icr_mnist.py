@@ -34,12 +34,16 @@ class ICRMNISTRun(GANRun):
     def validate(cls, config) -> None:
         refuse_critic_steps(config, allowed=False)
         if config.data.name != "mnist" or config.model.network:
-            raise ConfigError(f"data.name = {config.data.name!r}, model.network = {config.model.network!r}: the "
-                              "icr_mnist framework trains its own networks (ICR App. A.3) on mnist; set data.name = "
-                              "\"mnist\" and no network")
+            raise ConfigError(
+                f"data.name = {config.data.name!r}, model.network = {config.model.network!r}: the "
+                "icr_mnist framework trains its own networks (ICR App. A.3) on mnist; set data.name = "
+                '"mnist" and no network'
+            )
         if config.run.optimizer != "simgd" or config.run.loss not in ("ogan", "nsgan"):
-            raise ConfigError("run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
-                              "SimGD (App. A.3) on the OGAN or NS-GAN loss; set run.optimizer = \"simgd\"")
+            raise ConfigError(
+                "run.optimizer and run.loss: the ICR MNIST checkpoint is trained with stochastic "
+                'SimGD (App. A.3) on the OGAN or NS-GAN loss; set run.optimizer = "simgd"'
+            )
 
     @classmethod
     def dry_run_overrides(cls, config) -> list[str]:
@@ -47,8 +51,9 @@ class ICRMNISTRun(GANRun):
 
     @classmethod
     def build_players(cls, config, data) -> StandardGAN:
-        return StandardGAN(ICRMNISTGenerator(), ICRMNISTDiscriminator(), ICRMNISTGenerator.latent_dim,
-                           **cls.loss_options(config))
+        return StandardGAN(
+            ICRMNISTGenerator(), ICRMNISTDiscriminator(), ICRMNISTGenerator.latent_dim, **cls.loss_options(config)
+        )
 
     def evaluate(self, step: int) -> dict:
         """Nothing during training: the analysis comes after the checkpoint."""
@@ -58,5 +63,13 @@ class ICRMNISTRun(GANRun):
         """samples.png of the checkpoint, then the analysis (its csv, picture and metrics.json)."""
         save_image_grid(self.players, folder.path / "samples.png", self.config.run.seed)
         c = self.config
-        return run_analysis(self.players, self.data.sample, c.icr, seed=c.run.seed, batch_size=c.run.batch_size,
-                            lr=c.optimizer.lr, out=folder.path, step=self.session.step_count)
+        return run_analysis(
+            self.players,
+            self.data.sample,
+            c.icr,
+            seed=c.run.seed,
+            batch_size=c.run.batch_size,
+            lr=c.optimizer.lr,
+            out=folder.path,
+            step=self.session.step_count,
+        )

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import ConfigError
 from ..data.planar import PlanarSource
+from ..errors import ConfigError
 from ..icr import ProjectionGame
 from ..icr.runs import projection_summary
 from ..optimizers import build_optimizer
@@ -35,8 +35,9 @@ class ProjectionRun(GANRun):
     def validate(cls, config) -> None:
         validate_without_networks(config)
         if config.run.optimizer == "adam":
-            raise ConfigError("run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd "
-                              "or acgd")
+            raise ConfigError(
+                "run.optimizer = 'adam': the projection game (ICR App. A.2) is played with simgd, cgd or acgd"
+            )
 
     @classmethod
     def dry_run_overrides(cls, config) -> list[str]:
@@ -52,8 +53,9 @@ class ProjectionRun(GANRun):
 
     @classmethod
     def build_optimizer(cls, config, players: ProjectionGame):
-        return build_optimizer(config.run.optimizer, config.optimizer, players.min_parameters(),
-                               players.max_parameters())
+        return build_optimizer(
+            config.run.optimizer, config.optimizer, players.min_parameters(), players.max_parameters()
+        )
 
     def evaluate(self, step: int) -> dict:
         """G's point (g1, g2)."""
@@ -63,7 +65,8 @@ class ProjectionRun(GANRun):
     def finish(self, folder, steps: int) -> dict:
         """metrics.json and trajectory.png from the recorded trajectory."""
         r = self.config.run
-        final = projection_summary(self.config.projection, folder.rows(), folder.path,
-                                   label=f"{r.optimizer}, seed {r.seed}")
+        final = projection_summary(
+            self.config.projection, folder.rows(), folder.path, label=f"{r.optimizer}, seed {r.seed}"
+        )
         folder.write_metrics(final)
         return final

@@ -25,21 +25,38 @@ from .standard import StandardGAN, StandardRun
 class ProximalGAN(StandardGAN):
     """A :class:`StandardGAN` on a zero-sum loss, trained by :meth:`optimizer`'s ProximalMinimax."""
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int, *, loss: str = "wgan",
-                 l2: float = 0.0, weight_clip: float = 0.0) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        latent_dim: int,
+        *,
+        loss: str = "wgan",
+        l2: float = 0.0,
+        weight_clip: float = 0.0,
+    ) -> None:
         if loss not in ZERO_SUM_LOSSES:
             raise ValueError(f"proximal training needs a zero-sum loss V, one of {ZERO_SUM_LOSSES}; got {loss!r}")
         super().__init__(generator, discriminator, latent_dim, loss=loss, l2=l2, weight_clip=weight_clip)
 
-    def optimizer(self, *, lr: float, betas: tuple[float, float], lam: float = 0.1, inner_steps: int = 20,
-                  penalty: str = "sobolev") -> ProximalMinimax:
+    def optimizer(
+        self,
+        *,
+        lr: float,
+        betas: tuple[float, float],
+        lam: float = 0.1,
+        inner_steps: int = 20,
+        penalty: str = "sobolev",
+    ) -> ProximalMinimax:
         """Adam for each player (the paper's inner and outer optimizer) inside ProximalMinimax;
         weight clipping, when set, after every inner ascent step."""
         return ProximalMinimax(
             self.discriminator,
             min_optimizer=torch.optim.Adam(self.min_parameters(), lr=lr, betas=betas),
             max_optimizer=torch.optim.Adam(self.max_parameters(), lr=lr, betas=betas),
-            lam=lam, inner_steps=inner_steps, penalty=penalty,
+            lam=lam,
+            inner_steps=inner_steps,
+            penalty=penalty,
             max_projection=(lambda _: self.project_discriminator()) if self.weight_clip > 0 else None,
         )
 
@@ -59,11 +76,15 @@ class ProximalRun(StandardRun):
     def validate(cls, config) -> None:
         super().validate(config)
         if config.run.optimizer != "adam":
-            raise ConfigError(f"run.optimizer = {config.run.optimizer!r}: proximal training uses Adam inner "
-                              f"optimizers (ProximalMinimax takes torch optimizers); set it to \"adam\"")
+            raise ConfigError(
+                f"run.optimizer = {config.run.optimizer!r}: proximal training uses Adam inner "
+                f'optimizers (ProximalMinimax takes torch optimizers); set it to "adam"'
+            )
         if config.run.loss not in ZERO_SUM_LOSSES:
-            raise ConfigError(f"run.loss = {config.run.loss!r}: proximal training needs a zero-sum loss, "
-                              f"{' or '.join(ZERO_SUM_LOSSES)}")
+            raise ConfigError(
+                f"run.loss = {config.run.loss!r}: proximal training needs a zero-sum loss, "
+                f"{' or '.join(ZERO_SUM_LOSSES)}"
+            )
 
     @classmethod
     def dry_run_overrides(cls, config) -> list[str]:
@@ -80,5 +101,10 @@ class ProximalRun(StandardRun):
     @classmethod
     def build_optimizer(cls, config, players: ProximalGAN) -> ProximalMinimax:
         p = config.proximal
-        return players.optimizer(lr=config.optimizer.lr, betas=tuple(config.optimizer.betas), lam=p.lam,
-                                 inner_steps=p.inner_steps, penalty=p.penalty)
+        return players.optimizer(
+            lr=config.optimizer.lr,
+            betas=tuple(config.optimizer.betas),
+            lam=p.lam,
+            inner_steps=p.inner_steps,
+            penalty=p.penalty,
+        )

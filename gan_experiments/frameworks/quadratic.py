@@ -31,7 +31,7 @@ class QuadraticRun:
         return []
 
     @classmethod
-    def build(cls, config) -> "QuadraticRun":
+    def build(cls, config) -> QuadraticRun:
         return cls(config)
 
     def restore(self, folder) -> None:

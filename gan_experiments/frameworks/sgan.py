@@ -42,7 +42,6 @@ from ..streams import BatchStream
 from .base import GANRun
 from .standard import StandardGAN, TwoPlayerGame
 
-
 DRY_RUN_PAIRS = 3  # local pairs in a dry run
 
 
@@ -65,8 +64,17 @@ def _sum(values: list) -> Tensor | tuple[Tensor, Tensor]:
 class MessengerGame(TwoPlayerGame):
     r"""G0 (min player) against the messengers (together the max player): f = Σ_n V(G0, D^msg_n)."""
 
-    def __init__(self, generator: nn.Module, messengers: list[nn.Module], latent_dim: int, *, loss: str,
-                 gp_weight: float = 10.0, l2: float = 0.0, weight_clip: float = 0.0) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        messengers: list[nn.Module],
+        latent_dim: int,
+        *,
+        loss: str,
+        gp_weight: float = 10.0,
+        l2: float = 0.0,
+        weight_clip: float = 0.0,
+    ) -> None:
         super().__init__()
         self.generator, self.messengers = generator, nn.ModuleList(messengers)
         self.latent_dim, self.loss, self.gp_weight, self.l2 = latent_dim, loss, gp_weight, l2
@@ -78,8 +86,21 @@ class MessengerGame(TwoPlayerGame):
 
     def objective(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None):
         fake = self.generator(z)
-        return _sum([game_objective(self.loss, messenger, real, [fake], gp_weight=self.gp_weight, l2=self.l2,
-                                    generator=generator, shard=self.shard) for messenger in self.messengers])
+        return _sum(
+            [
+                game_objective(
+                    self.loss,
+                    messenger,
+                    real,
+                    [fake],
+                    gp_weight=self.gp_weight,
+                    l2=self.l2,
+                    generator=generator,
+                    shard=self.shard,
+                )
+                for messenger in self.messengers
+            ]
+        )
 
     @torch.no_grad()
     def refresh(self, discriminators: list[nn.Module]) -> None:
@@ -105,9 +126,15 @@ class SGAN(nn.Module):
         self.local_pairs, self.global_pair = nn.ModuleList(local_pairs), global_pair
         self.latent_dim, self.train_global = global_pair.latent_dim, train_global
         messengers = [copy.deepcopy(pair.discriminator) for pair in local_pairs]
-        self.messenger_game = MessengerGame(global_pair.generator, messengers, global_pair.latent_dim,
-                                            loss=global_pair.loss, gp_weight=global_pair.gp_weight,
-                                            l2=global_pair.l2, weight_clip=global_pair.weight_clip)
+        self.messenger_game = MessengerGame(
+            global_pair.generator,
+            messengers,
+            global_pair.latent_dim,
+            loss=global_pair.loss,
+            gp_weight=global_pair.gp_weight,
+            l2=global_pair.l2,
+            weight_clip=global_pair.weight_clip,
+        )
 
     def global_discriminator_value(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """What D0 maximizes: V (its critic side, with penalties) averaged over the local generators'
@@ -115,8 +142,16 @@ class SGAN(nn.Module):
         with torch.no_grad():
             fakes = [pair.generator(z) for pair in self.local_pairs]
         pair = self.global_pair
-        value = game_objective(pair.loss, pair.discriminator, real, fakes, gp_weight=pair.gp_weight, l2=pair.l2,
-                               generator=generator, shard=pair.shard)
+        value = game_objective(
+            pair.loss,
+            pair.discriminator,
+            real,
+            fakes,
+            gp_weight=pair.gp_weight,
+            l2=pair.l2,
+            generator=generator,
+            shard=pair.shard,
+        )
         return as_min_max(value)[1]
 
     @torch.no_grad()
@@ -139,37 +174,64 @@ class SGAN(nn.Module):
 
     def panels(self, generator: torch.Generator) -> list[dict]:
         local = [(f"G{n + 1}", s) for n, s in enumerate(self.sample_by_generator(200, generator))]
-        return [{"title": f"{len(local)} local generators (D1's contours)", "groups": local,
-                 "discriminator": self.local_pairs[0].discriminator},
-                {"title": "global generator G0 (D0's contours)", "groups": [("G0", self.sample(1000, generator))],
-                 "discriminator": self.global_pair.discriminator}]
+        return [
+            {
+                "title": f"{len(local)} local generators (D1's contours)",
+                "groups": local,
+                "discriminator": self.local_pairs[0].discriminator,
+            },
+            {
+                "title": "global generator G0 (D0's contours)",
+                "groups": [("G0", self.sample(1000, generator))],
+                "discriminator": self.global_pair.discriminator,
+            },
+        ]
 
     def image_rows(self, columns: int, generator: torch.Generator) -> list[Tensor]:
         """One row per local generator and a last row for G0 when it is trained."""
         rows = self.sample_by_generator(columns, generator)
-        return rows + [self.sample(columns, generator)] if self.train_global else rows
+        return [*rows, self.sample(columns, generator)] if self.train_global else rows
 
 
 class SGANSession:
     """One SGAN iteration per :meth:`train_step`: a :class:`GameSession` per local pair, one for
     the messenger game, then D0's step on its own stream."""
 
-    def __init__(self, sgan: SGAN, local_optimizers: list, messenger_optimizer, global_discriminator_optimizer,
-                 sample_real, *, batch_size: int, seed: int, device: str | torch.device = "cpu",
-                 critic_steps: int = 1, messenger_steps: int = 1) -> None:
+    def __init__(
+        self,
+        sgan: SGAN,
+        local_optimizers: list,
+        messenger_optimizer,
+        global_discriminator_optimizer,
+        sample_real,
+        *,
+        batch_size: int,
+        seed: int,
+        device: str | torch.device = "cpu",
+        critic_steps: int = 1,
+        messenger_steps: int = 1,
+    ) -> None:
         self.players = sgan
 
         def stream(*name) -> BatchStream:
             return BatchStream.for_run(sample_real, batch_size, sgan.latent_dim, derived_seed(seed, *name), device)
 
-        self.local = [GameSession(pair, optimizer, stream("pair", n), critic_steps=critic_steps)
-                      for n, (pair, optimizer) in enumerate(zip(sgan.local_pairs, local_optimizers))]
-        self.messengers = GameSession(sgan.messenger_game, messenger_optimizer, stream("messengers"),
-                                      critic_steps=messenger_steps)
+        self.local = [
+            GameSession(pair, optimizer, stream("pair", n), critic_steps=critic_steps)
+            for n, (pair, optimizer) in enumerate(zip(sgan.local_pairs, local_optimizers))
+        ]
+        self.messengers = GameSession(
+            sgan.messenger_game, messenger_optimizer, stream("messengers"), critic_steps=messenger_steps
+        )
         self.global_discriminator_optimizer = global_discriminator_optimizer
-        self.stream = BatchStream(sample_real, batch_size, sgan.latent_dim, device=device,
-                                  noise_seed=derived_seed(seed, "global discriminator"),
-                                  data_seed=derived_seed(seed, "global discriminator", "data"))
+        self.stream = BatchStream(
+            sample_real,
+            batch_size,
+            sgan.latent_dim,
+            device=device,
+            noise_seed=derived_seed(seed, "global discriminator"),
+            data_seed=derived_seed(seed, "global discriminator", "data"),
+        )
         self.step_count = 0
 
     def train_step(self) -> dict:
@@ -194,10 +256,14 @@ class SGANSession:
         return float(value.detach())
 
     def state_dict(self) -> dict:
-        return {"players": self.players.state_dict(), "local": [session.state_dict() for session in self.local],
-                "messengers": self.messengers.state_dict(),
-                "global_discriminator_optimizer": self.global_discriminator_optimizer.state_dict(),
-                **self.stream.state_dict(), "step": self.step_count}
+        return {
+            "players": self.players.state_dict(),
+            "local": [session.state_dict() for session in self.local],
+            "messengers": self.messengers.state_dict(),
+            "global_discriminator_optimizer": self.global_discriminator_optimizer.state_dict(),
+            **self.stream.state_dict(),
+            "step": self.step_count,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for session, saved in zip(self.local, state["local"]):
@@ -211,8 +277,10 @@ class SGANSession:
 
 def sgan_networks(model):
     """(new generator, new discriminator) callables: the supplement's 4-layer MLPs."""
-    return (lambda: sgan_generator(model.latent_dim, model.generator_hidden),
-            lambda: sgan_discriminator(model.discriminator_hidden))
+    return (
+        lambda: sgan_generator(model.latent_dim, model.generator_hidden),
+        lambda: sgan_discriminator(model.discriminator_hidden),
+    )
 
 
 def mean_share_modes_missed(rows: list[dict], modes: int) -> float:
@@ -237,8 +305,10 @@ class SGANRun(GANRun):
         super().validate(config)
         steps, optimizer = config.sgan.messenger_steps, config.sgan.global_optimizer
         if steps > 1 and optimizer != "adam":
-            raise ConfigError(f"sgan.messenger_steps = {steps} needs sgan.global_optimizer = \"adam\": {optimizer} moves "
-                              "G0 and the messengers together in every step, so its I_D is 1")
+            raise ConfigError(
+                f'sgan.messenger_steps = {steps} needs sgan.global_optimizer = "adam": {optimizer} moves '
+                "G0 and the messengers together in every step, so its I_D is 1"
+            )
 
     @classmethod
     def dry_run_overrides(cls, config) -> list[str]:
@@ -260,19 +330,35 @@ class SGANRun(GANRun):
                 generator, discriminator = make_generator(), make_discriminator()
             return StandardGAN(generator, discriminator, config.model.latent_dim, **cls.loss_options(config))
 
-        return SGAN([pair("pair", n) for n in range(config.sgan.pairs)], pair("global"),
-                    train_global=config.sgan.global_pair)
+        return SGAN(
+            [pair("pair", n) for n in range(config.sgan.pairs)], pair("global"), train_global=config.sgan.global_pair
+        )
 
     @classmethod
     def build_session(cls, config, data, players: SGAN) -> SGANSession:
         o, r = config.optimizer, config.run
         local = [cls.build_optimizer(config, pair) for pair in players.local_pairs]
         game = players.messenger_game
-        messenger_optimizer = build_optimizer(config.sgan.global_optimizer, o, game.min_parameters(),
-                                              game.max_parameters(), max_projection=game.project_discriminator)
+        messenger_optimizer = build_optimizer(
+            config.sgan.global_optimizer,
+            o,
+            game.min_parameters(),
+            game.max_parameters(),
+            max_projection=game.project_discriminator,
+        )
         d0 = torch.optim.Adam(players.global_pair.discriminator.parameters(), lr=o.lr, betas=tuple(o.betas))
-        return SGANSession(players, local, messenger_optimizer, d0, data.sample, batch_size=r.batch_size, seed=r.seed,
-                           device=r.device, critic_steps=o.critic_steps, messenger_steps=config.sgan.messenger_steps)
+        return SGANSession(
+            players,
+            local,
+            messenger_optimizer,
+            d0,
+            data.sample,
+            batch_size=r.batch_size,
+            seed=r.seed,
+            device=r.device,
+            critic_steps=o.critic_steps,
+            messenger_steps=config.sgan.messenger_steps,
+        )
 
     def extra_final_metrics(self, rows: list[dict]) -> dict:
         """Fig. 2(d)'s share of modes missed, for the local pairs alone on a mixture."""

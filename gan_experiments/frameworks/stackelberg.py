@@ -20,10 +20,25 @@ from .standard import StandardGAN, StandardRun
 class StackelbergGAN(StandardGAN):
     """A :class:`StandardGAN` whose generator is a :class:`GeneratorMixture`."""
 
-    def __init__(self, generators: GeneratorMixture, discriminator, *, loss: str = "ogan",
-                 gp_weight: float = 10.0, l2: float = 0.0, weight_clip: float = 0.0) -> None:
-        super().__init__(generators, discriminator, generators.latent_dim, loss=loss, gp_weight=gp_weight, l2=l2,
-                         weight_clip=weight_clip)
+    def __init__(
+        self,
+        generators: GeneratorMixture,
+        discriminator,
+        *,
+        loss: str = "ogan",
+        gp_weight: float = 10.0,
+        l2: float = 0.0,
+        weight_clip: float = 0.0,
+    ) -> None:
+        super().__init__(
+            generators,
+            discriminator,
+            generators.latent_dim,
+            loss=loss,
+            gp_weight=gp_weight,
+            l2=l2,
+            weight_clip=weight_clip,
+        )
 
     def fakes(self, z: Tensor) -> list[Tensor]:
         return list(self.generator(z))  # one batch per generator, all on the shared z
@@ -60,8 +75,9 @@ class StackelbergRun(StandardRun):
         make_generator, make_discriminator = cls.player_factories(config, data)
         discriminator = make_discriminator()
         generators = [make_generator() for _ in range(config.model.generators)]
-        return StackelbergGAN(GeneratorMixture(generators, config.model.latent_dim), discriminator,
-                              **cls.loss_options(config))
+        return StackelbergGAN(
+            GeneratorMixture(generators, config.model.latent_dim), discriminator, **cls.loss_options(config)
+        )
 
 
 class MultiBranchRun(StandardRun):

@@ -59,8 +59,17 @@ class StandardGAN(TwoPlayerGame):
 
     parts_are_local_pairs = False  # SGAN's parts are independent GANs; a Stackelberg GAN's, its generators
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int, *,
-                 loss: str = "ogan", gp_weight: float = 10.0, l2: float = 0.0, weight_clip: float = 0.0) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        latent_dim: int,
+        *,
+        loss: str = "ogan",
+        gp_weight: float = 10.0,
+        l2: float = 0.0,
+        weight_clip: float = 0.0,
+    ) -> None:
         super().__init__()
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim, self.loss, self.gp_weight, self.l2 = latent_dim, loss, gp_weight, l2
@@ -71,8 +80,16 @@ class StandardGAN(TwoPlayerGame):
 
     def objective(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None):
         """f or (f_min, f_max) on a real batch and the noise z (see losses.game_objective)."""
-        return game_objective(self.loss, self.discriminator, real, self.fakes(z),
-                              gp_weight=self.gp_weight, l2=self.l2, generator=generator, shard=self.shard)
+        return game_objective(
+            self.loss,
+            self.discriminator,
+            real,
+            self.fakes(z),
+            gp_weight=self.gp_weight,
+            l2=self.l2,
+            generator=generator,
+            shard=self.shard,
+        )
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
@@ -89,8 +106,13 @@ class StandardGAN(TwoPlayerGame):
 
     def panels(self, generator: torch.Generator) -> list[dict]:
         """The 2D picture's panels (see plots.plot_panels): samples and D's contours."""
-        return [{"title": "generated", "groups": [("generated", self.sample(1000, generator))],
-                 "discriminator": self.discriminator}]
+        return [
+            {
+                "title": "generated",
+                "groups": [("generated", self.sample(1000, generator))],
+                "discriminator": self.discriminator,
+            }
+        ]
 
     def image_rows(self, columns: int, generator: torch.Generator) -> list[Tensor]:
         """The image grid's rows of ``columns`` images: here ``columns`` rows of one generator."""

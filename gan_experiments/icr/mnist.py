@@ -62,8 +62,16 @@ def _sgd_step(params: list[Tensor], loss: Tensor, lr: float) -> None:
         torch._foreach_add_(params, grads, alpha=-lr)
 
 
-def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, streams: BatchStream, steps: int,
-                            lr: float, method: str = "simgd", on_step=None, loss: str = "ogan") -> nn.Module:
+def overtrain_discriminator(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    streams: BatchStream,
+    steps: int,
+    lr: float,
+    method: str = "simgd",
+    on_step=None,
+    loss: str = "ogan",
+) -> nn.Module:
     """A copy of ``discriminator`` trained ``steps`` iterations against the fixed ``generator``:
     gradient descent on its loss (``simgd``), or D's part of a CGD step on the joint game with the
     generator restored after every step (``cgd``). ``on_step(t, D, loss)`` observes each step."""
@@ -92,25 +100,17 @@ def overtrain_discriminator(generator: nn.Module, discriminator: nn.Module, stre
 def fig4(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: Path) -> dict:
     """D alone against D and G jointly from the checkpoint: losses and eq. (5) distances."""
     device = next(game.parameters()).device
-    sets = torch.Generator().manual_seed(seed + 10)
-    real_set = sample_real(icr.test_images, sets).to(device)
-    with torch.no_grad():
-        with evaluation_mode(game.generator):
-            fake_set = game.generator(torch.randn(icr.test_images, game.latent_dim, generator=sets).to(device))
-        reference = game.discriminator(real_set), game.discriminator(fake_set)
     rows = []
-
-    def record(branch: str, t: int, discriminator: nn.Module, loss: float) -> None:
-        if t == 1 or t % icr.record_every == 0:
-            with torch.no_grad():
-                rows.append({"branch": branch, "iteration": t, "discriminator_loss": loss,
-                             "d_real": discriminator_distance(discriminator(real_set), reference[0]),
-                             "d_fake": discriminator_distance(discriminator(fake_set), reference[1])})
-
+    record = _fig4_recorder(rows, game, sample_real, icr, seed, device)
     seed = seed + 20
-    overtrain_discriminator(game.generator, game.discriminator, analysis_stream(sample_real, batch_size,
-                            game.latent_dim, seed, device), icr.steps_after, lr,
-                            on_step=lambda t, d, loss: record("discriminator alone", t, d, loss))
+    overtrain_discriminator(
+        game.generator,
+        game.discriminator,
+        analysis_stream(sample_real, batch_size, game.latent_dim, seed, device),
+        icr.steps_after,
+        lr,
+        on_step=lambda t, d, loss: record("discriminator alone", t, d, loss),
+    )
     joint = copy.deepcopy(game)
     optimizer = SimGD(joint.min_parameters(), joint.max_parameters(), lr=lr)  # stochastic SimGD
     streams = analysis_stream(sample_real, batch_size, game.latent_dim, seed, device)
@@ -119,10 +119,39 @@ def fig4(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: 
         value = as_min_max(optimizer.step(lambda: joint.objective(real, z)))[1]  # V, or D's side of a general-sum pair
         record("joint", t, joint.discriminator, -float(value.detach()))
     write_rows(rows, out / "fig4.csv")
-    final = {branch: {k: v for k, v in grouped(rows, "branch")[branch][-1].items() if k != "branch"}
-             for branch in ("discriminator alone", "joint")}
+    final = {
+        branch: {k: v for k, v in grouped(rows, "branch")[branch][-1].items() if k != "branch"}
+        for branch in ("discriminator alone", "joint")
+    }
     _plot_fig4(rows, out / "fig4.png")
     return final
+
+
+def _fig4_recorder(rows: list[dict], game, sample_real, icr, seed: int, device):
+    """``record(branch, t, discriminator, loss)``: a row of ``rows`` every ``icr.record_every``
+    iterations (and the first): the loss and the eq. (5) distances of the discriminator's outputs
+    on fixed real and fake test sets to the checkpoint discriminator's."""
+    sets = torch.Generator().manual_seed(seed + 10)
+    real_set = sample_real(icr.test_images, sets).to(device)
+    with torch.no_grad():
+        with evaluation_mode(game.generator):
+            fake_set = game.generator(torch.randn(icr.test_images, game.latent_dim, generator=sets).to(device))
+        reference = game.discriminator(real_set), game.discriminator(fake_set)
+
+    def record(branch: str, t: int, discriminator: nn.Module, loss: float) -> None:
+        if t == 1 or t % icr.record_every == 0:
+            with torch.no_grad():
+                rows.append(
+                    {
+                        "branch": branch,
+                        "iteration": t,
+                        "discriminator_loss": loss,
+                        "d_real": discriminator_distance(discriminator(real_set), reference[0]),
+                        "d_fake": discriminator_distance(discriminator(fake_set), reference[1]),
+                    }
+                )
+
+    return record
 
 
 def fig8(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: Path) -> dict:
@@ -135,27 +164,38 @@ def fig8(game, sample_real, icr, *, seed: int, batch_size: int, lr: float, out: 
 
     discriminators = {
         "checkpoint D": game.discriminator,
-        "over-trained D (SimGD)": overtrain_discriminator(game.generator, game.discriminator, streams(),
-                                                          icr.steps_after, lr, "simgd"),
-        "over-trained D (CGD)": overtrain_discriminator(game.generator, game.discriminator, streams(),
-                                                        icr.steps_after, lr, "cgd", loss=game.loss),
+        "over-trained D (SimGD)": overtrain_discriminator(
+            game.generator, game.discriminator, streams(), icr.steps_after, lr, "simgd"
+        ),
+        "over-trained D (CGD)": overtrain_discriminator(
+            game.generator, game.discriminator, streams(), icr.steps_after, lr, "cgd", loss=game.loss
+        ),
     }
     rows = []
     for label, discriminator in discriminators.items():
-        generator, attack = copy.deepcopy(game.generator), analysis_stream(sample_real, batch_size,
-                                                                    game.latent_dim, seed + 5, device)
-        params = list(generator.parameters())
-        for t in range(icr.attack_steps + 1):
-            real, z = attack.next()
-            fake = generator(z)
-            rows.append({"discriminator": label, "iteration": t,
-                         "discriminator_loss": float(discriminator_loss(discriminator, real, fake).detach())})
-            if t < icr.attack_steps:  # the generator's own loss (V, or -log D for nsgan) against a fixed D
-                _sgd_step(params, as_min_max(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
+        attack = analysis_stream(sample_real, batch_size, game.latent_dim, seed + 5, device)
+        rows += _counterattack(game, label, discriminator, attack, icr.attack_steps, lr)
     write_rows(rows, out / "fig8.csv")
     _plot_fig8(rows, out / "fig8.png")
-    return {label: {"loss_before": mine[0]["discriminator_loss"], "loss_after": mine[-1]["discriminator_loss"]}
-            for label, mine in grouped(rows, "discriminator").items()}
+    return {
+        label: {"loss_before": mine[0]["discriminator_loss"], "loss_after": mine[-1]["discriminator_loss"]}
+        for label, mine in grouped(rows, "discriminator").items()
+    }
+
+
+def _counterattack(game, label: str, discriminator: nn.Module, attack, steps: int, lr: float) -> list[dict]:
+    """A copy of the generator trained ``steps`` SGD steps on its own loss (V, or -log D for nsgan)
+    against the fixed ``discriminator``; the discriminator's loss before each step and after the last."""
+    generator = copy.deepcopy(game.generator)
+    params, rows = list(generator.parameters()), []
+    for t in range(steps + 1):
+        real, z = attack.next()
+        fake = generator(z)
+        loss = float(discriminator_loss(discriminator, real, fake).detach())
+        rows.append({"discriminator": label, "iteration": t, "discriminator_loss": loss})
+        if t < steps:
+            _sgd_step(params, as_min_max(game_objective(game.loss, discriminator, real, [fake]))[0], lr)
+    return rows
 
 
 ANALYSES = {"fig4": fig4, "fig8": fig8}  # the names icr.experiment takes
@@ -165,14 +205,16 @@ def run_analysis(game, sample_real, icr, *, seed: int, batch_size: int, lr: floa
     """The analysis ``icr.experiment`` names (``icr``: the ``[icr]`` section), from the checkpoint
     ``game`` of iteration ``step``, with the run's seed, batch size and learning rate; metrics.json."""
     analysis = ANALYSES[icr.experiment]
-    final = {"step": step, icr.experiment: analysis(game, sample_real, icr, seed=seed, batch_size=batch_size, lr=lr,
-                                                    out=out)}
+    final = {
+        "step": step,
+        icr.experiment: analysis(game, sample_real, icr, seed=seed, batch_size=batch_size, lr=lr, out=out),
+    }
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
     return final
 
 
 def _plot_fig4(rows: list[dict], path: Path) -> None:
-    with saved_figure(path, 1, 2, figsize=(10, 3.4), layout="constrained") as (figure, axes):
+    with saved_figure(path, 1, 2, figsize=(10, 3.4), layout="constrained") as (_figure, axes):
         for branch, style in (("discriminator alone", "-"), ("joint", "--")):
             mine = grouped(rows, "branch")[branch]
             steps = [r["iteration"] for r in mine]
@@ -188,7 +230,7 @@ def _plot_fig4(rows: list[dict], path: Path) -> None:
 
 
 def _plot_fig8(rows: list[dict], path: Path) -> None:
-    with saved_figure(path, figsize=(6, 3.4), layout="constrained") as (figure, ax):
+    with saved_figure(path, figsize=(6, 3.4), layout="constrained") as (_figure, ax):
         for label, mine in grouped(rows, "discriminator").items():
             ax.plot([r["iteration"] for r in mine], [r["discriminator_loss"] for r in mine], label=label)
         ax.set_xlabel("generator iterations against the fixed discriminator")

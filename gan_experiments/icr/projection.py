@@ -51,7 +51,9 @@ class ProjectionDiscriminator(nn.Module):
     def __init__(self, eta: tuple[float, float] = (1.0, 1.0)) -> None:
         super().__init__()
         self.register_buffer("eta", torch.tensor(eta, dtype=torch.float32))
-        self.layers = nn.Sequential(nn.Linear(2, 4, bias=False), nn.Linear(4, 4, bias=False), nn.Linear(4, 1, bias=False))
+        self.layers = nn.Sequential(
+            nn.Linear(2, 4, bias=False), nn.Linear(4, 4, bias=False), nn.Linear(4, 1, bias=False)
+        )
 
     def forward(self, point: Tensor) -> Tensor:
         h = point * self.eta
@@ -96,12 +98,13 @@ class ProjectionGame(nn.Module):
         return self.generator().expand(n, 2)
 
 
-def projection_stays(first_coordinates: Tensor, target: float = 2.0, *, tolerance: float = 0.05,
-                     min_length: int = 200) -> list[tuple[int, int]]:
+def projection_stays(
+    first_coordinates: Tensor, target: float = 2.0, *, tolerance: float = 0.05, min_length: int = 200
+) -> list[tuple[int, int]]:
     """The stays in the projection state: maximal runs of consecutive iterations with
     :math:`|\\mathcal G(w_G)_1 - 2| \\le` ``tolerance`` lasting at least ``min_length`` iterations,
     as (first index, length). A run "shows the projection behaviour" when this is non-empty."""
-    inside = ((first_coordinates - target).abs() <= tolerance).tolist() + [False]
+    inside = [*((first_coordinates - target).abs() <= tolerance).tolist(), False]
     stays, start = [], None
     for i, flag in enumerate(inside):
         if flag and start is None:

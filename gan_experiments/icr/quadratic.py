@@ -1,4 +1,5 @@
-r"""The quadratic game of Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4, eq. (3), Figs. 3 and 6:
+r"""The quadratic game of Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" Sec. 3-4,
+eq. (3), Figs. 3 and 6:
 :math:`\min_x \max_y f(x, y) = x^2 + 10xy + y^2`.
 
 With a = 2, b = 10, c = 2 the SimGD iteration is :math:`z_{k+1} = (\mathrm{Id} - M) z_k` with
@@ -29,8 +30,9 @@ def simgd_spectral_radius(lr_min: float, lr_max: float) -> float:
     return spectral_radius(simgd_jacobian(GAME, lr_min, lr_max))
 
 
-def quadratic_trajectory(optimizer: str, lr_min: float, lr_max: float, start: tuple[float, float],
-                         iterations: int, **options) -> Tensor:
+def quadratic_trajectory(
+    optimizer: str, lr_min: float, lr_max: float, start: tuple[float, float], iterations: int, **options
+) -> Tensor:
     """(iterations + 1, 2) float64 iterates (x_k, y_k) of ``optimizer`` (simgd, cgd, acgd) from
     ``start``; stops early, padding with inf, once an iterate leaves float64's range."""
     x = torch.tensor([start[0]], dtype=torch.float64, requires_grad=True)

@@ -25,13 +25,26 @@ def run_quadratic(q, steps: int, out: Path) -> dict:
             paths[(name, lr_min, lr_max)] = path
             finite = path[torch.isfinite(path).all(dim=1)]
             norm = float(finite[-1].norm())
-            summary.append({"optimizer": name, "eta_x": lr_min, "eta_y": lr_max, "iterations": finite.shape[0] - 1,
-                            "final_norm": norm, "converged": norm < 1e-3 * float(finite[0].norm()),
-                            "diverged": finite.shape[0] < path.shape[0] or norm > 1e3 * float(finite[0].norm()),
-                            "simgd_spectral_radius": simgd_spectral_radius(lr_min, lr_max)})
-    write_rows([{"optimizer": name, "eta_x": lr_min, "eta_y": lr_max, "iteration": k, "x": x, "y": y}
-                for (name, lr_min, lr_max), path in paths.items() for k, (x, y) in enumerate(path.tolist())],
-               out / "trajectories.csv")
+            summary.append(
+                {
+                    "optimizer": name,
+                    "eta_x": lr_min,
+                    "eta_y": lr_max,
+                    "iterations": finite.shape[0] - 1,
+                    "final_norm": norm,
+                    "converged": norm < 1e-3 * float(finite[0].norm()),
+                    "diverged": finite.shape[0] < path.shape[0] or norm > 1e3 * float(finite[0].norm()),
+                    "simgd_spectral_radius": simgd_spectral_radius(lr_min, lr_max),
+                }
+            )
+    write_rows(
+        [
+            {"optimizer": name, "eta_x": lr_min, "eta_y": lr_max, "iteration": k, "x": x, "y": y}
+            for (name, lr_min, lr_max), path in paths.items()
+            for k, (x, y) in enumerate(path.tolist())
+        ],
+        out / "trajectories.csv",
+    )
     final = {"step": steps, "runs": summary}
     (out / "metrics.json").write_text(json.dumps(final, indent=1))
     plot_quadratic(paths, q.optimizers, [tuple(p) for p in q.step_sizes], out / "trajectories.png")
@@ -40,7 +53,14 @@ def run_quadratic(q, steps: int, out: Path) -> dict:
 
 def plot_quadratic(paths: dict, optimizers: list[str], step_sizes: list[tuple], path: Path) -> None:
     """x_k and y_k over k, one row per step-size pair and one column per optimizer (Figs. 3, 6)."""
-    with saved_figure(path, len(step_sizes), len(optimizers), figsize=(3.6 * len(optimizers), 2.6 * len(step_sizes)), squeeze=False, layout="constrained") as (figure, axes):
+    with saved_figure(
+        path,
+        len(step_sizes),
+        len(optimizers),
+        figsize=(3.6 * len(optimizers), 2.6 * len(step_sizes)),
+        squeeze=False,
+        layout="constrained",
+    ) as (_figure, axes):
         for i, (lr_min, lr_max) in enumerate(step_sizes):
             for j, name in enumerate(optimizers):
                 trajectory = paths[(name, lr_min, lr_max)]
@@ -62,10 +82,16 @@ def projection_summary(p, rows: list[dict], out: Path, *, label: str) -> dict:
     first = torch.tensor([float(row["g1"]) for row in rows], dtype=torch.float64)
     second = torch.tensor([float(row["g2"]) for row in rows], dtype=torch.float64)
     stays = projection_stays(first, p.target[0], tolerance=p.tolerance, min_length=p.min_stay)
-    final = {"step": steps[-1] if steps else 0, "g1": float(first[-1]), "g2": float(second[-1]),
-             "projection": bool(stays), "stays": len(stays), "iterations_in_projection": sum(n for _, n in stays),
-             "longest_stay": max((n for _, n in stays), default=0)}
-    with saved_figure(out / "trajectory.png", figsize=(7, 3), layout="constrained") as (figure, ax):
+    final = {
+        "step": steps[-1] if steps else 0,
+        "g1": float(first[-1]),
+        "g2": float(second[-1]),
+        "projection": bool(stays),
+        "stays": len(stays),
+        "iterations_in_projection": sum(n for _, n in stays),
+        "longest_stay": max((n for _, n in stays), default=0),
+    }
+    with saved_figure(out / "trajectory.png", figsize=(7, 3), layout="constrained") as (_figure, ax):
         ax.plot(steps, first, label="G(w)₁")
         ax.plot(steps, second, label="G(w)₂")
         ax.axhline(p.target[0], color="gray", linestyle="--", linewidth=0.8, label="target (2, 2)")
@@ -74,6 +100,9 @@ def projection_summary(p, rows: list[dict], out: Path, *, label: str) -> dict:
         ax.set_xlabel("iteration")
         ax.set_ylim(0, 4 * max(p.target))
         ax.legend(fontsize=7)
-        ax.set_title(f"{label}, η = diag{tuple(p.eta)}: "
-                     f"{final['iterations_in_projection']} iterations in the projection state (shaded)", fontsize=8)
+        ax.set_title(
+            f"{label}, η = diag{tuple(p.eta)}: "
+            f"{final['iterations_in_projection']} iterations in the projection state (shaded)",
+            fontsize=8,
+        )
     return final

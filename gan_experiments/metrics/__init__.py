@@ -5,5 +5,12 @@ from .classifier import class_scores, frechet_distance, frechet_feature_distance
 from .distances import nearest_neighbour_distances
 from .modes import generator_mode_histograms, mode_statistics
 
-__all__ = ["mode_statistics", "generator_mode_histograms", "nearest_neighbour_distances", "class_scores",
-           "inception_score", "frechet_distance", "frechet_feature_distance"]
+__all__ = [
+    "class_scores",
+    "frechet_distance",
+    "frechet_feature_distance",
+    "generator_mode_histograms",
+    "inception_score",
+    "mode_statistics",
+    "nearest_neighbour_distances",
+]

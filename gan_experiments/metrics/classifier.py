@@ -84,9 +84,13 @@ def frechet_feature_distance(features1: Tensor, features2: Tensor) -> float:
 def class_scores(probabilities: Tensor) -> dict:
     """Inception score, entropy and total variation of the predicted-class histogram, classes covered."""
     histogram = class_histogram(probabilities.argmax(dim=1), probabilities.shape[1])
-    return {"inception_score": inception_score(probabilities), "class_entropy": histogram_entropy(histogram),
-            "total_variation": total_variation_to_uniform(histogram), "classes_covered": classes_covered(histogram),
-            "max_entropy": math.log(probabilities.shape[1])}
+    return {
+        "inception_score": inception_score(probabilities),
+        "class_entropy": histogram_entropy(histogram),
+        "total_variation": total_variation_to_uniform(histogram),
+        "classes_covered": classes_covered(histogram),
+        "max_entropy": math.log(probabilities.shape[1]),
+    }
 
 
 def stacked_mode_scores(modes: Tensor, total_modes: int = 1000) -> dict:
@@ -94,5 +98,7 @@ def stacked_mode_scores(modes: Tensor, total_modes: int = 1000) -> dict:
     channel): modes covered (of 1,000) and :math:`\mathrm{KL}(h \,\|\, U_{1000})` of the mode
     histogram h, :math:`\log 1000 - H(h)` (VEEGAN, PacGAN)."""
     histogram = class_histogram(modes, total_modes)
-    return {"modes_covered": classes_covered(histogram),
-            "kl_to_uniform": math.log(total_modes) - histogram_entropy(histogram)}
+    return {
+        "modes_covered": classes_covered(histogram),
+        "kl_to_uniform": math.log(total_modes) - histogram_entropy(histogram),
+    }

@@ -30,8 +30,16 @@ class DigitClassifier(nn.Module):
     def __init__(self, classes: int = 10, channels: int = 1, size: int = 28) -> None:
         super().__init__()
         side = ((size - 2) // 2 - 2) // 2
-        self.body = nn.Sequential(nn.Conv2d(channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
-                                  nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * side * side, 128))
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * side * side, 128),
+        )
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, classes))
 
     def features(self, images: Tensor) -> Tensor:
@@ -41,8 +49,9 @@ class DigitClassifier(nn.Module):
         return self.head(self.body(images))
 
 
-def train_classifier(images: Tensor, labels: Tensor, *, epochs: int = 6, batch_size: int = 64,
-                     seed: int = 0) -> DigitClassifier:
+def train_classifier(
+    images: Tensor, labels: Tensor, *, epochs: int = 6, batch_size: int = 64, seed: int = 0
+) -> DigitClassifier:
     """Adam (1e-3) on cross-entropy, with random shifts of up to 2 pixels as augmentation."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -53,7 +62,7 @@ def train_classifier(images: Tensor, labels: Tensor, *, epochs: int = 6, batch_s
         for _ in range(epochs):
             order = torch.randperm(images.shape[0], generator=generator)
             for start in range(0, images.shape[0], batch_size):
-                index = order[start:start + batch_size]
+                index = order[start : start + batch_size]
                 shifts = torch.randint(-2, 3, (2,), generator=generator).tolist()
                 batch = torch.roll(images[index], shifts=shifts, dims=(2, 3))
                 loss = nn.functional.cross_entropy(model(batch), labels[index])
@@ -69,7 +78,7 @@ def predict(model: DigitClassifier, images: Tensor, batch_size: int = 500) -> tu
     model.eval()
     probabilities, features = [], []
     for start in range(0, images.shape[0], batch_size):
-        batch = images[start:start + batch_size]
+        batch = images[start : start + batch_size]
         feature = model.features(batch)
         features.append(feature)
         probabilities.append(torch.softmax(model.head(feature), dim=1))
@@ -88,8 +97,9 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("GAN_EXPERIMENTS_CACHE", Path.home() / ".cache" / "gan_experiments"))
 
 
-def cached_classifier(name: str, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], *,
-                      cache_dir: str | Path | None = None) -> tuple[DigitClassifier, float]:
+def cached_classifier(
+    name: str, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], *, cache_dir: str | Path | None = None
+) -> tuple[DigitClassifier, float]:
     """The classifier of data set ``name`` and its held-out accuracy, trained on first use."""
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = data_key(*train, *test)
@@ -105,6 +115,15 @@ def cached_classifier(name: str, train: tuple[Tensor, Tensor], test: tuple[Tenso
     partial = weights.with_suffix(".partial")
     torch.save(model.state_dict(), partial)
     os.replace(partial, weights)
-    record.write_text(json.dumps({"data_set": name, "key": key, "held_out_accuracy": accuracy,
-                                  "train_images": int(train[0].shape[0]), "test_images": int(test[0].shape[0])}))
+    record.write_text(
+        json.dumps(
+            {
+                "data_set": name,
+                "key": key,
+                "held_out_accuracy": accuracy,
+                "train_images": int(train[0].shape[0]),
+                "test_images": int(test[0].shape[0]),
+            }
+        )
+    )
     return model, accuracy

@@ -15,8 +15,8 @@ a large :math:`d_{x \to g}`. Their sum is the Chamfer distance of the two clouds
 
 from __future__ import annotations
 
-from torch import Tensor
 import torch
+from torch import Tensor
 
 
 def nearest_neighbour_distances(generated: Tensor, real: Tensor) -> dict:
@@ -24,5 +24,7 @@ def nearest_neighbour_distances(generated: Tensor, real: Tensor) -> dict:
     if generated.ndim != 2 or real.ndim != 2 or generated.shape[1] != real.shape[1]:
         raise ValueError(f"need two (n, d) point clouds, got {tuple(generated.shape)} and {tuple(real.shape)}")
     distances = torch.cdist(generated.double(), real.double())
-    return {"mean_distance_to_real": float(distances.min(dim=1).values.mean()),
-            "mean_distance_to_generated": float(distances.min(dim=0).values.mean())}
+    return {
+        "mean_distance_to_real": float(distances.min(dim=1).values.mean()),
+        "mean_distance_to_generated": float(distances.min(dim=0).values.mean()),
+    }

@@ -14,15 +14,15 @@ from .mlp2d import (
 )
 
 __all__ = [
-    "DCGANGenerator",
     "DCGANDiscriminator",
+    "DCGANGenerator",
     "GeneratorMixture",
     "MultiBranchGenerator",
-    "stackelberg_generator",
-    "stackelberg_discriminator",
-    "sgan_generator",
-    "sgan_discriminator",
-    "with_spectral_norm",
     "evaluation_mode",
     "player_networks",
+    "sgan_discriminator",
+    "sgan_generator",
+    "stackelberg_discriminator",
+    "stackelberg_generator",
+    "with_spectral_norm",
 ]

@@ -1,4 +1,5 @@
-"""The DCGAN of the ICR paper (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", App. Tables 4-5), for 32x32 images.
+"""The DCGAN of the ICR paper (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs", App.
+Tables 4-5), for 32x32 images.
 
 At ``width = d`` the generator's channels are 4d -> 2d -> d -> image channels and the
 discriminator's d -> 2d -> 4d; the paper's tables are ``width = 64`` (256 / 128 / 64).
@@ -18,11 +19,18 @@ class DCGANGenerator(nn.Module):
     def __init__(self, width: int = 64, latent_dim: int = 128, channels: int = 3) -> None:
         super().__init__()
         self.width, self.latent_dim = width, latent_dim
-        self.project = nn.Sequential(nn.Linear(latent_dim, 4 * width * 4 * 4), nn.BatchNorm1d(4 * width * 4 * 4), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim, 4 * width * 4 * 4), nn.BatchNorm1d(4 * width * 4 * 4), nn.ReLU()
+        )
         self.upsample = nn.Sequential(
-            nn.ConvTranspose2d(4 * width, 2 * width, 4, stride=2, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
-            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1), nn.Tanh(),
+            nn.ConvTranspose2d(4 * width, 2 * width, 4, stride=2, padding=1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),
+            nn.Tanh(),
         )
 
     def forward(self, z: Tensor) -> Tensor:
@@ -35,9 +43,12 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, width: int = 64, channels: int = 3) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(channels, width, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
         )
         self.head = nn.Linear(4 * width * 4 * 4, 1)
 

@@ -1,4 +1,5 @@
-"""The MNIST networks of the ICR paper (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" App. A.3, Tables 1 and 2).
+"""The MNIST networks of the ICR paper (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in
+GANs" App. A.3, Tables 1 and 2).
 
 Generator: z ~ N(0, I_96) -> Linear 1024, BN, ReLU -> Linear 128*7*7, BN, ReLU -> ConvT 4x4/2
 64x14x14, BN, ReLU -> ConvT 4x4/2 1x28x28, Tanh. Discriminator: Conv 5x5 32x24x24, LeakyReLU ->
@@ -20,11 +21,20 @@ class ICRMNISTGenerator(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.dense = nn.Sequential(
-            nn.Linear(96, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
-            nn.Linear(1024, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU())
+            nn.Linear(96, 1024),
+            nn.BatchNorm1d(1024),
+            nn.ReLU(),
+            nn.Linear(1024, 128 * 7 * 7),
+            nn.BatchNorm1d(128 * 7 * 7),
+            nn.ReLU(),
+        )
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1), nn.Tanh())
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),
+            nn.Tanh(),
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         return self.deconv(self.dense(z).reshape(-1, 128, 7, 7))
@@ -36,8 +46,13 @@ class ICRMNISTDiscriminator(nn.Module):
     def __init__(self, slope: float = 0.2) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, 5), nn.LeakyReLU(slope), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 5), nn.LeakyReLU(slope), nn.MaxPool2d(2))
+            nn.Conv2d(1, 32, 5),
+            nn.LeakyReLU(slope),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5),
+            nn.LeakyReLU(slope),
+            nn.MaxPool2d(2),
+        )
         self.head = nn.Sequential(nn.Linear(64 * 4 * 4, 1024), nn.LeakyReLU(slope), nn.Linear(1024, 1))
 
     def forward(self, images: Tensor) -> Tensor:

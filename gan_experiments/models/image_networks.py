@@ -1,12 +1,14 @@
 """The image networks a config can name (``model.network``), for any framework on image data.
 
-| name | generator | discriminator | from |
-|---|---|---|---|
-| ``stackelberg_mnist`` | Table 3's MLP | Tables 3-4's MLP | Zhang et al. 2018, "Stackelberg GAN" App. E |
-| ``stackelberg_fashion`` | Table 4's MLP | Tables 3-4's MLP | Zhang et al. 2018, "Stackelberg GAN" App. E |
-| ``stackelberg_cifar10`` | Table 5's deconvolutions (3 x 32 x 32 only) | Table 5's convolutions | Zhang et al. 2018, "Stackelberg GAN" App. E |
-| ``sgan_mlp`` | 4 layers, ``generator_hidden`` units, LeakyReLU(0.01), Tanh | 4 layers, ``discriminator_hidden`` units | the SGAN supplement (Chavdarova & Fleuret 2018) Sec. 1: the toy MLPs with the image as input/output layer |
-| ``icr_dcgan`` | Table 4's DCGAN at ``width`` (C x 32 x 32) | Table 5's at ``width`` | Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" App. B |
+- ``stackelberg_mnist``: generator Table 3's MLP, discriminator Tables 3-4's MLP (Zhang et al. 2018,
+  "Stackelberg GAN" App. E);
+- ``stackelberg_fashion``: generator Table 4's MLP, discriminator Tables 3-4's MLP (ibid.);
+- ``stackelberg_cifar10``: Table 5's deconvolutions and convolutions, 3 x 32 x 32 only (ibid.);
+- ``sgan_mlp``: 4 layers of ``generator_hidden`` units, LeakyReLU(0.01), Tanh, against 4 layers of
+  ``discriminator_hidden`` units (the SGAN supplement, Chavdarova & Fleuret 2018, Sec. 1: the toy MLPs
+  with the image as input/output layer);
+- ``icr_dcgan``: Table 4's DCGAN generator and Table 5's discriminator at ``width``, C x 32 x 32
+  (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" App. B).
 
 The MLP networks size their first/last layer to the image, so they also run on Stacked MNIST
 (3 x 28 x 28); the convolutional ones need 32 x 32 images and say so otherwise.
@@ -20,9 +22,14 @@ from torch import nn
 
 from .icr_dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp2d import mlp
-from .stackelberg_images import (Reshape, StackelbergCIFARDiscriminator, StackelbergCIFARGenerator,
-                                 stackelberg_fashion_generator, stackelberg_mlp_discriminator,
-                                 stackelberg_mnist_generator)
+from .stackelberg_images import (
+    Reshape,
+    StackelbergCIFARDiscriminator,
+    StackelbergCIFARGenerator,
+    stackelberg_fashion_generator,
+    stackelberg_mlp_discriminator,
+    stackelberg_mnist_generator,
+)
 
 IMAGE_NETWORKS = ("stackelberg_mnist", "stackelberg_fashion", "stackelberg_cifar10", "sgan_mlp", "icr_dcgan")
 CONVOLUTIONAL = {"stackelberg_cifar10": (3, 32, 32), "icr_dcgan": (None, 32, 32)}
@@ -38,8 +45,9 @@ def check_shape(name: str, shape: tuple[int, int, int]) -> None:
         raise ValueError(f"network {name!r} works on {wanted} images, the data are {'x'.join(map(str, shape))}")
 
 
-def image_generator(name: str, shape: tuple[int, int, int], *, latent_dim: int = 100, hidden: int = 512,
-                    width: int = 64) -> nn.Module:
+def image_generator(
+    name: str, shape: tuple[int, int, int], *, latent_dim: int = 100, hidden: int = 512, width: int = 64
+) -> nn.Module:
     """Generator ``name``: noise (n, latent_dim) -> images (n, *shape) in [-1, 1]."""
     check_shape(name, shape)
     if name == "stackelberg_mnist":
@@ -51,8 +59,9 @@ def image_generator(name: str, shape: tuple[int, int, int], *, latent_dim: int =
             raise ValueError(f"network 'stackelberg_cifar10' takes latent_dim 100, got {latent_dim}")
         return StackelbergCIFARGenerator()
     if name == "sgan_mlp":
-        return nn.Sequential(mlp([latent_dim, hidden, hidden, hidden, math.prod(shape)], 0.01, nn.Tanh()),
-                             Reshape(*shape))
+        return nn.Sequential(
+            mlp([latent_dim, hidden, hidden, hidden, math.prod(shape)], 0.01, nn.Tanh()), Reshape(*shape)
+        )
     return DCGANGenerator(width, latent_dim, channels=shape[0])
 
 
@@ -74,7 +83,9 @@ def player_networks(model, image_shape: tuple[int, int, int] | None, planar):
     None), the framework's own 2D networks ``planar(model)``. The one place that chooses networks."""
     if image_shape is None:
         return planar(model)
-    return (lambda: image_generator(model.network, image_shape, latent_dim=model.latent_dim,
-                                    hidden=model.generator_hidden, width=model.width),
-            lambda: image_discriminator(model.network, image_shape, hidden=model.discriminator_hidden,
-                                        width=model.width))
+    return (
+        lambda: image_generator(
+            model.network, image_shape, latent_dim=model.latent_dim, hidden=model.generator_hidden, width=model.width
+        ),
+        lambda: image_discriminator(model.network, image_shape, hidden=model.discriminator_hidden, width=model.width),
+    )

@@ -18,6 +18,8 @@ grid spans [-4, 4]); configs state it.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import Tensor, nn
 
@@ -25,7 +27,7 @@ from torch import Tensor, nn
 def mlp(widths: list[int], slope: float, output: nn.Module | None = None) -> nn.Sequential:
     """Linear layers of the given widths with LeakyReLU(slope) between them, then ``output``."""
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
         layers.append(nn.Linear(a, b))
         if i < len(widths) - 2:
             layers.append(nn.LeakyReLU(slope))
@@ -82,11 +84,17 @@ def with_spectral_norm(module: nn.Module) -> nn.Module:
 class MultiBranchGenerator(nn.Module):
     """The Sec. 4 baseline: I branch MLPs on the same z, their outputs averaged."""
 
-    def __init__(self, branches: int = 8, latent_dim: int = 2, widths: tuple[int, ...] = (128, 256, 512, 1024),
-                 output_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        branches: int = 8,
+        latent_dim: int = 2,
+        widths: tuple[int, ...] = (128, 256, 512, 1024),
+        output_scale: float = 1.0,
+    ) -> None:
         super().__init__()
         self.branches = nn.ModuleList(
-            mlp([latent_dim, *widths, 2], 0.2, ScaledTanh(output_scale)) for _ in range(branches))
+            mlp([latent_dim, *widths, 2], 0.2, ScaledTanh(output_scale)) for _ in range(branches)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         return torch.stack([branch(z) for branch in self.branches]).mean(dim=0)

@@ -43,8 +43,9 @@ MNIST_SHAPE = (1, 28, 28)
 def stackelberg_mnist_generator(latent_dim: int = 100, shape: tuple[int, ...] = MNIST_SHAPE) -> nn.Sequential:
     """Table 3's generator (images of ``shape``, 1 x 28 x 28 in the table, in [-1, 1])."""
     pixels = math.prod(shape)
-    return nn.Sequential(nn.Linear(latent_dim, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, pixels), nn.Tanh(),
-                         Reshape(*shape))
+    return nn.Sequential(
+        nn.Linear(latent_dim, 512), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, pixels), nn.Tanh(), Reshape(*shape)
+    )
 
 
 def stackelberg_fashion_generator(latent_dim: int = 100, shape: tuple[int, ...] = MNIST_SHAPE) -> nn.Sequential:
@@ -57,8 +58,15 @@ def stackelberg_fashion_generator(latent_dim: int = 100, shape: tuple[int, ...] 
 
 def stackelberg_mlp_discriminator(shape: tuple[int, ...] = MNIST_SHAPE) -> nn.Sequential:
     """Tables 3-4's discriminator on the image's pixels (784 in the tables), returning logits."""
-    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(shape), 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
-                         nn.LeakyReLU(0.2), nn.Linear(256, 1), Reshape())
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(math.prod(shape), 512),
+        nn.LeakyReLU(0.2),
+        nn.Linear(512, 256),
+        nn.LeakyReLU(0.2),
+        nn.Linear(256, 1),
+        Reshape(),
+    )
 
 
 def gaussian_to_uniform(z: Tensor) -> Tensor:
@@ -82,10 +90,17 @@ class StackelbergCIFARGenerator(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.net = _table5_init(nn.Sequential(
-            nn.Linear(100, 8 * 8 * 128), nn.ReLU(), Reshape(128, 8, 8),
-            nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(64, 3, 5, stride=2, padding=2, output_padding=1), nn.Tanh()))
+        self.net = _table5_init(
+            nn.Sequential(
+                nn.Linear(100, 8 * 8 * 128),
+                nn.ReLU(),
+                Reshape(128, 8, 8),
+                nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1),
+                nn.ReLU(),
+                nn.ConvTranspose2d(64, 3, 5, stride=2, padding=2, output_padding=1),
+                nn.Tanh(),
+            )
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(gaussian_to_uniform(z))

@@ -26,14 +26,38 @@ SHORT_STEPS = ["--set", "run.steps=200", "--set", "run.eval_every=100", "--set",
 SHORT_RUNS = {  # name: extra arguments (200 steps; the image run 100 on the bundled MNIST subset)
     "stackelberg_fig1_ring8": SHORT_STEPS,
     # the CPU-sized variant of docs/experiments.md (the config's paper settings take ~3 s an iteration)
-    "sgan_fig3_ring8": SHORT_STEPS + ["--set", "model.generator_hidden=128", "--set", "model.discriminator_hidden=128",
-                                      "--set", "optimizer.lr=1e-3", "--set", 'run.loss="nsgan"', "--set",
-                                      "optimizer.critic_steps=1", "--set", "sgan.pairs=3", "--set", "sgan.messenger_steps=5"],
+    "sgan_fig3_ring8": [
+        *SHORT_STEPS,
+        "--set",
+        "model.generator_hidden=128",
+        "--set",
+        "model.discriminator_hidden=128",
+        "--set",
+        "optimizer.lr=1e-3",
+        "--set",
+        'run.loss="nsgan"',
+        "--set",
+        "optimizer.critic_steps=1",
+        "--set",
+        "sgan.pairs=3",
+        "--set",
+        "sgan.messenger_steps=5",
+    ],
     "proximal_ring8": SHORT_STEPS,
     "icr_fig3_quadratic": ["--set", "run.steps=200"],
     "icr_fig7_projection": ["--set", "run.steps=200"],
-    "stackelberg_fig6_mnist": ["--set", "run.steps=100", "--set", "run.eval_every=50", "--set", "run.checkpoint_every=50",
-                               "--set", "run.samples=500", "--set", "model.generators=3"],
+    "stackelberg_fig6_mnist": [
+        "--set",
+        "run.steps=100",
+        "--set",
+        "run.eval_every=50",
+        "--set",
+        "run.checkpoint_every=50",
+        "--set",
+        "run.samples=500",
+        "--set",
+        "model.generators=3",
+    ],
 }
 
 
@@ -62,9 +86,14 @@ def close(recorded, measured, rtol: float = 1e-6, path: str = "") -> list[str]:
             return [f"{path}: lengths {len(recorded)} and {len(measured)}"]
         return [d for i, (a, b) in enumerate(zip(recorded, measured)) for d in close(a, b, rtol, f"{path}[{i}]")]
     if isinstance(recorded, float) or isinstance(measured, float):
-        if isinstance(recorded, (int, float)) and isinstance(measured, (int, float)) and (
+        if (
+            isinstance(recorded, (int, float))
+            and isinstance(measured, (int, float))
+            and (
                 math.isclose(recorded, measured, rel_tol=rtol, abs_tol=1e-12)
-                or (math.isnan(recorded) and math.isnan(measured))):
+                or (math.isnan(recorded) and math.isnan(measured))
+            )
+        ):
             return []
         return [f"{path}: {recorded!r} != {measured!r}"]
     return [] if recorded == measured else [f"{path}: {recorded!r} != {measured!r}"]
@@ -74,8 +103,16 @@ def close(recorded, measured, rtol: float = 1e-6, path: str = "") -> list[str]:
 # session's players were saved under "framework"; CGD / ACGD kept their solver options (tol, atol,
 # max_iter, ...) in both param groups, now ``optimizer.solver_options``.
 RENAMED_KEYS = {"framework": "players"}
-SOLVER_OPTION_NAMES = ("tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start", "tol_convention",
-                       "recycle")
+SOLVER_OPTION_NAMES = (
+    "tol",
+    "atol",
+    "max_iter",
+    "gmres_restart",
+    "check_every",
+    "warm_start",
+    "tol_convention",
+    "recycle",
+)
 
 
 def in_current_layout(saved):
@@ -121,7 +158,8 @@ def main() -> int:
         print("\n".join(problems) or "identical: every metrics.json and every checkpoint tensor")
         return 1 if problems else 0
     plans = [("dry", name, ["--dry-run"]) for name in dry_run_names()] + [
-        ("short", name, arguments) for name, arguments in SHORT_RUNS.items()]
+        ("short", name, arguments) for name, arguments in SHORT_RUNS.items()
+    ]
     for kind, name, arguments in plans:
         if args.only and name not in args.only:
             continue
