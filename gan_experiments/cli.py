@@ -29,10 +29,8 @@ import json
 import sys
 from pathlib import Path
 
-from . import parallel
-from .config import ConfigError, bundled_configs, resolve_config
-from .data.images import DataNotFoundError
-from .records import RunFolderError
+from .config import bundled_configs, resolve_config
+from .errors import ConfigError, DataNotFoundError, RunFolderError
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -162,6 +160,7 @@ def _equilibrium_test(args) -> int:
 
 
 def _sweep(args) -> int:
+    from . import parallel
     from .experiment import join_group
     from .sweep import plan, sweep
 
@@ -226,6 +225,7 @@ def _resumed_config(args):
 
 
 def _run(args) -> int:
+    from . import parallel
     from .experiment import join_group, run
     from .registry import check
 
@@ -273,4 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
-        parallel.stop()  # under torchrun: leave the process group
+        _leave_group()
+
+
+def _leave_group() -> None:
+    """Under torchrun, leave the process group a training command joined. Commands that train import
+    gan_experiments.parallel (and torch); the others (``list``) import neither, and have no group."""
+    parallel = sys.modules.get("gan_experiments.parallel")
+    if parallel is not None:
+        parallel.stop()

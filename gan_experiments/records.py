@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from .errors import RunFolderError
+
 
 def write_rows(rows: list[dict], path: Path, fieldnames: list[str] | None = None) -> None:
     """``rows`` as a CSV table; columns ``fieldnames`` (default: the first row's keys, in order)."""
@@ -76,10 +78,6 @@ class RunLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-
-
-class RunFolderError(ValueError):
-    """A run folder that cannot be used as asked; the message names the folder and the fix."""
 
 
 RUN_FILES = ("config.toml", "checkpoint.pt", "metrics.csv", "metrics.json")  # any of them: the folder holds a run

@@ -12,6 +12,7 @@ from gan_experiments.cli import main
 from gan_experiments.config import ConfigError, bundled_configs, load, resolve_config
 from gan_experiments.data import IMAGE_DATASETS
 from gan_experiments.data.images import IMAGE_SHAPES
+from gan_experiments.registry import check
 
 IMAGE_CONFIGS = sorted(
     name
@@ -106,7 +107,7 @@ def test_fashion_and_cifar_without_a_data_root_fail_before_the_run_folder_naming
 )
 def test_image_config_rules_name_the_key(overrides, message):
     with pytest.raises(ConfigError, match=message):
-        resolve_config("stackelberg_fig1_ring8", overrides)
+        check(resolve_config("stackelberg_fig1_ring8", overrides)[0])
 
 
 def test_critic_steps_give_the_discriminator_that_many_steps_on_fresh_batches():

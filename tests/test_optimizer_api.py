@@ -189,7 +189,7 @@ def test_float32_and_float64_move_towards_lower_min_player_loss(name, dtype):
     first_order = sum((g.reshape(-1) * d).sum() for g, d in zip(grad_x, dx.split([p.numel() for p in xs])))
     if name.startswith(("CGD", "ACGD")):  # + dx' D_xy f dy = d/dy (dx' grad_x f) . dy
         first_order = first_order + sum((g * d).sum() for g, d in zip(torch.autograd.grad(first_order, ys), dy))
-    assert float(first_order) < 0.0
+    assert float(first_order.detach()) < 0.0
 
 
 @pytest.mark.parametrize("name", [*OPTIMIZERS, *RECYCLING])

@@ -228,3 +228,19 @@ def test_every_registry_entry_and_data_source_keeps_its_contract():
     for name, data in DATA_SOURCES.items():
         missing = [m for m in members(contracts.DataSource) if not hasattr(data, m)]
         assert missing == [], name
+
+
+def test_listing_the_configs_imports_neither_torch_nor_a_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from gan_experiments.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['list']) == 0\n"
+        "assert 'stackelberg_fig1_ring8' in out.getvalue()\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('gan_experiments.frameworks')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..errors import DataNotFoundError
+
 SUBSET_SPLIT_SEED = 0
 SUBSET_TRAIN = 4000
 IMAGE_SHAPES = {
@@ -35,10 +37,6 @@ FOLDERS = {
     "fashion_mnist": ("Fashion-MNIST", "FashionMNIST/raw"),
     "cifar10": ("CIFAR-10", "cifar-10-batches-py"),
 }
-
-
-class DataNotFoundError(FileNotFoundError):
-    """An image data set whose files are not in the data root."""
 
 
 @lru_cache(maxsize=1)
