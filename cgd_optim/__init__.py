@@ -7,20 +7,27 @@ they stand on is public too: :mod:`cgd_optim.linalg` (conjugate gradient, GMRES)
 and :mod:`cgd_optim.autodiff` (flat views, mixed Hessian-vector products).
 :mod:`cgd_optim.games` has quadratic games with dense references of every update, and
 :mod:`cgd_optim.testing` (needs hypothesis) strategies and assertion helpers to property-test
-optimizers on them.
+optimizers on them. Mixed precision: bfloat16 autocast inside the closure as it is, float16
+with ``loss_scaling=True`` (:mod:`cgd_optim.scaling`).
 """
 
 from ._base import TwoPlayerOptimizer
-from .competitive import ACGD, CGD, competitive_update
-from .linalg import conjugate_gradient, gmres
+from .competitive import ACGD, CGD, LocalGame, LocalGameStep, SolverOptions, competitive_update
+from .linalg import KrylovSolve, conjugate_gradient, gmres
 from .proximal import ProximalMinimax
+from .scaling import LossScaling
 from .simgd import SimGD
 
 __all__ = [
     "ACGD",
     "CGD",
+    "KrylovSolve",
+    "LocalGame",
+    "LocalGameStep",
+    "LossScaling",
     "ProximalMinimax",
     "SimGD",
+    "SolverOptions",
     "TwoPlayerOptimizer",
     "competitive_update",
     "conjugate_gradient",

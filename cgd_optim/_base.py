@@ -13,6 +13,8 @@ from torch.optim import Optimizer
 
 from .autodiff import gradients, zeros_for_none
 from .distributed import check_process_group, reduce_finiteness_, resolve_process_group
+from .groups import check_disjoint_and_alike, player_groups
+from .scaling import after_step, initial_state, loss_scaling_options
 
 _players_doc = """min_params: iterable of tensors of the min player (x, e.g. the generator); it descends f.
         max_params: iterable of tensors of the max player (y, e.g. the discriminator); it ascends f.
@@ -58,37 +60,6 @@ def step_size(lr: float | Tensor) -> float:
     return float(lr) if isinstance(lr, Tensor) else lr
 
 
-def _as_player(params: Iterable[Tensor], role: str) -> list[Tensor]:
-    if isinstance(params, Tensor):
-        raise TypeError(f"{role} should be an iterable of tensors, got a single tensor; wrap it in a list")
-    params = list(params)
-    if not params:
-        raise ValueError(f"{role} is empty: each player needs at least one parameter")
-    for p in params:
-        if not isinstance(p, Tensor):
-            raise TypeError(f"{role} must contain tensors, got {type(p).__name__}")
-        if not p.is_leaf:
-            raise ValueError(f"{role} contains a non-leaf tensor; optimize leaf parameters")
-    return params
-
-
-def _check_players(min_params: list[Tensor], max_params: list[Tensor]) -> None:
-    min_ids = {id(p) for p in min_params}
-    if len(min_ids) != len(min_params) or len({id(p) for p in max_params}) != len(max_params):
-        raise ValueError("a parameter appears twice in the same player")
-    if any(id(p) in min_ids for p in max_params):
-        raise ValueError("the same tensor is in both players (min_params and max_params must be disjoint)")
-    everything = min_params + max_params
-    devices = {p.device for p in everything}
-    if len(devices) > 1:
-        raise ValueError(f"all parameters must be on one device, got {sorted(map(str, devices))}")
-    dtypes = {p.dtype for p in everything}
-    if len(dtypes) > 1:
-        raise ValueError(f"all parameters must share one dtype, got {sorted(map(str, dtypes))}")
-    if not all(p.is_floating_point() for p in everything):
-        raise ValueError("parameters must be floating point tensors")
-
-
 def _require_influence(grads: list, player: str, objective: str) -> None:
     """A player none of whose parameters reaches its objective would never move: say why, before
     anything changes (parameters of a player that the objective does not use count as zero)."""
@@ -121,9 +92,10 @@ def step_statistics(
 class TwoPlayerOptimizer(Optimizer):
     """Base class: a zero-sum or general-sum game between a min player and a max player.
 
-    Holds exactly two ``param_groups``, the min player's first, each with its own ``"lr"``
-    (so ``torch.optim.lr_scheduler`` schedulers scale both), and ``step_stats``: a dict of
-    0-dim tensors describing the last step.
+    Holds the ``param_groups`` of both players, the min player's first, each marked with its
+    ``"player"`` and its own ``"lr"`` (so ``torch.optim.lr_scheduler`` schedulers scale each):
+    two groups when each player is given as tensors, one per dict when given as param groups;
+    and ``step_stats``: a dict of 0-dim tensors describing the last step.
 
     A subclass declares what its states hold, so that ``load_state_dict`` can tell its states
     from another class's without this class knowing any subclass:
@@ -134,13 +106,16 @@ class TwoPlayerOptimizer(Optimizer):
       state saved without them ran with;
     - ``row_state_keys``: per-parameter state that stacks vectors of the parameter's size as rows;
     - ``constructor_attributes``: options it keeps as attributes rather than in its groups, which
-      a pickled optimizer keeps too (``torch.optim.Optimizer`` pickles only its groups and state).
+      a pickled optimizer keeps too (``torch.optim.Optimizer`` pickles only its groups and state);
+    - ``group_options``: the options a group dict of ``min_params`` / ``max_params`` may set
+      besides ``lr`` and ``weight_decay`` (checked by :meth:`check_group`).
     """
 
     hyperparameters: tuple[str, ...] = ()
     later_options: ClassVar[dict[str, Any]] = {}
     row_state_keys: tuple[str, ...] = ()
-    constructor_attributes: tuple[str, ...] = ()  # options kept as attributes: pickled with the optimizer
+    constructor_attributes: tuple[str, ...] = ("keep_gradients", "loss_scaling")  # attributes, pickled too
+    group_options: tuple[str, ...] = ()  # what a group dict may set besides lr and weight_decay
     _declared: ClassVar[set[str]] = set()  # every subclass's hyperparameters, collected as the subclasses are defined
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -156,24 +131,34 @@ class TwoPlayerOptimizer(Optimizer):
         lr_max: float | None,
         *,
         process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
         check_positive("lr", defaults["lr"])
+        self.loss_scaling = loss_scaling_options(loss_scaling)
         check_process_group(process_group)
         check_positive("lr_min", lr_min)
         check_positive("lr_max", lr_max)
-        min_list = _as_player(min_params, "min_params")
-        max_list = _as_player(max_params, "max_params")
-        _check_players(min_list, max_list)
+        options = (*self.group_options, "weight_decay")
         groups = [
-            {"params": min_list, "player": "min", "lr": defaults["lr"] if lr_min is None else lr_min},
-            {"params": max_list, "player": "max", "lr": defaults["lr"] if lr_max is None else lr_max},
+            *player_groups(min_params, "min", defaults["lr"] if lr_min is None else lr_min, options),
+            *player_groups(max_params, "max", defaults["lr"] if lr_max is None else lr_max, options),
         ]
+        for group in groups:
+            if weight_decay:  # the constructor's value, where a group dict did not set its own
+                group.setdefault("weight_decay", weight_decay)
+            self.check_group(group)
+        check_disjoint_and_alike(
+            [p for g in groups for p in g["params"]], [g["player"] for g in groups for _ in g["params"]]
+        )
         self._sealed = False
         super().__init__(groups, defaults)
         self._sealed = True
         self._warned_max_iter = False
         self.step_stats: dict[str, Tensor] = {}
         self.process_group = process_group  # an attribute, not a hyperparameter: state_dict stays picklable
+        self.keep_gradients = keep_gradients
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -185,16 +170,42 @@ class TwoPlayerOptimizer(Optimizer):
         self.__dict__.setdefault("process_group", "auto")
         self.__dict__.setdefault("_warned_max_iter", False)
         self.__dict__.setdefault("step_stats", {})
+        self.__dict__.setdefault("keep_gradients", False)
+        self.__dict__.setdefault("loss_scaling", None)
         self._sealed = True
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Only the constructor adds groups: a two-player optimizer has exactly two."""
-        if getattr(self, "_sealed", False):
-            raise RuntimeError(
-                f"{type(self).__name__} has exactly two param_groups (min player, max player); "
-                "pass all parameters of a player to the constructor instead"
+        """Add a group to a player, as torch.optim does (e.g. a layer unfrozen later): the dict names
+        its ``"player"`` (``"min"`` or ``"max"``); options it leaves out are those of that player's
+        first group."""
+        if not getattr(self, "_sealed", False):  # the constructor's groups, already checked
+            super().add_param_group(param_group)
+            return
+        player = param_group.get("player") if isinstance(param_group, dict) else None
+        if player not in ("min", "max"):
+            raise ValueError(
+                f"{type(self).__name__}.add_param_group needs the group's player: add 'player': 'min' (the "
+                "minimizing player, e.g. the generator) or 'player': 'max' to the dict"
             )
-        super().add_param_group(param_group)
+        first = next(group for group in self.param_groups if group["player"] == player)
+        options = (*self.group_options, "weight_decay")
+        (group,) = player_groups([param_group], player, first["lr"], options)
+        group = {**{key: first[key] for key in first if key not in ("params", "player")}, **group}
+        self.check_group(group)
+        everything = [*(p for g in self.param_groups for p in g["params"]), *group["params"]]
+        check_disjoint_and_alike(
+            everything,
+            [*(g["player"] for g in self.param_groups for _ in g["params"]), *(player for _ in group["params"])],
+        )
+        super().add_param_group(group)
+
+    def check_group(self, group: dict[str, Any]) -> None:
+        """ValueError for a group option out of range (``lr`` > 0, ``weight_decay`` >= 0; subclasses
+        check theirs)."""
+        check_positive("lr", group["lr"])
+        decay = group.get("weight_decay", 0.0)
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not decay >= 0.0:
+            raise ValueError(f"Invalid weight_decay value: {decay!r}")
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """``torch.optim.Optimizer.load_state_dict``, after checking that the state is this
@@ -219,13 +230,19 @@ class TwoPlayerOptimizer(Optimizer):
 
     def _check_loadable(self, state_dict: dict[str, Any]) -> None:
         name, saved = type(self).__name__, state_dict.get("param_groups", [])
-        if [group.get("player") for group in saved] != ["min", "max"]:
+        layout, saved_layout = [g["player"] for g in self.param_groups], [g.get("player") for g in saved]
+        if not {"min", "max"} <= set(saved_layout):
             raise ValueError(
                 f"{name}.load_state_dict: not the state of a two-player optimizer (its param_groups "
                 "are not a min player's and a max player's)"
             )
+        if saved_layout != layout:
+            raise ValueError(
+                f"{name}.load_state_dict: the state's param groups belong to the players {saved_layout}, this "
+                f"optimizer's to {layout}: build it with the same groups per player"
+            )
         for group, saved_group in zip(self.param_groups, saved):
-            keys, saved_keys = set(group) - {"params"}, set(saved_group) - {"params"}
+            keys, saved_keys = set(group) - {"params", "weight_decay"}, set(saved_group) - {"params", "weight_decay"}
             missing, foreign = keys - saved_keys, (saved_keys - keys) & TwoPlayerOptimizer._declared
             if missing or foreign:
                 raise ValueError(
@@ -251,15 +268,58 @@ class TwoPlayerOptimizer(Optimizer):
                         f"its saved {key!r} {size}: the state of another model, or with the players swapped"
                     )
 
+    def segments(self, player: str) -> list[tuple[dict[str, Any], list[Tensor]]]:
+        """``(group, its trainable parameters)`` of each group of ``player`` (``"min"`` or ``"max"``)
+        that has any, in group order: how a player's flat vectors split over its groups."""
+        return [
+            (group, trainable)
+            for group in self.param_groups
+            if group["player"] == player and (trainable := [p for p in group["params"] if p.requires_grad])
+        ]
+
     def _players(self) -> tuple[list[Tensor], list[Tensor]]:
         """The trainable parameters of each player (those with requires_grad=False are skipped)."""
         players = []
-        for group in self.param_groups:
-            trainable = [p for p in group["params"] if p.requires_grad]
+        for player in ("min", "max"):
+            trainable = [p for _, params in self.segments(player) for p in params]
             if not trainable:
-                raise ValueError(f"the {group['player']} player has no parameter with requires_grad=True")
+                raise ValueError(f"the {player} player has no parameter with requires_grad=True")
             players.append(trainable)
         return players[0], players[1]
+
+    def _decay_weights(self, player: str | None = None) -> None:
+        """Decoupled weight decay (AdamW's): every trainable parameter of a group (of ``player``, or
+        of both) with ``weight_decay`` > 0 is multiplied by 1 - lr * weight_decay, before the step
+        is added."""
+        for group in self.param_groups:
+            if player is not None and group["player"] != player:
+                continue
+            decay = group.get("weight_decay", 0.0)
+            if decay:
+                trainable = [p for p in group["params"] if p.requires_grad]
+                torch._foreach_mul_(trainable, 1.0 - step_size(group["lr"]) * decay)
+
+    def loss_scale(self) -> float | None:
+        """The scale S the next step multiplies the closure's value by (None: no loss scaling)."""
+        if self.loss_scaling is None:
+            return None
+        return self.state.get("loss_scaling", initial_state(self.loss_scaling))["scale"]
+
+    def _after_scaled_step(self, *, finite: bool) -> dict[str, Tensor]:
+        """With loss scaling: the scaler's state after this step (skipped or not) and its
+        ``step_stats`` entries (``loss_scale``, the scale this step used, and ``skipped_steps``)."""
+        if self.loss_scaling is None:
+            return {}
+        state = self.state.get("loss_scaling", initial_state(self.loss_scaling))
+        self.state["loss_scaling"] = after_step(state, self.loss_scaling, finite=finite)
+        skipped = self.state["loss_scaling"]["skipped_steps"]
+        return {"loss_scale": torch.tensor(state["scale"]), "skipped_steps": torch.tensor(skipped)}
+
+    def _leave_gradients(self, params: list[Tensor], grads: list[Tensor]) -> None:
+        """``keep_gradients=True``: the step's gradients into ``.grad``, for loggers and hooks."""
+        if self.keep_gradients:
+            for p, g in zip(params, grads):
+                p.grad = g.detach().clone()
 
     def _evaluate(self, closure: Callable[[], Any] | Tensor | tuple) -> tuple[Any, Tensor, Tensor, bool]:
         """Call the closure once: (what it returned, f_min, f_max, zero_sum). A closure that writes
@@ -343,8 +403,12 @@ class TwoPlayerOptimizer(Optimizer):
     def _check_finite(self, *tensors: Tensor, group=None) -> None:
         """Raise FloatingPointError unless every element is finite on every rank of ``group`` (one
         device read)."""
-        if not math.isfinite(self._read_values(reduce_finiteness_(self._finiteness(*tensors), group))[0]):
+        if not self._all_finite(*tensors, group=group):
             self._raise_non_finite()
+
+    def _all_finite(self, *tensors: Tensor, group=None) -> bool:
+        """Whether every element is finite on every rank of ``group`` (one device read)."""
+        return math.isfinite(self._read_values(reduce_finiteness_(self._finiteness(*tensors), group))[0])
 
     def _raise_non_finite(self) -> None:
         raise FloatingPointError(

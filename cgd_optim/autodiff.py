@@ -18,6 +18,7 @@ the dot product.  A parameter with no path to ``f`` contributes a zero block.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import torch
@@ -138,3 +139,23 @@ def mixed_hvp(grads_other: Sequence[Tensor], wrt: Sequence[Tensor], vector: Tens
         The flat product in player a's space; zero blocks where there is no path.
     """
     return mixed_hvp_operator(grads_other, wrt)(vector)
+
+
+@contextlib.contextmanager
+def double_backward_of_compiled_modules_refused(optimizer: str):
+    """Turn torch's failure to differentiate a ``torch.compile``-d module twice into an error that
+    says what happened and what works. CGD and ACGD differentiate the closure's gradients again
+    (the mixed Hessian-vector products); torch.compile's aot_autograd cannot. It fails while the
+    products are formed, before anything is committed: parameters and state are unchanged."""
+    try:
+        yield
+    except RuntimeError as error:
+        if "double backward" not in str(error):
+            raise
+        raise RuntimeError(
+            f"{optimizer}: the closure reaches a torch.compile-d module, and torch.compile (aot_autograd) cannot "
+            "differentiate twice (double backward), which the mixed Hessian-vector products of CGD and ACGD "
+            "need. What works: leave the players uncompiled (compile only what does not train, e.g. a sampling "
+            "path used for evaluation), or train that game with SimGD (first derivatives only). Parameters and "
+            "optimizer state are unchanged"
+        ) from error

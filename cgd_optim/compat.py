@@ -102,7 +102,7 @@ class _AlternatingSides:
 
     solution_power = 0.5
     rescale_on_set_lr = True
-    constructor_attributes = ("solver_options", "collect_info", "info", "_initial_solve_x")
+    constructor_attributes = (*competitive.CGD.constructor_attributes, "collect_info", "info", "_initial_solve_x")
 
     def _compat_setup(self, solve_x: bool, collect_info: bool) -> None:
         self.collect_info = bool(collect_info)
@@ -259,6 +259,7 @@ class ACGD(_AlternatingSides, competitive.ACGD):
         max_reducer: Any = None,
         min_reducer: Any = None,
         recycle: int = 0,
+        loss_scaling: Any = False,
     ) -> None:
         _refuse(max_reducer=max_reducer, min_reducer=min_reducer)
         _refuse_recycle(recycle, alternating=True)
@@ -276,6 +277,7 @@ class ACGD(_AlternatingSides, competitive.ACGD):
             warm_start=True,
             tol_convention="squared",
             eps_placement="outside",
+            loss_scaling=loss_scaling,
         )
         self._compat_setup(solve_x, collect_info)
 
@@ -309,6 +311,7 @@ class BCGD(_AlternatingSides, competitive.CGD):
         *,
         update_max: bool | None = None,
         recycle: int = 0,
+        loss_scaling: Any = False,
     ) -> None:
         _refuse_recycle(recycle, alternating=True)
         if update_max is not None:
@@ -328,6 +331,7 @@ class BCGD(_AlternatingSides, competitive.CGD):
             max_iter=MAX_SIDE_CAP,
             warm_start=True,
             tol_convention="squared",
+            loss_scaling=loss_scaling,
         )
         self.momentum = float(momentum)
         self._compat_setup(solve_x, collect_info)
@@ -370,7 +374,7 @@ class GACGD(competitive.ACGD):
     ``track_cond`` and the reducers are refused with ValueError.
     """
 
-    constructor_attributes = ("solver_options", "_joint_max_iter")
+    constructor_attributes = (*competitive.ACGD.constructor_attributes, "_joint_max_iter")
 
     def __init__(
         self,
@@ -388,6 +392,7 @@ class GACGD(competitive.ACGD):
         track_cond: Callable | None = None,
         *,
         recycle: int = 0,
+        loss_scaling: Any = False,
     ) -> None:
         _refuse(x_reducer=x_reducer, y_reducer=y_reducer)
         _refuse_recycle(recycle, alternating=False)
@@ -409,6 +414,7 @@ class GACGD(competitive.ACGD):
             atol=atol,
             warm_start=False,
             eps_placement="outside",
+            loss_scaling=loss_scaling,
         )
         self._joint_max_iter = max_iter
 

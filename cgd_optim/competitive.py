@@ -38,8 +38,15 @@ import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, _closure_doc, _players_doc, step_size, step_statistics
-from .autodiff import flat_or_concatenated, flatten, mixed_hvp_operator, unflatten
+from .autodiff import (
+    double_backward_of_compiled_modules_refused,
+    flat_or_concatenated,
+    flatten,
+    mixed_hvp_operator,
+    unflatten,
+)
 from .distributed import average_, averaged, reduce_finiteness_
+from .groups import per_coordinate
 from .linalg import KrylovSolve, check_solver_arguments, quasi_newton_preconditioner
 
 HVP = Callable[[Tensor], Tensor]
@@ -258,13 +265,23 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
     variant may solve the local game its own way in :meth:`local_game_step`."""
 
     row_state_keys = ("recycled_directions", "recycled_products")  # recycle=k's CG pairs, k rows each
-    constructor_attributes = ("solver_options",)
+    constructor_attributes = (*TwoPlayerOptimizer.constructor_attributes, "solver_options")
 
     def __init__(
-        self, min_params, max_params, defaults, lr_min, lr_max, solver_options: SolverOptions, process_group="auto"
+        self,
+        min_params,
+        max_params,
+        defaults,
+        lr_min,
+        lr_max,
+        solver_options: SolverOptions,
+        process_group="auto",
+        **group_and_gradient_options,
     ):
         self.solver_options = solver_options
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max, process_group=process_group)
+        super().__init__(
+            min_params, max_params, defaults, lr_min, lr_max, process_group=process_group, **group_and_gradient_options
+        )
 
     def upgrade_state_dict(self, state_dict: dict[str, Any]) -> dict[str, Any]:
         """States saved when the solver options were kept in both param groups load without them
@@ -439,11 +456,12 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
                 "recycle applies to conjugate gradient, which solves zero-sum games; this closure "
                 "returned a pair (f_min, f_max), solved by GMRES: use recycle=0"
             )
-        communicator = self._communicator()
-        game, step_state = self._local_game(f_min, f_max, xs, ys, zero_sum, communicator)
-        solve = self.solver(game.grad_x.device, zero_sum)
-        with torch.enable_grad():
-            result = self.local_game_step(game, solve)
+        communicator, scale = self._communicator(), self.loss_scale()
+        with double_backward_of_compiled_modules_refused(type(self).__name__):
+            game, step_state = self._local_game(f_min, f_max, xs, ys, zero_sum, communicator, scale)
+            solve = self.solver(game.grad_x.device, zero_sum)
+            with torch.enable_grad():
+                result = self.local_game_step(game, solve)
         # The gradients need no check of their own: a non-finite grad_x f makes the right-hand side
         # (or the warm start's projections) non-finite, which the solvers carry into s (a NaN or
         # infinite |b| stays their scale), and a non-finite grad_y f reaches dy = eta_y (grad_y f - L s).
@@ -454,17 +472,32 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         info = result.info
         finiteness, converged, iterations = self._read_values(finiteness, info["converged"], info["iterations"])
         if not math.isfinite(finiteness):
-            self._raise_non_finite()
+            if scale is None:
+                self._raise_non_finite()
+            self.step_stats = self._statistics(game, result, self._after_scaled_step(finite=False))
+            return returned  # skipped: parameters and state as they were, the scale lowered
         self._commit(game, step_state, result, int(iterations))
         if not converged:
             self._warn_max_iter(solve.method, info.get("max_iter", solve.max_iter))
         return returned
 
     def _local_game(
-        self, f_min: Tensor, f_max: Tensor, xs: list[Tensor], ys: list[Tensor], zero_sum: bool, communicator
+        self,
+        f_min: Tensor,
+        f_max: Tensor,
+        xs: list[Tensor],
+        ys: list[Tensor],
+        zero_sum: bool,
+        communicator,
+        scale: float | None = None,
     ) -> tuple[LocalGame, dict]:
         """(the step's :class:`LocalGame`, the state its step sizes commit): gradients (averaged over
-        the ranks), step sizes and the mixed products of the gradients' graphs."""
+        the ranks), step sizes and the mixed products of the gradients' graphs. With loss scaling,
+        of S f, each gradient and product divided by S before anything uses it."""
+        if scale is not None:
+            with torch.enable_grad():  # S f, differentiated below
+                f_min = f_min * scale
+                f_max = f_min if zero_sum else f_max * scale
         _, _, cross_x, cross_y = grads = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=True)
         with torch.enable_grad():  # in the graph: the mixed products differentiate these
             flat_cross_x, flat_cross_y = flatten(cross_x), flatten(cross_y)
@@ -476,32 +509,57 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
             flat_gx, flat_gy = average_(torch.cat([flat_gx, flat_gy]), communicator).split(
                 [flat_gx.numel(), flat_gy.numel()]
             )
+        hvp_xy = averaged(mixed_hvp_operator(flat_cross_y, xs), communicator)
+        hvp_yx = averaged(mixed_hvp_operator(flat_cross_x, ys), communicator)
+        if scale is not None:
+            flat_gx, flat_gy = flat_gx / scale, flat_gy / scale
+            hvp_xy, hvp_yx = _unscaled(hvp_xy, scale), _unscaled(hvp_yx, scale)
         eta_x, eta_y, step_state = self.step_sizes(flat_gx, flat_gy, xs, ys)
         # D_xy f_min v: differentiate grad_y f_min by x; D_yx f_max u: grad_x f_max by y (averaged over ranks)
-        game = LocalGame(
-            averaged(mixed_hvp_operator(flat_cross_y, xs), communicator),
-            averaged(mixed_hvp_operator(flat_cross_x, ys), communicator),
-            flat_gx,
-            flat_gy,
-            eta_x,
-            eta_y,
-            zero_sum,
-            xs,
-            ys,
-        )
+        game = LocalGame(hvp_xy, hvp_yx, flat_gx, flat_gy, eta_x, eta_y, zero_sum, xs, ys)
         return game, step_state
 
     def _commit(self, game: LocalGame, step_state: dict, result: LocalGameStep, iterations: int) -> None:
-        """Move the players and write the state: nothing before this changed a parameter or the state."""
+        """Move the players (after decoupled weight decay, where a group has it) and write the
+        state: nothing before this changed a parameter or the state."""
+        self._decay_weights()
         torch._foreach_add_(game.xs, unflatten(result.dx, game.xs))
         torch._foreach_add_(game.ys, unflatten(result.dy, game.ys))
         for key, entries in (*step_state.items(), *result.state.items()):
             self.state[key].update(entries)
         info = result.info
         self._after_solve(info["warm_started"], iterations, info["hvp_count"])
-        self.step_stats = step_statistics(
-            info["iterations"], info["relative_residual"], info["hvp_count"], info["converged"], **result.stats
+        self._leave_gradients(
+            [*game.xs, *game.ys], [*unflatten(game.grad_x, game.xs), *unflatten(game.grad_y, game.ys)]
         )
+        self.step_stats = self._statistics(game, result, self._after_scaled_step(finite=True))
+
+    @staticmethod
+    def _statistics(game: LocalGame, result: LocalGameStep, scaling: dict) -> dict[str, Tensor]:
+        info = result.info
+        norms = {
+            "grad_norm_min": torch.linalg.vector_norm(game.grad_x),
+            "grad_norm_max": torch.linalg.vector_norm(game.grad_y),
+        }
+        return step_statistics(
+            info["iterations"],
+            info["relative_residual"],
+            info["hvp_count"],
+            info["converged"],
+            **norms,
+            **scaling,
+            **result.stats,
+        )
+
+
+def _unscaled(product: HVP, scale: float) -> HVP:
+    """A mixed product of the scaled objective S f, divided by S: the product of f."""
+    inverse = 1.0 / scale
+
+    def apply(v: Tensor) -> Tensor:
+        return product(v) * inverse
+
+    return apply
 
 
 def _add_recycled_pairs(state: dict, directions: Tensor, products: Tensor, xs: list[Tensor], keys: tuple) -> None:
@@ -522,8 +580,11 @@ ACCELERATOR_CHECK_EVERY = 4  # default check_every off the CPU
 RECENT_SOLVES = 3  # the first convergence check of a solve comes at the most iterations of the last 3
 
 
-def _flat_lr(lr: float, like: Tensor) -> Tensor:
-    return torch.tensor(lr, dtype=like.dtype, device=like.device)
+def _check_beta_and_eps(beta: Any, eps: Any) -> None:
+    if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
+        raise ValueError(f"Invalid beta value: {beta}")
+    if not (isinstance(eps, (int, float)) and eps > 0.0):
+        raise ValueError(f"Invalid eps value: {eps}")
 
 
 class CGD(_CompetitiveOptimizer):
@@ -572,9 +633,23 @@ class CGD(_CompetitiveOptimizer):
         tol_convention: str = "norm",
         recycle: int = 0,
         process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
         options = SolverOptions(tol, atol, max_iter, gmres_restart, check_every, warm_start, tol_convention, recycle)
-        super().__init__(min_params, max_params, dict(lr=lr), lr_min, lr_max, options, process_group)
+        super().__init__(
+            min_params,
+            max_params,
+            dict(lr=lr),
+            lr_min,
+            lr_max,
+            options,
+            process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
 
     def step_sizes(
         self, grad_x: Tensor, grad_y: Tensor, xs: list[Tensor], ys: list[Tensor]
@@ -596,11 +671,12 @@ class CGD(_CompetitiveOptimizer):
             modify ``self.state`` itself (a failed step then changes nothing).  CGD: the constant
             ``lr`` of each group, no state.
         """
-        return (
-            _flat_lr(step_size(self.param_groups[0]["lr"]), grad_x),
-            _flat_lr(step_size(self.param_groups[1]["lr"]), grad_y),
-            {},
-        )
+        return self._constant_step_sizes("min", grad_x), self._constant_step_sizes("max", grad_y), {}
+
+    def _constant_step_sizes(self, player: str, like: Tensor) -> Tensor:
+        """Each group's ``lr`` over its coordinates (0-dim when the player's groups share one)."""
+        segments = self.segments(player)
+        return per_coordinate([step_size(group["lr"]) for group, _ in segments], [p for _, p in segments], like)
 
 
 class ACGD(_CompetitiveOptimizer):
@@ -650,6 +726,7 @@ class ACGD(_CompetitiveOptimizer):
     """
 
     hyperparameters = ("beta", "eps", "eps_placement")  # per player's group: its RMSProp step sizes
+    group_options = ("beta", "eps")  # a group dict may set its own
     later_options: ClassVar[dict[str, Any]] = {
         "eps_placement": "inside"
     }  # states saved before eps_placement existed ran Algorithm 1's
@@ -674,11 +751,11 @@ class ACGD(_CompetitiveOptimizer):
         eps_placement: str = "inside",
         recycle: int = 0,
         process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
-        if not (isinstance(beta, (int, float)) and 0.0 <= beta < 1.0):
-            raise ValueError(f"Invalid beta value: {beta}")
-        if not (isinstance(eps, (int, float)) and eps > 0.0):
-            raise ValueError(f"Invalid eps value: {eps}")
+        _check_beta_and_eps(beta, eps)
         if eps_placement not in EPS_PLACEMENTS:
             raise ValueError(
                 f"Invalid eps_placement value: {eps_placement!r}; expected 'inside' (Algorithm 1) or "
@@ -686,9 +763,25 @@ class ACGD(_CompetitiveOptimizer):
             )
         options = SolverOptions(tol, atol, max_iter, gmres_restart, check_every, warm_start, tol_convention, recycle)
         defaults = dict(lr=lr, beta=beta, eps=eps, eps_placement=eps_placement)
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max, options, process_group)
+        super().__init__(
+            min_params,
+            max_params,
+            defaults,
+            lr_min,
+            lr_max,
+            options,
+            process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
 
-    def _player_step_sizes(self, group: dict, grad: Tensor, params: list[Tensor], new_state: dict) -> Tensor:
+    def check_group(self, group: dict[str, Any]) -> None:
+        """A group's ``lr`` and ``weight_decay``, and its own ``beta`` and ``eps`` where it sets them."""
+        super().check_group(group)
+        _check_beta_and_eps(group.get("beta", 0.0), group.get("eps", 1.0))
+
+    def _player_step_sizes(self, group: dict, params: list[Tensor], grad: Tensor, new_state: dict) -> Tensor:
         beta, eps = group["beta"], group["eps"]
         previous = flat_or_concatenated([self.state.get(p, {}).get("sq_avg") for p in params], params)
         sq_avg = (previous * beta).addcmul_(
@@ -710,11 +803,24 @@ class ACGD(_CompetitiveOptimizer):
         return eta
 
     def step_sizes(self, grad_x, grad_y, xs, ys):
-        """Algorithm 1's RMSProp step sizes, lines 3-6 (see :meth:`CGD.step_sizes` for the hook's contract)."""
+        """Algorithm 1's RMSProp step sizes, lines 3-6, each group with its own ``lr``, ``beta`` and
+        ``eps`` (see :meth:`CGD.step_sizes` for the hook's contract)."""
         new_state: dict = {}
-        eta_x = self._player_step_sizes(self.param_groups[0], grad_x, xs, new_state)
-        eta_y = self._player_step_sizes(self.param_groups[1], grad_y, ys, new_state)
+        eta_x = self._grouped_step_sizes("min", grad_x, new_state)
+        eta_y = self._grouped_step_sizes("max", grad_y, new_state)
         return eta_x, eta_y, new_state
+
+    def _grouped_step_sizes(self, player: str, grad: Tensor, new_state: dict) -> Tensor:
+        segments = self.segments(player)
+        if len(segments) == 1:
+            return self._player_step_sizes(*segments[0], grad, new_state)
+        pieces = grad.split([sum(p.numel() for p in params) for _, params in segments])
+        return torch.cat(
+            [
+                self._player_step_sizes(group, params, piece, new_state)
+                for (group, params), piece in zip(segments, pieces)
+            ]
+        )
 
 
 for _cls in (CGD, ACGD):

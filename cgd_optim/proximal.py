@@ -28,6 +28,7 @@ from torch.optim import Optimizer
 
 from .autodiff import zeros_for_none
 from .distributed import average_tensors, check_process_group, reduce_finiteness_, resolve_process_group
+from .scaling import after_step, initial_state, loss_scaling_options
 
 PENALTIES = ("sobolev", "parameter")
 
@@ -87,6 +88,11 @@ class ProximalMinimax:
         process_group: ``"auto"`` (default), None or a ``ProcessGroup``, as for ACGD: the inner
             and outer gradients are averaged over the group before each inner optimizer's step
             (each rank's ``real`` and closure are its shard; the Sobolev penalty's batch too).
+        loss_scaling: ``True`` or a :class:`~cgd_optim.scaling.LossScaling` for float16 closures:
+            every gradient is taken of S times the objective and divided by S before it is set; a
+            step that meets a non-finite value is skipped (parameters and both optimizers' states
+            restored) and S lowered instead of raising (:mod:`cgd_optim.scaling`); ``step_stats``
+            then holds ``loss_scale`` and ``skipped_steps``. Default ``False``.
 
     Raises:
         ValueError: invalid hyperparameters, or optimizers that do not hold the right parameters.
@@ -106,8 +112,12 @@ class ProximalMinimax:
         keep_proximal_solution: bool = True,
         max_projection: Callable[[nn.Module], None] | None = None,
         process_group: Any = "auto",
+        loss_scaling: Any = False,
     ) -> None:
         check_process_group(process_group)
+        self.loss_scaling = loss_scaling_options(loss_scaling)
+        self.scaler_state = None if self.loss_scaling is None else initial_state(self.loss_scaling)
+        self.step_stats: dict[str, Tensor] = {}
         if not isinstance(discriminator, nn.Module):
             raise TypeError(f"discriminator must be an nn.Module, got {type(discriminator).__name__}")
         for name, optimizer in (("min_optimizer", min_optimizer), ("max_optimizer", max_optimizer)):
@@ -177,18 +187,25 @@ class ProximalMinimax:
             if self.penalty == "sobolev"
             else None
         )
+        scale = None if self.scaler_state is None else self.scaler_state["scale"]
         try:
             communicator = resolve_process_group(self.process_group)
             value, finite = self._proximal_solution_and_generator_gradient(
-                closure, real, anchor, anchor_gradients, communicator
+                closure, real, anchor, anchor_gradients, communicator, scale
             )
-            if not bool(_all_ranks(finite, communicator)):  # the step's one device read
+            finite = bool(_all_ranks(finite, communicator))  # the step's one device read
+            if not finite and scale is None:
                 raise FloatingPointError(
                     "ProximalMinimax: non-finite objective or gradient; parameters and optimizer states restored"
                 )
         except BaseException:
             self._restore(snapshot)
             raise
+        if scale is not None:
+            self._after_scaled_step(scale, finite=finite)
+            if not finite:  # skipped: everything as it was, the scale lowered
+                self._restore(snapshot)
+                return value
         self.min_optimizer.step()  # Proposition 4: grad_theta V(G_theta, D_{w*})
         if not self.keep_proximal_solution:
             with torch.no_grad():
@@ -196,28 +213,39 @@ class ProximalMinimax:
         self.step_count += 1
         return value
 
-    def _proximal_solution_and_generator_gradient(self, closure, real, anchor, anchor_gradients, communicator=None):
+    def _after_scaled_step(self, scale: float, *, finite: bool) -> None:
+        self.scaler_state = after_step(self.scaler_state, self.loss_scaling, finite=finite)
+        self.step_stats = {
+            "loss_scale": torch.tensor(scale),
+            "skipped_steps": torch.tensor(self.scaler_state["skipped_steps"]),
+        }
+
+    def _proximal_solution_and_generator_gradient(
+        self, closure, real, anchor, anchor_gradients, communicator=None, scale: float | None = None
+    ):
         """Steps 1-2 of Algorithm 1 up to the generator's gradient; (V at w*, all-finite flag).
-        Gradients are averaged over ``communicator`` (one collective each) before they are set."""
+        Gradients are averaged over ``communicator`` (one collective each) before they are set;
+        with loss scaling they are of S times the objective, divided by S when set."""
+        unit = 1.0 if scale is None else 1.0 / scale
         finite = torch.ones((), dtype=torch.bool, device=real.device)
         for _ in range(self.inner_steps):
             with torch.enable_grad():
                 value = self._checked(closure())
                 objective = value - self.lam * self._distance(real, anchor, anchor_gradients)
-                grads = torch.autograd.grad(objective, self.discriminator_params, allow_unused=True)
+                scaled = objective if scale is None else objective * scale
+                grads = torch.autograd.grad(scaled, self.discriminator_params, allow_unused=True)
             grads = average_tensors(zeros_for_none(grads, self.discriminator_params), communicator)
-            finite = (
-                finite & torch.isfinite(objective.detach()) & self._set_grads(self.discriminator_params, grads, -1.0)
-            )
+            finite = finite & torch.isfinite(scaled.detach()) & self._set_grads(self.discriminator_params, grads, -unit)
             self.max_optimizer.step()  # minimizing -objective is ascending the proximal objective
             if self.max_projection is not None:
                 with torch.no_grad():
                     self.max_projection(self.discriminator)
         with torch.enable_grad():
             value = self._checked(closure())
-            grads = torch.autograd.grad(value, self.generator_params, allow_unused=True)
+            scaled = value if scale is None else value * scale
+            grads = torch.autograd.grad(scaled, self.generator_params, allow_unused=True)
         grads = average_tensors(zeros_for_none(grads, self.generator_params), communicator)
-        finite = finite & torch.isfinite(value.detach()) & self._set_grads(self.generator_params, grads, 1.0)
+        finite = finite & torch.isfinite(scaled.detach()) & self._set_grads(self.generator_params, grads, unit)
         return value, finite
 
     @staticmethod
@@ -229,18 +257,21 @@ class ProximalMinimax:
         return value.reshape(())
 
     def state_dict(self) -> dict:
-        """Both inner optimizers' states and the step count."""
-        return {
+        """Both inner optimizers' states and the step count (and the loss scale, when scaling)."""
+        state = {
             "min_optimizer": self.min_optimizer.state_dict(),
             "max_optimizer": self.max_optimizer.state_dict(),
             "step_count": self.step_count,
         }
+        return state if self.scaler_state is None else {**state, "loss_scaling": dict(self.scaler_state)}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.min_optimizer.load_state_dict(state_dict["min_optimizer"])
         self.max_optimizer.load_state_dict(state_dict["max_optimizer"])
         self.step_count = int(state_dict["step_count"])
+        if self.loss_scaling is not None:
+            self.scaler_state = dict(state_dict.get("loss_scaling", initial_state(self.loss_scaling)))
 
 
 def _all_ranks(finite: Tensor, communicator) -> Tensor:

@@ -49,6 +49,9 @@ class SimGD(TwoPlayerOptimizer):
         alternating: bool = False,
         *,
         process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
         super().__init__(
             min_params,
@@ -57,6 +60,9 @@ class SimGD(TwoPlayerOptimizer):
             lr_min,
             lr_max,
             process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
         )
 
     @torch.no_grad()
@@ -67,38 +73,99 @@ class SimGD(TwoPlayerOptimizer):
             raise ValueError("SimGD(alternating=True) evaluates the objective twice per step and needs a closure")
         returned, f_min, f_max, zero_sum = self._evaluate(closure)
         xs, ys = self._players()
-        lr_x, lr_y = step_size(self.param_groups[0]["lr"]), step_size(self.param_groups[1]["lr"])
-        communicator = self._communicator()
-        if not alternating:
-            grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
-            both = average_tensors(grad_x + grad_y, communicator)  # one collective for both players
-            grad_x, grad_y = both[: len(grad_x)], both[len(grad_x) :]
-            self._check_finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator)
-            torch._foreach_add_(xs, grad_x, alpha=-lr_x)
-            torch._foreach_add_(ys, grad_y, alpha=lr_y)
-        else:
-            with torch.enable_grad():
-                raw_y = gradients(f_max, ys, create_graph=False, require_any=False)
-                _require_influence(raw_y, "max", "f_max")
-                grad_y = average_tensors(zeros_for_none(raw_y, ys), communicator)
-            self._check_finite(f_max.detach(), *grad_y, group=communicator)
-            saved_y = [y.clone() for y in ys]
-            torch._foreach_add_(ys, grad_y, alpha=lr_y)
-            try:
-                _, f_min_after, _, _ = self._evaluate(closure)
-                with torch.enable_grad():
-                    raw_x = gradients(f_min_after, xs, create_graph=False, require_any=False)
-                    _require_influence(raw_x, "min", "f_min")
-                    grad_x = average_tensors(zeros_for_none(raw_x, xs), communicator)
-                self._check_finite(f_min_after.detach(), *grad_x, group=communicator)
-            except BaseException:
-                torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was
-                raise
-            torch._foreach_add_(xs, grad_x, alpha=-lr_x)
+        scale = self.loss_scale()
+        moved = (
+            self._alternating(closure, f_max, xs, ys, scale)
+            if alternating
+            else self._simultaneous(f_min, f_max, zero_sum, xs, ys, scale)
+        )
+        if moved is None:  # loss scaling met a non-finite value: skipped, nothing changed
+            self.step_stats = {**self._no_solve(), **self._after_scaled_step(finite=False)}
+            return returned
+        grad_x, grad_y = moved
         for group in self.param_groups:
             for p in group["params"]:
                 if p.requires_grad:
                     self.state[p]["step"] = self.state.get(p, {}).get("step", 0) + 1
-        zero = torch.zeros((), dtype=torch.int64)
-        self.step_stats = step_statistics(zero, torch.zeros(()), zero.clone(), torch.ones((), dtype=torch.bool))
+        self._leave_gradients([*xs, *ys], [*grad_x, *grad_y])
+        norms = {"grad_norm_min": _norm(grad_x), "grad_norm_max": _norm(grad_y)}
+        self.step_stats = {**self._no_solve(), **norms, **self._after_scaled_step(finite=True)}
         return returned
+
+    @staticmethod
+    def _no_solve() -> dict[str, Tensor]:
+        zero = torch.zeros((), dtype=torch.int64)
+        return step_statistics(zero, torch.zeros(()), zero.clone(), torch.ones((), dtype=torch.bool))
+
+    def _simultaneous(self, f_min, f_max, zero_sum, xs, ys, scale):
+        """Both players move from the same point; (grad_x, grad_y), or None for a skipped step."""
+        if scale is not None:
+            with torch.enable_grad():  # S f, differentiated below
+                f_min, f_max = f_min * scale, (f_min * scale if zero_sum else f_max * scale)
+        grad_x, grad_y, _, _ = self._game_gradients(f_min, f_max, xs, ys, zero_sum, create_graph=False)
+        communicator = self._communicator()
+        both = _unscaled(average_tensors(grad_x + grad_y, communicator), scale)  # one collective for both players
+        grad_x, grad_y = both[: len(grad_x)], both[len(grad_x) :]
+        if not self._finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator, scale=scale):
+            return None
+        self._decay_weights()
+        self._move("min", grad_x, -1.0)
+        self._move("max", grad_y, 1.0)
+        return grad_x, grad_y
+
+    def _alternating(self, closure, f_max, xs, ys, scale):
+        """The max player moves first, then the min player from the new point; (grad_x, grad_y),
+        or None for a skipped step (the max player back where it was)."""
+        communicator = self._communicator()
+        grad_y = self._player_gradient(f_max, ys, "max", "f_max", scale)
+        if not self._finite(f_max.detach(), *grad_y, group=communicator, scale=scale):
+            return None
+        saved = [p.clone() for p in [*xs, *ys]]
+        self._decay_weights("max")
+        self._move("max", grad_y, 1.0)
+        try:
+            _, f_min_after, _, _ = self._evaluate(closure)
+            grad_x = self._player_gradient(f_min_after, xs, "min", "f_min", scale)
+            finite = self._finite(f_min_after.detach(), *grad_x, group=communicator, scale=scale)
+        except BaseException:
+            torch._foreach_copy_([*xs, *ys], saved)  # a failed step leaves the max player where it was
+            raise
+        if not finite:
+            torch._foreach_copy_([*xs, *ys], saved)
+            return None
+        self._decay_weights("min")
+        self._move("min", grad_x, -1.0)
+        return grad_x, grad_y
+
+    def _player_gradient(self, objective: Tensor, params: list[Tensor], player: str, name: str, scale) -> list:
+        """One player's gradient of its objective (of S times it with loss scaling, divided by S),
+        averaged over the ranks."""
+        with torch.enable_grad():
+            raw = gradients(
+                objective if scale is None else objective * scale, params, create_graph=False, require_any=False
+            )
+            _require_influence(raw, player, name)
+            return _unscaled(average_tensors(zeros_for_none(raw, params), self._communicator()), scale)
+
+    def _finite(self, *tensors: Tensor, group, scale) -> bool:
+        """Whether everything is finite on every rank; without loss scaling, FloatingPointError if not."""
+        if scale is None:
+            self._check_finite(*tensors, group=group)
+            return True
+        return self._all_finite(*tensors, group=group)
+
+    def _move(self, player: str, grads: list[Tensor], sign: float) -> None:
+        """Each of the player's groups by sign * its lr * its gradients."""
+        offset = 0
+        for group, params in self.segments(player):
+            torch._foreach_add_(params, grads[offset : offset + len(params)], alpha=sign * step_size(group["lr"]))
+            offset += len(params)
+
+
+def _unscaled(grads: list[Tensor], scale: float | None) -> list[Tensor]:
+    return grads if scale is None else torch._foreach_mul(grads, 1.0 / scale)
+
+
+def _norm(grads: list[Tensor]) -> Tensor:
+    """The Euclidean norm of a player's whole gradient."""
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
