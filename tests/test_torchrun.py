@@ -158,3 +158,61 @@ def test_a_one_process_checkpoint_resumes_under_two_processes_on_the_same_trajec
     for key, a, b in paired(resumed["players"], one["players"]):
         assert float((a - b).norm()) <= TOLERANCE["adam"] * float(b.norm()), key
     assert [int(row["step"]) for row in read_rows(out / "metrics.csv")] == [5, 10, 15, 20]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def agents(command: list[str], *, nodes: int = 2) -> list[str]:
+    """``nodes`` torchrun agents on this machine (``--nnodes``, one process each) meeting through a
+    c10d rendezvous on 127.0.0.1, as machines of a cluster would; their outputs."""
+    rendezvous = [
+        f"--nnodes={nodes}",
+        "--nproc_per_node=1",
+        "--rdzv_backend=c10d",
+        f"--rdzv_endpoint=127.0.0.1:{free_port()}",
+        "--rdzv_id=test-multinode",
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "torch.distributed.run", *rendezvous, "-m", "gan_experiments", *command],
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(nodes)
+    ]
+    outputs = []
+    for proc in procs:
+        try:
+            outputs.append(proc.communicate(timeout=TIMEOUT_S)[0].decode())
+        except subprocess.TimeoutExpired:
+            for other in procs:
+                os.killpg(other.pid, signal.SIGKILL)
+            pytest.fail(f"the torchrun agents did not finish within {TIMEOUT_S} s (killed)")
+    assert all(proc.returncode == 0 for proc in procs), outputs[0][-3000:] + outputs[1][-3000:]
+    return outputs
+
+
+def test_two_torchrun_agents_of_one_process_each_end_bitwise_as_one_agent_of_two(runs):
+    """Multi-node torchrun (--nnodes=2, c10d rendezvous), the two nodes being two agents here."""
+    root, folders = runs
+    out = root / "multinode"
+    agents(run_command("adam", out))
+    multinode, one_agent = load(out), load(folders["adam"][0])
+    assert multinode["step"] == one_agent["step"] == 20
+    for key, a, b in paired(multinode, one_agent):
+        assert torch.equal(a, b), key
+    assert [int(row["step"]) for row in read_rows(out / "metrics.csv")] == [5, 10, 15, 20]
+
+
+def test_the_torchrun_example_takes_the_same_step_on_every_rank():
+    output = torchrun(["--steps", "3"], script=[str(HERE.parent / "examples" / "torchrun_gan.py")])
+    lines = sorted(line for line in output.splitlines() if line.startswith("rank "))
+    assert len(lines) == 2 and lines[0].split(": ", 1)[1] == lines[1].split(": ", 1)[1]
