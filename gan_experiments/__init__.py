@@ -8,3 +8,10 @@ folder (records.py), evaluating through the data source; the entry's ``finish`` 
 metrics and pictures. ``experiment.run`` is that sequence; cli.py parses and hands over to it,
 to the main job (main_job.py), the sweep (sweep.py) and the equilibrium test (equilibrium.py).
 """
+
+from importlib import metadata as _metadata
+
+try:  # one version for both packages: the distribution's, which pyproject.toml reads from cgd_optim
+    __version__ = _metadata.version("cgd_optim")
+except _metadata.PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0+unknown"

@@ -1,4 +1,4 @@
-"""The batch stream: real batches and noise drawn from seeded ``torch.Generator``s.
+"""The batch stream: real batches and noise drawn from seeded ``torch.Generator`` objects.
 
 Every draw of real data and noise in gan_experiments goes through :class:`BatchStream`: the
 frameworks' training steps (one stream per player pair), SGAN's global discriminator, the ICR

@@ -244,3 +244,19 @@ def test_listing_the_configs_imports_neither_torch_nor_a_framework():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_one_version_for_the_distribution_and_both_packages():
+    from importlib import metadata
+
+    import cgd_optim
+    import gan_experiments
+
+    assert metadata.version("cgd_optim") == cgd_optim.__version__ == gan_experiments.__version__
+    citation = (ROOT / "CITATION.cff").read_text()
+    assert f'version: "{cgd_optim.__version__}"' in citation
+    assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
+    assert (
+        "MIT License" in (ROOT / "LICENSE").read_text()
+        and 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()
+    )

@@ -48,7 +48,7 @@ def check_shape(name: str, shape: tuple[int, int, int]) -> None:
 def image_generator(
     name: str, shape: tuple[int, int, int], *, latent_dim: int = 100, hidden: int = 512, width: int = 64
 ) -> nn.Module:
-    """Generator ``name``: noise (n, latent_dim) -> images (n, *shape) in [-1, 1]."""
+    """Generator ``name``: noise ``(n, latent_dim)`` -> images ``(n, *shape)`` in [-1, 1]."""
     check_shape(name, shape)
     if name == "stackelberg_mnist":
         return stackelberg_mnist_generator(latent_dim, shape)
@@ -66,7 +66,7 @@ def image_generator(
 
 
 def image_discriminator(name: str, shape: tuple[int, int, int], *, hidden: int = 512, width: int = 64) -> nn.Module:
-    """Discriminator ``name``: images (n, *shape) -> one logit or critic value each, shape (n,)."""
+    """Discriminator ``name``: images ``(n, *shape)`` -> one logit or critic value each, shape ``(n,)``."""
     check_shape(name, shape)
     if name in ("stackelberg_mnist", "stackelberg_fashion"):
         return stackelberg_mlp_discriminator(shape)
