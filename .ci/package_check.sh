@@ -37,7 +37,8 @@ assert metadata.version("cgd_optim") == cgd_optim.__version__
 print(f"cgd_optim {cgd_optim.__version__} from {cgd_optim.__file__}: one ACGD step, "
       f"{int(optimizer.step_stats['iterations'])} CG iterations")
 PY
-"$scratch/user/bin/python" -m gan_experiments list | grep -q "^stackelberg_fig1_ring8 "
+"$scratch/user/bin/python" -m gan_experiments list > "$scratch/list.txt"
+grep -q "^stackelberg_fig1_ring8 " "$scratch/list.txt"  # the bundled configs are in the wheel
 "$scratch/user/bin/python" -m cgd_optim.demo --steps 50 > /dev/null
 echo "installed wheel: import, ACGD step, gan_experiments list and cgd_optim.demo passed"
 cd "$root"

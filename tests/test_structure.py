@@ -257,6 +257,5 @@ def test_one_version_for_the_distribution_and_both_packages():
     assert f'version: "{cgd_optim.__version__}"' in citation
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
     assert (
-        "MIT License" in (ROOT / "LICENSE").read_text()
-        and 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()
+        "MIT License" in (ROOT / "LICENSE").read_text() and 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
     )
