@@ -82,6 +82,15 @@ def _refuse_recycle(recycle: int, alternating: bool) -> None:
         )
 
 
+def _refuse_groups(optimizer: Any, param_group: dict) -> None:
+    """The authors' classes have one group per player, which ``set_lr`` and the solved side rely on."""
+    if getattr(optimizer, "_sealed", False):
+        raise ValueError(
+            f"{type(optimizer).__name__} keeps the authors' two groups (one per player), as set_lr expects: build "
+            "it with all of a player's parameters, or use cgd_optim.ACGD / CGD, whose players take param groups"
+        )
+
+
 def _check_solver(solver: str) -> None:
     if solver != "cg":
         raise ValueError(
@@ -191,6 +200,10 @@ class _AlternatingSides:
             "time": torch.tensor(seconds, dtype=torch.float64),
             "iter_num": info["iterations"],
         }
+
+    def add_param_group(self, param_group: dict) -> None:
+        _refuse_groups(self, param_group)
+        super().add_param_group(param_group)
 
     def step(self, loss, trigger: Any = 0.0):
         """One step on the loss tensor (their ``step(loss)``); a closure works too. ``trigger`` (their
@@ -417,6 +430,10 @@ class GACGD(competitive.ACGD):
             loss_scaling=loss_scaling,
         )
         self._joint_max_iter = max_iter
+
+    def add_param_group(self, param_group: dict) -> None:
+        _refuse_groups(self, param_group)
+        super().add_param_group(param_group)
 
     def step(self, loss_x: Tensor, loss_y: Tensor, trigger: Any = None):
         """One step: x descends ``loss_x``, y descends ``loss_y``; returns ``(loss_x, loss_y)``.

@@ -232,3 +232,11 @@ def test_a_non_finite_step_raises_and_changes_nothing_instead_of_writing_nan_wei
         optimizer.step(game.value(x, y) * float("nan"))
     assert torch.equal(x, before[0]) and torch.equal(y, before[1])
     assert state_differences(state, optimizer.state_dict()) == []
+
+
+def test_the_authors_classes_keep_one_group_per_player():
+    _, x, y = quadratic_players()
+    for optimizer in (compat.ACGD([y], [x]), compat.BCGD([y], [x]), compat.GACGD([x], [y])):
+        with pytest.raises(ValueError, match="keeps the authors' two groups"):
+            optimizer.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "player": "min"})
+        assert len(optimizer.param_groups) == 2

@@ -103,20 +103,12 @@ def close(recorded, measured, rtol: float = 1e-6, path: str = "") -> list[str]:
 # session's players were saved under "framework"; CGD / ACGD kept their solver options (tol, atol,
 # max_iter, ...) in both param groups, now ``optimizer.solver_options``.
 RENAMED_KEYS = {"framework": "players"}
-SOLVER_OPTION_NAMES = (
-    "tol",
-    "atol",
-    "max_iter",
-    "gmres_restart",
-    "check_every",
-    "warm_start",
-    "tol_convention",
-    "recycle",
-)
 
 
 def in_current_layout(saved):
     """A checkpoint written before the layout changes above, in today's layout (a new object)."""
+    from cgd_optim.competitive import SOLVER_OPTION_NAMES
+
     if isinstance(saved, dict):
         if "player" in saved and "params" in saved:  # a two-player optimizer's param group
             return {k: v for k, v in saved.items() if k not in SOLVER_OPTION_NAMES}
