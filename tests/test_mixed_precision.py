@@ -39,6 +39,7 @@ MAKERS = {
     "SimGD": lambda G, D, **kw: SimGD(G.parameters(), D.parameters(), lr=1e-2, **kw),
     "SimGD-alternating": lambda G, D, **kw: SimGD(G.parameters(), D.parameters(), lr=1e-2, alternating=True, **kw),
     "compat.ACGD": lambda G, D, **kw: compat.ACGD(D.parameters(), G.parameters(), lr_max=1e-2, lr_min=1e-2, **kw),
+    "compat.BCGD": lambda G, D, **kw: compat.BCGD(D.parameters(), G.parameters(), lr_max=1e-2, lr_min=1e-2, **kw),
 }
 
 
@@ -116,6 +117,27 @@ def test_acgd_under_bfloat16_autocast_keeps_its_solve_and_state_in_float32(devic
         if isinstance(v, torch.Tensor) and v.is_floating_point()
     } == {torch.float32}
     assert optimizer.step_stats["relative_residual"].dtype == torch.float32
+
+
+def test_the_general_sum_gacgd_skips_a_step_whose_losses_overflow():
+    G, D = players()
+    optimizer = compat.GACGD(
+        G.parameters(), D.parameters(), lr_x=1e-2, lr_y=1e-2, loss_scaling=LossScaling(init_scale=2.0**10)
+    )
+    real, z = batch(0)
+
+    def losses(factor=1.0):  # x (G) minimizes the non-saturating loss, y (D) its own: a general-sum pair
+        with torch.autocast("cpu", dtype=torch.float16):
+            fake, real_out = D(G(z)), D(real)
+            loss_g = nn.functional.softplus(-fake).mean().float() * factor
+            loss_d = (nn.functional.softplus(-real_out).mean() + nn.functional.softplus(fake).mean()).float()
+        return loss_g, loss_d
+
+    optimizer.step(*losses())
+    start = [p.detach().clone() for p in [*G.parameters(), *D.parameters()]]
+    optimizer.step(*losses(float("inf")))
+    assert all(torch.equal(a, p) for a, p in zip(start, [*G.parameters(), *D.parameters()]))
+    assert optimizer.state["loss_scaling"] == {"scale": 2.0**9, "growth_tracker": 0, "skipped_steps": 1}
 
 
 def test_the_scale_grows_after_growth_interval_good_steps():
