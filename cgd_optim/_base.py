@@ -17,7 +17,10 @@ from .groups import check_disjoint_and_alike, player_groups
 from .scaling import after_step, initial_state, loss_scaling_options
 
 _players_doc = """min_params: iterable of tensors of the min player (x, e.g. the generator); it descends f.
-        max_params: iterable of tensors of the max player (y, e.g. the discriminator); it ascends f.
+            Or a list of param-group dicts, as torch.optim takes: ``{"params": ..., "lr": ...}``
+            with the group's own ``lr``, ``weight_decay`` (and, for ACGD, ``beta``, ``eps``).
+        max_params: iterable of tensors (or param-group dicts) of the max player (y, e.g. the
+            discriminator); it ascends f.
         lr: step size of both players unless ``lr_min`` / ``lr_max`` is given.
         lr_min: step size of the min player (:math:`\\eta_x`), overriding ``lr``.
         lr_max: step size of the max player (:math:`\\eta_y`), overriding ``lr``.
@@ -26,12 +29,22 @@ _players_doc = """min_params: iterable of tensors of the min player (x, e.g. the
             ``torch.distributed`` group when one is initialized with more than one process
             (resolved at every step), ``None`` never communicates, a ``ProcessGroup`` uses that
             group. Each rank's closure evaluates its own equal-size shard of the batch; every rank
-            then takes the full-batch step (docs/distributed.md)."""
+            then takes the full-batch step (docs/distributed.md).
+        weight_decay: (keyword-only) decoupled weight decay (AdamW's): each parameter also moves
+            by :math:`-\\mathrm{lr} \\cdot \\mathrm{weight\\_decay} \\cdot p` with its group's lr, the
+            game's step computed at the undecayed point; per group; default 0 (off).
+        keep_gradients: (keyword-only) ``True`` leaves each step's gradients
+            (:math:`\\nabla_x f_{min}`, :math:`\\nabla_y f_{max}` at the step's start) in ``.grad``
+            for loggers and hooks; default ``False`` (``.grad`` untouched).
+        loss_scaling: (keyword-only) ``True`` or a :class:`~cgd_optim.scaling.LossScaling` for
+            float16 closures: gradients and mixed products of S f, divided by S; a non-finite step
+            is skipped (nothing changes but the scale, which is lowered) instead of raising
+            FloatingPointError (:mod:`cgd_optim.scaling`). Default ``False``."""
 
 _closure_doc = """The closure returns f (zero-sum: x minimizes f, y maximizes f) or a pair
     ``(f_min, f_max)`` (general-sum: x minimizes f_min, y maximizes f_max); it must not call
     ``backward``.  ``step`` also accepts the loss tensor (or pair) itself.  Gradients come from
-    ``torch.autograd.grad``; ``p.grad`` is never read or written."""
+    ``torch.autograd.grad``; ``p.grad`` is never read, and written only with ``keep_gradients=True``."""
 
 
 def check_positive(name: str, value: Any) -> None:
