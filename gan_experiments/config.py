@@ -138,6 +138,8 @@ class OptimizerConfig(Section):
     max_iter: int = 50  # acgd, cgd
     alternating: bool = False  # simgd
     critic_steps: int = 1  # adam: discriminator steps per generator step (WGAN-GP: 5)
+    eps_placement: str = "inside"  # acgd: eps added to sqrt(v_hat) (Algorithm 1) or "outside" (the authors' code)
+    tol_convention: str = "norm"  # acgd, cgd: tol bounds the residual norm, or "squared" (the authors' code)
 
     def validate(self) -> None:
         super().validate()

@@ -9,6 +9,7 @@ Every run calls it before it builds anything (:func:`gan_experiments.experiment.
 
 from __future__ import annotations
 
+from cgd_optim.competitive import EPS_PLACEMENTS, TOL_CONVENTIONS
 from cgd_optim.proximal import PENALTIES
 
 from .config import Config
@@ -34,6 +35,8 @@ def check_names(config: Config) -> None:
     _one_of("data.name", config.data.name, DATA_SOURCES)
     _one_of("sgan.global_optimizer", config.sgan.global_optimizer, OPTIMIZERS)
     _one_of("proximal.penalty", config.proximal.penalty, PENALTIES)
+    _one_of("optimizer.eps_placement", config.optimizer.eps_placement, EPS_PLACEMENTS)
+    _one_of("optimizer.tol_convention", config.optimizer.tol_convention, TOL_CONVENTIONS)
     _one_of("icr.experiment", config.icr.experiment, ANALYSES)
     for name in config.quadratic.optimizers:
         if name not in QUADRATIC_OPTIMIZERS:

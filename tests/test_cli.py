@@ -44,7 +44,7 @@ def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
     ):
         assert (tmp_path / file).stat().st_size > 0
     assert '"step": 3' in capsys.readouterr().out
-    # the same numbers as recorded before the one-loop refactor (tests/recorded/record.py regenerates them)
+    # the numbers recorded in tests/recorded (tests/recorded/record.py regenerates them)
     recorded = json.loads((RECORDED / name / "metrics.json").read_text())
     assert close(recorded, json.loads((tmp_path / "metrics.json").read_text()), rtol=1e-6) == []
 

@@ -73,3 +73,23 @@ def test_grid_values_come_from_the_config():
     assert mixture.modes == 4 and sorted(mixture.centres.abs().reshape(-1).tolist()) == [1.0] * 8
     with pytest.raises(ConfigError, match=r"data.grid_values"):
         from_dict({"data": {"grid_values": []}})
+
+
+def test_acgds_eps_placement_and_tol_convention_reach_the_optimizer_and_bad_values_name_the_key():
+    from gan_experiments.experiment import build
+
+    config = from_dict(
+        {
+            "run": {"optimizer": "acgd", "samples": 100},
+            "model": {"generators": 2},
+            "optimizer": {"eps_placement": "outside", "tol_convention": "squared", "tol": 1e-12},
+        }
+    )
+    optimizer = build(config).session.optimizer
+    assert [g["eps_placement"] for g in optimizer.param_groups] == ["outside", "outside"]
+    assert (optimizer.solver_options.tol_convention, optimizer.solver_options.tol) == ("squared", 1e-12)
+    default = build(from_dict({"run": {"optimizer": "acgd", "samples": 100}, "model": {"generators": 2}}))
+    assert default.session.optimizer.param_groups[0]["eps_placement"] == "inside"
+    assert default.session.optimizer.solver_options.tol_convention == "norm"
+    with pytest.raises(ConfigError, match=r"optimizer\.eps_placement = 'between' is not one of inside, outside"):
+        check(from_dict({"optimizer": {"eps_placement": "between"}}))
