@@ -15,6 +15,7 @@ from .autodiff import gradients, zeros_for_none
 from .distributed import check_process_group, reduce_finiteness_, resolve_process_group
 from .groups import check_disjoint_and_alike, player_groups
 from .scaling import after_step, initial_state, loss_scaling_options
+from .scaling import statistics as scaling_statistics
 
 _players_doc = """min_params: iterable of tensors of the min player (x, e.g. the generator); it descends f.
             Or a list of param-group dicts, as torch.optim takes: ``{"params": ..., "lr": ...}``
@@ -325,8 +326,7 @@ class TwoPlayerOptimizer(Optimizer):
             return {}
         state = self.state.get("loss_scaling", initial_state(self.loss_scaling))
         self.state["loss_scaling"] = after_step(state, self.loss_scaling, finite=finite)
-        skipped = self.state["loss_scaling"]["skipped_steps"]
-        return {"loss_scale": torch.tensor(state["scale"]), "skipped_steps": torch.tensor(skipped)}
+        return scaling_statistics(state, self.state["loss_scaling"])
 
     def _leave_gradients(self, params: list[Tensor], grads: list[Tensor]) -> None:
         """``keep_gradients=True``: the step's gradients into ``.grad``, for loggers and hooks."""

@@ -82,7 +82,7 @@ def _refuse_recycle(recycle: int, alternating: bool) -> None:
         )
 
 
-def _refuse_groups(optimizer: Any, param_group: dict) -> None:
+def _refuse_groups(optimizer: Any) -> None:
     """The authors' classes have one group per player, which ``set_lr`` and the solved side rely on."""
     if getattr(optimizer, "_sealed", False):
         raise ValueError(
@@ -202,7 +202,7 @@ class _AlternatingSides:
         }
 
     def add_param_group(self, param_group: dict) -> None:
-        _refuse_groups(self, param_group)
+        _refuse_groups(self)
         super().add_param_group(param_group)
 
     def step(self, loss, trigger: Any = 0.0):
@@ -432,7 +432,7 @@ class GACGD(competitive.ACGD):
         self._joint_max_iter = max_iter
 
     def add_param_group(self, param_group: dict) -> None:
-        _refuse_groups(self, param_group)
+        _refuse_groups(self)
         super().add_param_group(param_group)
 
     def step(self, loss_x: Tensor, loss_y: Tensor, trigger: Any = None):

@@ -29,6 +29,7 @@ from torch.optim import Optimizer
 from .autodiff import zeros_for_none
 from .distributed import average_tensors, check_process_group, reduce_finiteness_, resolve_process_group
 from .scaling import after_step, initial_state, loss_scaling_options
+from .scaling import statistics as scaling_statistics
 
 PENALTIES = ("sobolev", "parameter")
 
@@ -202,7 +203,7 @@ class ProximalMinimax:
             self._restore(snapshot)
             raise
         if scale is not None:
-            self._after_scaled_step(scale, finite=finite)
+            self._after_scaled_step(finite=finite)
             if not finite:  # skipped: everything as it was, the scale lowered
                 self._restore(snapshot)
                 return value
@@ -213,12 +214,9 @@ class ProximalMinimax:
         self.step_count += 1
         return value
 
-    def _after_scaled_step(self, scale: float, *, finite: bool) -> None:
-        self.scaler_state = after_step(self.scaler_state, self.loss_scaling, finite=finite)
-        self.step_stats = {
-            "loss_scale": torch.tensor(scale),
-            "skipped_steps": torch.tensor(self.scaler_state["skipped_steps"]),
-        }
+    def _after_scaled_step(self, *, finite: bool) -> None:
+        used, self.scaler_state = self.scaler_state, after_step(self.scaler_state, self.loss_scaling, finite=finite)
+        self.step_stats = scaling_statistics(used, self.scaler_state)
 
     def _proximal_solution_and_generator_gradient(
         self, closure, real, anchor, anchor_gradients, communicator=None, scale: float | None = None

@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import torch
+
 
 @dataclasses.dataclass(frozen=True)
 class LossScaling:
@@ -82,3 +84,9 @@ def after_step(state: dict[str, Any], options: LossScaling, *, finite: bool) -> 
     if tracker == options.growth_interval:
         return {**state, "scale": state["scale"] * options.growth_factor, "growth_tracker": 0}
     return {**state, "growth_tracker": tracker}
+
+
+def statistics(used: dict[str, Any], after: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The ``step_stats`` entries of a scaled step: ``loss_scale``, the scale the step used (from
+    the state ``used`` before it), and ``skipped_steps`` so far (from the state ``after`` it)."""
+    return {"loss_scale": torch.tensor(used["scale"]), "skipped_steps": torch.tensor(after["skipped_steps"])}

@@ -120,7 +120,7 @@ class SimGD(TwoPlayerOptimizer):
         grad_y = self._player_gradient(f_max, ys, "max", "f_max", scale)
         if not self._finite(f_max.detach(), *grad_y, group=communicator, scale=scale):
             return None
-        saved = [p.clone() for p in [*xs, *ys]]
+        saved_y = [y.clone() for y in ys]  # only the max player moves before the second evaluation
         self._decay_weights("max")
         self._move("max", grad_y, 1.0)
         try:
@@ -128,10 +128,10 @@ class SimGD(TwoPlayerOptimizer):
             grad_x = self._player_gradient(f_min_after, xs, "min", "f_min", scale)
             finite = self._finite(f_min_after.detach(), *grad_x, group=communicator, scale=scale)
         except BaseException:
-            torch._foreach_copy_([*xs, *ys], saved)  # a failed step leaves the max player where it was
+            torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was
             raise
         if not finite:
-            torch._foreach_copy_([*xs, *ys], saved)
+            torch._foreach_copy_(ys, saved_y)
             return None
         self._decay_weights("min")
         self._move("min", grad_x, -1.0)

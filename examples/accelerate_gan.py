@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from accelerate import Accelerator
-from lightning_gan import RingBatches, ogan_value, players
+from ring_gan import RingBatches, ogan_value, players
 
 from cgd_optim import ACGD
 

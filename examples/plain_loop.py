@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 import torch
-from lightning_gan import RingBatches, ogan_value, players
+from ring_gan import RingBatches, ogan_value, players
 
 from cgd_optim import ACGD
 

@@ -14,7 +14,7 @@ import os
 
 import torch
 import torch.distributed as dist
-from lightning_gan import RingBatches, ogan_value, players
+from ring_gan import RingBatches, ogan_value, players
 
 from cgd_optim import ACGD
 

@@ -16,18 +16,19 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 L = required("lightning")
 accelerate = required("accelerate")
-lightning_gan = pytest.importorskip("lightning_gan")  # examples/lightning_gan.py (on the path above)
+ring_gan = pytest.importorskip("ring_gan")  # examples/ (on the path above)
+lightning_gan = pytest.importorskip("lightning_gan")
 accelerate_gan = pytest.importorskip("accelerate_gan")
 
 
 def plain_loop(steps: int):
     """The same ACGD steps on the same batches without any framework."""
-    G, D = lightning_gan.players()
+    G, D = ring_gan.players()
     optimizer = ACGD(G.parameters(), D.parameters(), lr=1e-3)
-    batches = lightning_gan.RingBatches(steps)
+    batches = ring_gan.RingBatches(steps)
     for k in range(steps):
         real, z = batches[k]
-        optimizer.step(lambda real=real, z=z: lightning_gan.ogan_value(G, D, real, z))
+        optimizer.step(lambda real=real, z=z: ring_gan.ogan_value(G, D, real, z))
     return G, D
 
 
@@ -48,7 +49,7 @@ def test_lightning_bf16_mixed_and_float16_with_loss_scaling_train_in_their_preci
     the direction is compared; float16's first step overflows at the initial scale and is skipped)."""
     model = lightning_gan.train(5, precision)
     G, D = plain_loop(5)
-    start = parameters(*lightning_gan.players())
+    start = parameters(*ring_gan.players())
     moved = torch.cat([(a - b).reshape(-1) for a, b in zip(parameters(model.G, model.D), start)])
     reference = torch.cat([(a - b).reshape(-1) for a, b in zip(parameters(G, D), start)])
     assert bool(torch.isfinite(moved).all()) and not torch.equal(moved, reference)
@@ -71,7 +72,7 @@ def test_lightnings_16_mixed_grad_scaler_path_stops_at_the_first_step_with_nothi
         plugins=[MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu"))],
     )
     with pytest.raises(AssertionError, match="_scale is None"):  # torch's GradScaler: it needs scaler.scale(loss)
-        trainer.fit(model, torch.utils.data.DataLoader(lightning_gan.RingBatches(3), batch_size=None))
+        trainer.fit(model, torch.utils.data.DataLoader(ring_gan.RingBatches(3), batch_size=None))
     assert all(torch.equal(a, b) for a, b in zip(start, parameters(model.G, model.D)))
 
 
@@ -86,7 +87,7 @@ def fresh_accelerate_state():
 def test_accelerate_prepared_networks_and_optimizer_train_as_the_plain_loop(mixed_precision):
     G, D = accelerate_gan.train(5, mixed_precision)
     G0, D0 = plain_loop(5)
-    start = parameters(*lightning_gan.players())
+    start = parameters(*ring_gan.players())
     moved = torch.cat([(a - b).reshape(-1) for a, b in zip(parameters(G, D), start)])
     reference = torch.cat([(a - b).reshape(-1) for a, b in zip(parameters(G0, D0), start)])
     if mixed_precision == "no":
@@ -98,30 +99,30 @@ def test_accelerate_prepared_networks_and_optimizer_train_as_the_plain_loop(mixe
 
 def test_accelerate_accumulate_steps_only_on_the_synchronising_micro_batch():
     accelerator = accelerate.Accelerator(cpu=True, gradient_accumulation_steps=2)
-    G, D = lightning_gan.players()
+    G, D = ring_gan.players()
     optimizer = ACGD(G.parameters(), D.parameters(), lr=1e-3)
     G, D, optimizer = accelerator.prepare(G, D, optimizer)
     moved, evaluated = [], []
     for k in range(4):
-        real, z = lightning_gan.RingBatches(4)[k]
+        real, z = ring_gan.RingBatches(4)[k]
         before = [p.clone() for p in parameters(G)]
         with accelerator.accumulate(G):
-            optimizer.step(lambda real=real, z=z, k=k: evaluated.append(k) or lightning_gan.ogan_value(G, D, real, z))
+            optimizer.step(lambda real=real, z=z, k=k: evaluated.append(k) or ring_gan.ogan_value(G, D, real, z))
         moved.append(not all(torch.equal(a, b) for a, b in zip(before, parameters(G))))
     assert moved == [False, True, False, True] and evaluated == [1, 3]  # micro-batches 0 and 2 never seen
 
 
 def test_a_compiled_player_is_refused_by_acgd_naming_torch_compile_and_trains_with_simgd():
-    G, D = lightning_gan.players()
+    G, D = ring_gan.players()
     compiled = torch.compile(G, backend="aot_eager")
-    real, z = lightning_gan.RingBatches(1)[0]
+    real, z = ring_gan.RingBatches(1)[0]
     optimizer = ACGD(G.parameters(), D.parameters(), lr=1e-3)
     start = copy.deepcopy(parameters(G, D))
     with pytest.raises(RuntimeError, match=r"torch\.compile-d module.*double backward.*leave the players uncompiled"):
-        optimizer.step(lambda: lightning_gan.ogan_value(compiled, D, real, z))
+        optimizer.step(lambda: ring_gan.ogan_value(compiled, D, real, z))
     assert all(torch.equal(a, b) for a, b in zip(start, parameters(G, D))) and not optimizer.state
     simgd = SimGD(G.parameters(), D.parameters(), lr=1e-3)
-    simgd.step(lambda: lightning_gan.ogan_value(compiled, D, real, z))
+    simgd.step(lambda: ring_gan.ogan_value(compiled, D, real, z))
     assert not all(torch.equal(a, b) for a, b in zip(start, parameters(G, D)))
 
 

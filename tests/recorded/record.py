@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cgd_optim.competitive import SOLVER_OPTION_NAMES
+
 HERE = Path(__file__).resolve().parent
 SHORT_STEPS = ["--set", "run.steps=200", "--set", "run.eval_every=100", "--set", "run.checkpoint_every=100"]
 SHORT_RUNS = {  # name: extra arguments (200 steps; the image run 100 on the bundled MNIST subset)
@@ -107,8 +109,6 @@ RENAMED_KEYS = {"framework": "players"}
 
 def in_current_layout(saved):
     """A checkpoint written before the layout changes above, in today's layout (a new object)."""
-    from cgd_optim.competitive import SOLVER_OPTION_NAMES
-
     if isinstance(saved, dict):
         if "player" in saved and "params" in saved:  # a two-player optimizer's param group
             return {k: v for k, v in saved.items() if k not in SOLVER_OPTION_NAMES}
