@@ -111,6 +111,8 @@ class ModelConfig(Section):
             ("generators", "latent_dim", "generator_hidden", "discriminator_hidden", "width"), "at least 1"
         ),
         "output_scale": "positive",
+        "leaky_relu_slope": "not negative",
+        "conv_init_std": "not negative",
     }
     generators: int = 8  # stackelberg and multibranch
     latent_dim: int = 2
@@ -119,6 +121,8 @@ class ModelConfig(Section):
     discriminator_hidden: int = 512  # sgan's 4-layer MLPs (the Stackelberg discriminator is 2-512-256-1)
     network: str = ""  # image data: one of models.image_networks.IMAGE_NETWORKS ("" = the 2D networks)
     width: int = 64  # network "icr_dcgan": channels d -> 2d -> 4d (the ICR paper's 64)
+    leaky_relu_slope: float = 0.2  # networks "icr_dcgan", "icr_mnist_conv": the discriminator's (authors' code: 0.01)
+    conv_init_std: float = 0.0  # the same: convolution weights from N(0, std^2) (authors' code: 0.01); 0: PyTorch's
 
 
 @dataclass
@@ -129,12 +133,14 @@ class OptimizerConfig(Section):
         "critic_steps": "at least 1",
         "lr": "positive",
         "eps": "positive",
+        "atol": "not negative",
     }
     lr: float = 2e-4
     betas: list = field(default_factory=lambda: [0.5, 0.999])  # adam
     beta: float = 0.99  # acgd
     eps: float = 1e-5  # acgd
     tol: float = 1e-6  # acgd, cgd
+    atol: float = 0.0  # acgd, cgd: absolute residual bound (in tol_convention's units)
     max_iter: int = 50  # acgd, cgd
     alternating: bool = False  # simgd
     critic_steps: int = 1  # adam: discriminator steps per generator step (WGAN-GP: 5)
@@ -155,6 +161,9 @@ class LossConfig(Section):
     l2: float = 0.0  # L2 penalty on D
     weight_clip: float = 0.0  # WGAN-WC: clamp D's weights to [-c, c] after each update (0: off)
     spectral_norm: bool = False  # SN-GAN: spectral normalisation of D's layers
+    # true: the power iteration's first vectors come from their own generator (seeded with run.seed), so
+    # the players start from the weights of the same seed without spectral normalisation (ICR Fig. 9's arms)
+    spectral_norm_own_draws: bool = False
 
 
 @dataclass

@@ -83,12 +83,21 @@ def build_optimizer(name: str, options, min_params, max_params, *, max_projectio
             beta=o.beta,
             eps=o.eps,
             tol=o.tol,
+            atol=o.atol,
             max_iter=o.max_iter,
             tol_convention=o.tol_convention,
             eps_placement=o.eps_placement,
         )
     if name == "cgd":
-        return CGD(min_params, max_params, lr=o.lr, tol=o.tol, max_iter=o.max_iter, tol_convention=o.tol_convention)
+        return CGD(
+            min_params,
+            max_params,
+            lr=o.lr,
+            tol=o.tol,
+            atol=o.atol,
+            max_iter=o.max_iter,
+            tol_convention=o.tol_convention,
+        )
     if name == "simgd":
         return SimGD(min_params, max_params, lr=o.lr, alternating=o.alternating)
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")

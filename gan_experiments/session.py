@@ -11,10 +11,13 @@ object with ``step``, ``state_dict`` and ``load_state_dict``; extra critic steps
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from cgd_optim.distributed import average_, resolve_process_group
 
+from .costs import WorkCounter, operation_costs
 from .losses import as_min_max
 from .streams import BatchStream
 
@@ -42,10 +45,13 @@ class GameSession:
             )
         self.players, self.optimizer, self.stream, self.critic_steps = players, optimizer, stream, critic_steps
         self.step_count = 0
-        self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD; ICR Fig. 9's second axis)
+        self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD)
+        self.work = WorkCounter()  # training seconds and gradient evaluations (ICR Fig. 9's x axes)
 
     def train_step(self) -> dict:
-        """One update (after ``critic_steps - 1`` discriminator steps); returns the objective's values as floats."""
+        """One update (after ``critic_steps - 1`` discriminator steps); returns the objective's values
+        as floats, the products, training seconds and gradient evaluations so far (:mod:`~gan_experiments.costs`)."""
+        start = time.perf_counter()
         noise = self.stream.noise
         for _ in range(self.critic_steps - 1):
             real, z = self.stream.next()
@@ -57,7 +63,11 @@ class GameSession:
         # the global batch's values under torchrun (the mean of the ranks' slices), read once
         pair = torch.stack([v.detach().reshape(()).to(torch.float64) for v in as_min_max(value)])
         f_min, f_max = average_(pair, resolve_process_group("auto")).tolist()
-        return {"step": self.step_count, "f_min": f_min, "f_max": f_max, "hvp_count": self.hvp_count}
+        seconds = time.perf_counter() - start
+        self.work.add(
+            seconds, self.optimizer, self.critic_steps, lambda operations: operation_costs(self.players, real, z, operations)
+        )
+        return {"step": self.step_count, "f_min": f_min, "f_max": f_max, "hvp_count": self.hvp_count, **self.work.values()}
 
     def state_dict(self) -> dict:
         return {
@@ -66,6 +76,7 @@ class GameSession:
             **self.stream.state_dict(),
             "step": self.step_count,
             "hvp_count": self.hvp_count,
+            "work": self.work.state_dict(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -74,3 +85,4 @@ class GameSession:
         self.stream.load_state_dict(state)
         self.step_count = int(state["step"])
         self.hvp_count = int(state.get("hvp_count", 0))
+        self.work.load_state_dict(state.get("work", {}))

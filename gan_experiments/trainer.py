@@ -86,7 +86,7 @@ class Trainer:
                     **row,
                     "f_min": values["f_min"],
                     "f_max": values["f_max"],
-                    **({"hvp_count": values["hvp_count"]} if "hvp_count" in values else {}),
+                    **{k: values[k] for k in ("hvp_count", "gradient_evaluations", "seconds") if k in values},
                 }
             )
             self._logged = self.session.step_count

@@ -27,7 +27,7 @@ from ..metrics.classifier import class_scores, frechet_feature_distance, stacked
 from ..metrics.digit_classifier import cached_classifier, default_cache_dir, predict
 from ..metrics.inception import inception_metrics, skip_reasons
 from ..models.evaluation import evaluation_mode
-from ..models.image_networks import IMAGE_NETWORKS, check_shape
+from ..models.image_networks import IMAGE_NETWORKS, check_icr_options, check_shape
 from .images import IMAGE_SHAPES, dataset_images, image_sampler
 from .stacked import stacked_mnist, stacked_mode, stacked_sampler
 
@@ -76,6 +76,7 @@ class ImageSource:
             )
         try:
             check_shape(network, IMAGE_SHAPES[name])
+            check_icr_options(network, config.model.leaky_relu_slope, config.model.conv_init_std)
         except ValueError as error:
             raise ConfigError(f"model.network: {error}") from None
 

@@ -53,6 +53,14 @@ def validate_without_networks(config) -> None:
     data_source(config.data.name).validate(config)
 
 
+def own_draws(seed: int, function, *args):
+    """``function(*args)`` with the global random generator seeded by ``seed`` and restored after it:
+    what it draws moves no other draw of the run."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return function(*args)
+
+
 class GANRun(abc.ABC):
     """One run of a generator-discriminator framework: ``data`` (the data source), ``players``
     (the framework's :class:`~gan_experiments.contracts.Players`), ``session`` (what the trainer
@@ -129,9 +137,13 @@ class GANRun(abc.ABC):
     def player_factories(cls, config, data):
         """(new generator, new discriminator): ``model``'s networks for the data source's samples
         (:func:`~gan_experiments.models.player_networks`); spectral normalisation on the
-        discriminator when ``loss.spectral_norm``."""
+        discriminator when ``loss.spectral_norm`` (its first power-iteration vectors from a generator of
+        their own when ``loss.spectral_norm_own_draws``, so that the players' weights do not depend on it)."""
         make_generator, make_discriminator = player_networks(config.model, data.image_shape, cls.planar_networks)
-        if config.loss.spectral_norm:
+        loss = config.loss
+        if loss.spectral_norm and loss.spectral_norm_own_draws:
+            return make_generator, lambda: own_draws(config.run.seed, with_spectral_norm, make_discriminator())
+        if loss.spectral_norm:
             return make_generator, lambda: with_spectral_norm(make_discriminator())
         return make_generator, make_discriminator
 

@@ -38,17 +38,18 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """Table 5: 3 x [Conv, LeakyReLU(0.2)] (d, 2d, 4d channels) -> Linear to one logit/critic value."""
+    """Table 5: 3 x [Conv, LeakyReLU(slope)] (d, 2d, 4d channels) -> Linear to one logit/critic value
+    (the paper gives no slope; 0.2 by default, the authors' code 0.01)."""
 
-    def __init__(self, width: int = 64, channels: int = 3) -> None:
+    def __init__(self, width: int = 64, channels: int = 3, slope: float = 0.2) -> None:
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(channels, width, 4, stride=2, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(slope),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(slope),
             nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(slope),
         )
         self.head = nn.Linear(4 * width * 4 * 4, 1)
 

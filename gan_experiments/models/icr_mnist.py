@@ -6,22 +6,30 @@ Generator: z ~ N(0, I_96) -> Linear 1024, BN, ReLU -> Linear 128*7*7, BN, ReLU -
 MaxPool 2 -> Conv 5x5 64x8x8, LeakyReLU -> MaxPool 2 -> Linear 1024, LeakyReLU -> Linear 1 (a
 logit). The tables give no LeakyReLU slope: 0.2 here. The ConvT padding (1) is what gives the
 tables' output shapes.
+
+The same tables as the authors' code trains them (github.com/devzhk/Implicit-Competitive-Regularization,
+commit 166809e: ``GANs/models.py`` ``dc_G`` / ``dc_D``, initialised by ``train_utils.weights_init_d`` /
+``weights_init_g``) are the image network ``icr_mnist_conv`` with ``model.leaky_relu_slope = 0.01`` and
+``model.conv_init_std = 0.01`` (:func:`normal_convolution_weights_`): every (transposed)
+convolution's weight from N(0, 0.01^2), the other layers PyTorch's default. One difference kept: their generator applies ReLU before BN, Table 1 BN before ReLU (ours).
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
 class ICRMNISTGenerator(nn.Module):
-    """Table 1 of App. A.3 (latent dimension 96)."""
+    """Table 1 of App. A.3 (latent dimension 96 in the paper)."""
 
     latent_dim = 96
 
-    def __init__(self) -> None:
+    def __init__(self, latent_dim: int = 96) -> None:
         super().__init__()
+        self.latent_dim = latent_dim
         self.dense = nn.Sequential(
-            nn.Linear(96, 1024),
+            nn.Linear(latent_dim, 1024),
             nn.BatchNorm1d(1024),
             nn.ReLU(),
             nn.Linear(1024, 128 * 7 * 7),
@@ -57,3 +65,16 @@ class ICRMNISTDiscriminator(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.head(self.features(images).flatten(1)).squeeze(1)
+
+
+@torch.no_grad()
+def normal_convolution_weights_(module: nn.Module, std: float) -> nn.Module:
+    """Every Conv2d / ConvTranspose2d weight of ``module`` drawn from N(0, std^2) in place (the
+    authors' ``weights_init_*``: biases and other layers keep PyTorch's initialisation); nothing
+    when ``std`` is 0. Returns ``module``."""
+    if std > 0:
+        for layer in module.modules():
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+                layer.weight.normal_(0.0, std)
+    return module
+
