@@ -12,13 +12,15 @@ generator parameters on the 8-Gaussian ring, and prints a metrics table on 2,500
 
     python -m gan_experiments sweep CONFIG --seeds 0 1 2 [--grid section.key=v1,v2,...] [--set ...] [--out DIR]
     python -m gan_experiments equilibrium-test CHECKPOINT [--steps N] [--lam L] [--inner-steps T] [--out DIR]
+    python -m gan_experiments fig9 FOLDER [--figure PNG] [--samples PNG]
 
 CONFIG is a name from ``list`` or a path to a TOML file. ``--resume`` continues the run in DIR
 under the config it recorded (``config.toml``); ``--set`` may then change only
 :data:`RESUMABLE` keys. A folder that holds a run is never overwritten without ``--overwrite``. A sweep runs one run
 folder per seed
 and grid value (grid values are TOML literals separated by commas) and writes ``summary.json``
-and ``summary.md`` (mean and standard deviation over seeds) beside them (sweep.py).
+and ``summary.md`` (mean and standard deviation over seeds) beside them (sweep.py). ``fig9`` reads
+a folder of ICR Fig. 9 sweeps (one per arm config) and prints the table and verdicts (icr/fig9.py).
 """
 
 from __future__ import annotations
@@ -83,7 +85,17 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_equilibrium_test(commands)
     _add_sweep(commands)
+    _add_fig9(commands)
     return parser
+
+
+def _add_fig9(commands) -> None:
+    fig9 = commands.add_parser(
+        "fig9", help="ICR Fig. 9's table, verdicts and panels from a folder of icr_fig9<arm>_<data> sweeps"
+    )
+    fig9.add_argument("folder", help="the folder holding one sweep folder per arm (named after its config)")
+    fig9.add_argument("--figure", help="the panels' PNG (default FOLDER/fig9.png)")
+    fig9.add_argument("--samples", help="each arm's seed-0 samples side by side (default FOLDER/fig9_samples.png)")
 
 
 def _add_run(commands) -> None:
@@ -251,7 +263,19 @@ def _run(args) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "run": _run, "sweep": _sweep, "equilibrium-test": _equilibrium_test}
+def _fig9(args) -> int:
+    from .icr.fig9 import summarise
+
+    try:
+        _result, table = summarise(Path(args.folder), args.figure, args.samples)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(table)
+    return 0
+
+
+COMMANDS = {"list": _list, "run": _run, "sweep": _sweep, "equilibrium-test": _equilibrium_test, "fig9": _fig9}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -233,6 +233,9 @@ class ICRConfig(Section):  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 
     attack_steps: int = 50  # Fig. 8: generator iterations against each fixed discriminator
     record_every: int = 10  # Fig. 4
     test_images: int = 500  # Fig. 4: |X_real| = |X_fake|
+    # a checkpoint.pt (or the run folder holding it) of these networks, trained elsewhere, to start from:
+    # run.steps trains nothing then ("": train the checkpoint with run.steps, as the paper does)
+    checkpoint: str = ""
 
 
 @dataclass

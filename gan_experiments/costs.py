@@ -54,8 +54,9 @@ def counts_operations(optimizer) -> bool:
 
 def step_operations(optimizer, critic_steps: int) -> dict[str, int]:
     """How many of each operation the last step of ``optimizer`` computed: the Adam pair one
-    discriminator gradient per critic step and one generator gradient; CGD / ACGD one create_graph gradient and ``step_stats["hvp_count"]`` mixed products; SimGD both players'
-    gradients (alternating: the discriminator's again, after the generator has moved)."""
+    discriminator gradient per critic step and one generator gradient; CGD / ACGD one create_graph
+    gradient and ``step_stats["hvp_count"]`` mixed products; SimGD both players' gradients
+    (alternating: the discriminator's again, after the generator has moved)."""
     if isinstance(optimizer, AdamPair):
         return {"max_gradient": critic_steps, "min_gradient": 1}
     if isinstance(optimizer, (ACGD, CGD)):

@@ -83,7 +83,7 @@ class RunLog:
 RUN_FILES = ("config.toml", "checkpoint.pt", "metrics.csv", "metrics.json")  # any of them: the folder holds a run
 
 
-def _read_checkpoint(path: Path) -> dict:
+def read_checkpoint(path: Path) -> dict:
     """``torch.load`` of a checkpoint this project wrote; RunFolderError naming the file when it does not read."""
     try:
         return torch.load(path, weights_only=False)
@@ -136,7 +136,7 @@ class RunFolder:
         if not self.checkpoint.exists():
             raise RunFolderError(f"--resume: no checkpoint in {self.path} (the run was stopped before its first)")
         try:
-            return _read_checkpoint(self.checkpoint)
+            return read_checkpoint(self.checkpoint)
         except RunFolderError as damaged:
             if not self.previous_checkpoint.exists():
                 raise RunFolderError(
@@ -147,7 +147,7 @@ class RunFolder:
                 RuntimeWarning,
                 stacklevel=2,
             )
-            return _read_checkpoint(self.previous_checkpoint)
+            return read_checkpoint(self.previous_checkpoint)
 
     def write_record(self, record: dict) -> None:
         """run.json: the name of the config that ran, whether it was a dry run, the steps asked."""

@@ -65,9 +65,18 @@ class GameSession:
         f_min, f_max = average_(pair, resolve_process_group("auto")).tolist()
         seconds = time.perf_counter() - start
         self.work.add(
-            seconds, self.optimizer, self.critic_steps, lambda operations: operation_costs(self.players, real, z, operations)
+            seconds,
+            self.optimizer,
+            self.critic_steps,
+            lambda operations: operation_costs(self.players, real, z, operations),
         )
-        return {"step": self.step_count, "f_min": f_min, "f_max": f_max, "hvp_count": self.hvp_count, **self.work.values()}
+        return {
+            "step": self.step_count,
+            "f_min": f_min,
+            "f_max": f_max,
+            "hvp_count": self.hvp_count,
+            **self.work.values(),
+        }
 
     def state_dict(self) -> dict:
         return {

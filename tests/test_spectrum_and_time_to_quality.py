@@ -121,3 +121,55 @@ def test_smoke_run_trains_evaluates_and_summarises_every_optimizer_kind(small_cl
     first = {run["curve"][0]["inception_score"] for run in report["runs"]}
     assert len(first) == 1
     assert set(report["summary"]["optimizers"]) == {"acgd_tol1e-2", "simgd", "adam"}
+
+
+def test_the_wgan_game_runs_every_setting_on_the_first_seed_and_the_main_comparison_on_all():
+    names = ["acgd_tol1e-3", "acgd_outside_tol1e-3", "adam", "adam_gp", "adam_sn"]
+    plan = time_to_quality.plan_runs(names, [0, 1, 2], "wgan", "acgd_outside_tol1e-3")
+    assert plan[:5] == [(0, name) for name in names]
+    assert plan[5:] == [(seed, n) for seed in (1, 2) for n in ["acgd_outside_tol1e-3", "adam", "adam_gp", "adam_sn"]]
+    assert time_to_quality.plan_runs(names, [0, 1], "ogan") == [(s, n) for s in (0, 1) for n in names]
+
+
+def test_reaching_the_regularised_adam_arms_reads_the_first_crossing_of_their_best_on_the_same_seed():
+    def run(name, seed, points):
+        curve = [
+            {"seconds": s, "gradient_equivalents": 10 * s, "inception_score": i, "frechet_distance": f}
+            for s, i, f in points
+        ]
+        return {"optimizer": name, "seed": seed, "curve": curve}
+
+    runs = [
+        run("adam_gp", 0, [(0, 1.0, 900.0), (10, 4.0, 200.0)]),
+        run("adam_sn", 0, [(0, 1.0, 900.0), (10, 4.5, 250.0), (20, 4.2, 260.0)]),
+        run("adam", 0, [(0, 1.0, 900.0), (10, 6.0, 100.0)]),  # the control sets no target
+        run("acgd_tol1e-3", 0, [(0, 1.0, 900.0), (15, 4.6, 210.0), (30, 4.4, 190.0)]),
+        run("acgd_tol1e-3", 1, [(0, 1.0, 900.0)]),  # no regularised arm on seed 1: no entry
+    ]
+    reached = time_to_quality.reaching_regularised_adam(runs)
+    assert reached == {
+        "acgd_tol1e-3": [
+            {
+                "seed": 0,
+                "target_inception_score": 4.5,
+                "target_frechet_distance": 200.0,
+                "inception_score": {"seconds": 15, "gradient_equivalents": 150},
+                "frechet_distance": {"seconds": 30, "gradient_equivalents": 300},
+            }
+        ]
+    }
+
+
+def test_smoke_run_of_the_wgan_game_starts_every_arm_from_the_same_generator(small_classifier):
+    names = ["acgd_outside_tol1e-2", "adam_gp", "adam_sn"]
+    report = time_to_quality.run_benchmark(
+        names, [0], budget=60.0, eval_every=60.0, max_steps=2, classifier=small_classifier, game="wgan"
+    )
+    assert [run["optimizer"] for run in report["runs"]] == names
+    assert len({run["curve"][0]["inception_score"] for run in report["runs"]}) == 1
+    gp = report["runs"][1]
+    # two steps of 5 critic gradients and one generator gradient, each at its measured cost
+    assert gp["curve"][-1]["gradient_equivalents"] == pytest.approx(
+        2 * (5 * gp["costs"]["max_gradient"] + gp["costs"]["min_gradient"])
+    )
+    assert set(report["summary"]["reaching_regularised_adam"]) == {"acgd_outside_tol1e-2"}

@@ -11,7 +11,8 @@ The same tables as the authors' code trains them (github.com/devzhk/Implicit-Com
 commit 166809e: ``GANs/models.py`` ``dc_G`` / ``dc_D``, initialised by ``train_utils.weights_init_d`` /
 ``weights_init_g``) are the image network ``icr_mnist_conv`` with ``model.leaky_relu_slope = 0.01`` and
 ``model.conv_init_std = 0.01`` (:func:`normal_convolution_weights_`): every (transposed)
-convolution's weight from N(0, 0.01^2), the other layers PyTorch's default. One difference kept: their generator applies ReLU before BN, Table 1 BN before ReLU (ours).
+convolution's weight from N(0, 0.01^2), the other layers PyTorch's default. One difference
+kept: their generator applies ReLU before BN, Table 1 (and ours) BN before ReLU.
 """
 
 from __future__ import annotations
@@ -77,4 +78,3 @@ def normal_convolution_weights_(module: nn.Module, std: float) -> nn.Module:
             if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
                 layer.weight.normal_(0.0, std)
     return module
-
