@@ -52,7 +52,7 @@ from torch import nn
 
 from cgd_optim import ACGD, SimGD
 from cgd_optim.autodiff import gradients, mixed_hvp_operator
-from gan_experiments.costs import operation_costs, step_operations
+from gan_experiments.costs import operation_costs
 from gan_experiments.data.images import bundled_mnist
 from gan_experiments.losses import game_objective, ogan_value
 from gan_experiments.metrics.classifier import class_scores, frechet_feature_distance
@@ -60,7 +60,7 @@ from gan_experiments.metrics.digit_classifier import cached_classifier, predict
 from gan_experiments.models import with_spectral_norm
 from gan_experiments.models.evaluation import evaluation_mode
 from gan_experiments.models.image_networks import image_discriminator, image_generator
-from gan_experiments.optimizers import AdamPair
+from gan_experiments.optimizers import AdamPair, step_operations
 from gan_experiments.plots import saved_figure
 
 from .measure import median
@@ -236,7 +236,8 @@ def train_run(
         played = Game(images, seed, loss=arm.loss, spectral_norm=arm.spectral_norm)
         optimizer = arm.make(*played.players)
         costs = operation_costs(played, *played.batch(0), arm.operations)
-        work = lambda: sum(n * costs[op] for op, n in step_operations(optimizer, arm.critic_steps).items())  # noqa: E731
+        kind = "acgd" if family(name) == "acgd" else "adam"
+        work = lambda: sum(n * costs[op] for op, n in step_operations(kind, optimizer, arm.critic_steps).items())  # noqa: E731
         step = lambda k: _wgan_step(played, optimizer, arm.critic_steps, k)  # noqa: E731
     else:
         played = Game(images, seed)

@@ -15,7 +15,8 @@ here every operation of a step is counted at its **measured** cost relative to o
   (the mean of the two), on an existing graph.
 
 The costs are medians of a few timings on a copy of the players at a run's first batch (so the
-run's own weights, batch-norm statistics and random draws are untouched).
+run's own weights, batch-norm statistics and random draws are untouched); how many of each
+operation a step computed is the optimizer's to say (:func:`gan_experiments.optimizers.step_operations`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,9 @@ from collections.abc import Callable
 
 import torch
 
-from cgd_optim import ACGD, CGD, SimGD
 from cgd_optim.autodiff import gradients, mixed_hvp_operator
 
 from .losses import as_min_max
-from .optimizers import AdamPair
 
 REPEATS = 5
 
@@ -45,25 +44,6 @@ def median_seconds(work: Callable[[], object], repeats: int = REPEATS) -> float:
         work()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
-
-
-def counts_operations(optimizer) -> bool:
-    """Whether :func:`step_operations` knows what a step of ``optimizer`` computes."""
-    return isinstance(optimizer, (AdamPair, ACGD, CGD, SimGD))
-
-
-def step_operations(optimizer, critic_steps: int) -> dict[str, int]:
-    """How many of each operation the last step of ``optimizer`` computed: the Adam pair one
-    discriminator gradient per critic step and one generator gradient; CGD / ACGD one create_graph
-    gradient and ``step_stats["hvp_count"]`` mixed products; SimGD both players' gradients
-    (alternating: the discriminator's again, after the generator has moved)."""
-    if isinstance(optimizer, AdamPair):
-        return {"max_gradient": critic_steps, "min_gradient": 1}
-    if isinstance(optimizer, (ACGD, CGD)):
-        return {"gradient_with_graph": 1, "mixed_product": int(optimizer.step_stats["hvp_count"])}
-    if isinstance(optimizer, SimGD):
-        return {"min_gradient": 1, "max_gradient": 2 if optimizer.alternating else 1}
-    raise TypeError(f"no operation count for {type(optimizer).__name__}")
 
 
 def operation_costs(players, real, z, operations) -> dict[str, float]:
@@ -113,13 +93,12 @@ class WorkCounter:
     def __init__(self) -> None:
         self.seconds, self.gradient_evaluations, self.costs = 0.0, 0.0, None
 
-    def add(self, seconds: float, optimizer, critic_steps: int, measure: Callable[[list], dict]) -> None:
-        """One step's ``seconds`` and, where the optimizer's operations are known, its gradient
-        evaluations at the costs ``measure(operations)`` returns on the first step."""
+    def add(self, seconds: float, operations: dict[str, int] | None, measure: Callable[[list], dict]) -> None:
+        """One step's ``seconds`` and, where its ``operations`` (name -> count) are known, its
+        gradient evaluations at the costs ``measure(operation names)`` returns on the first step."""
         self.seconds += seconds
-        if not counts_operations(optimizer):
+        if operations is None:
             return
-        operations = step_operations(optimizer, critic_steps)
         if self.costs is None:
             self.costs = measure(sorted(operations))
         self.gradient_evaluations += sum(count * self.costs[name] for name, count in operations.items())

@@ -101,3 +101,17 @@ def build_optimizer(name: str, options, min_params, max_params, *, max_projectio
     if name == "simgd":
         return SimGD(min_params, max_params, lr=o.lr, alternating=o.alternating)
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+
+
+def step_operations(name: str, optimizer, critic_steps: int) -> dict[str, int]:
+    """What the last step of the optimizer ``name`` computed, in :mod:`gan_experiments.costs`'
+    operations: the Adam pair one discriminator gradient per critic step and one generator
+    gradient; ACGD / CGD one create_graph gradient and ``step_stats["hvp_count"]`` mixed products;
+    SimGD both players' gradients (alternating: the discriminator's again, after the generator moved)."""
+    if name == "adam":
+        return {"max_gradient": critic_steps, "min_gradient": 1}
+    if name in ("acgd", "cgd"):
+        return {"gradient_with_graph": 1, "mixed_product": int(optimizer.step_stats["hvp_count"])}
+    if name == "simgd":
+        return {"min_gradient": 1, "max_gradient": 2 if optimizer.defaults["alternating"] else 1}
+    raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")

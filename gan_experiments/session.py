@@ -12,6 +12,7 @@ object with ``step``, ``state_dict`` and ``load_state_dict``; extra critic steps
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -35,7 +36,9 @@ class GameSession:
     and fresh noise, the last one inside the joint step (WGAN-GP's 5 critic iterations, Gulrajani
     et al. 2017, "Improved training of Wasserstein GANs", Algorithm 1)."""
 
-    def __init__(self, players, optimizer, stream: BatchStream, *, critic_steps: int = 1) -> None:
+    def __init__(
+        self, players, optimizer, stream: BatchStream, *, critic_steps: int = 1, operations: Callable | None = None
+    ) -> None:
         if critic_steps < 1:
             raise ValueError(f"Invalid critic_steps: {critic_steps}")
         if critic_steps > 1 and not hasattr(optimizer, "max_step"):
@@ -44,6 +47,7 @@ class GameSession:
                 f"(the Adam pair): {type(optimizer).__name__} moves both players in every step"
             )
         self.players, self.optimizer, self.stream, self.critic_steps = players, optimizer, stream, critic_steps
+        self.operations = operations  # () -> the last step's operations (optimizers.step_operations); None: not counted
         self.step_count = 0
         self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD)
         self.work = WorkCounter()  # training seconds and gradient evaluations (ICR Fig. 9's x axes)
@@ -64,12 +68,8 @@ class GameSession:
         pair = torch.stack([v.detach().reshape(()).to(torch.float64) for v in as_min_max(value)])
         f_min, f_max = average_(pair, resolve_process_group("auto")).tolist()
         seconds = time.perf_counter() - start
-        self.work.add(
-            seconds,
-            self.optimizer,
-            self.critic_steps,
-            lambda operations: operation_costs(self.players, real, z, operations),
-        )
+        operations = self.operations() if self.operations is not None else None
+        self.work.add(seconds, operations, lambda names: operation_costs(self.players, real, z, names))
         return {
             "step": self.step_count,
             "f_min": f_min,

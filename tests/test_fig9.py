@@ -12,10 +12,11 @@ from image_files import mnist_like
 
 from gan_experiments.cli import main
 from gan_experiments.config import resolve_config
-from gan_experiments.costs import operation_costs, step_operations
+from gan_experiments.costs import operation_costs
 from gan_experiments.experiment import build
 from gan_experiments.icr import fig9
 from gan_experiments.models.image_networks import image_discriminator, image_generator
+from gan_experiments.optimizers import step_operations
 from gan_experiments.records import write_rows
 from gan_experiments.trainer import Trainer
 
@@ -78,12 +79,12 @@ def test_the_arms_are_the_table_3_rows_their_keys_name():
 def test_a_step_counts_each_operation_it_computed(data_root):
     config, _ = resolve_config("icr_fig9baseline_mnist", [f'data.root="{data_root}"', "run.batch_size=4"])
     run = build(config)
-    assert step_operations(run.session.optimizer, 5) == {"max_gradient": 5, "min_gradient": 1}
+    assert step_operations("adam", run.session.optimizer, 5) == {"max_gradient": 5, "min_gradient": 1}
     config, _ = resolve_config("icr_fig9wgan_mnist", [f'data.root="{data_root}"', "run.batch_size=4"])
     run = build(config)
     run.session.train_step()
     products = int(run.session.optimizer.step_stats["hvp_count"])
-    assert step_operations(run.session.optimizer, 1) == {"gradient_with_graph": 1, "mixed_product": products}
+    assert step_operations("acgd", run.session.optimizer, 1) == {"gradient_with_graph": 1, "mixed_product": products}
 
 
 def test_measuring_the_costs_leaves_the_run_untouched(data_root):
@@ -143,6 +144,9 @@ def test_the_verdict_rule_of_docs_experiments():
     # within the spread either way: inconclusive
     close = _readouts({0: (4.95, 101.0), 1: (5.15, 99.0), 2: (5.05, 100.0)})
     assert fig9.verdict(acgd, close, sn, control)[0] == "inconclusive"
+    arms = {"wganoutside": acgd, "baseline": gp, "sn": sn, "wganadam": control}
+    two_seeds = {arm: {seed: values[seed] for seed in (0, 1)} for arm, values in arms.items()}
+    assert fig9._placement_verdict("wganoutside", two_seeds)["why"] == "2 seeds in every arm, 3 needed"
     # the control not below by more than the spread: not reproduced
     assert fig9.verdict(acgd, gp, sn, _readouts({0: (4.9, 100.0), 1: (5.0, 99.0), 2: (5.1, 98.0)}))[0] == "inconclusive"
 

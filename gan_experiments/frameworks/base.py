@@ -22,7 +22,7 @@ from .. import parallel
 from ..data import data_source
 from ..errors import ConfigError
 from ..models import player_networks, stackelberg_discriminator, stackelberg_generator, with_spectral_norm
-from ..optimizers import build_optimizer
+from ..optimizers import build_optimizer, step_operations
 from ..plots import plot_metric_curves
 from ..session import GameSession
 from ..streams import BatchStream
@@ -114,9 +114,16 @@ class GANRun(abc.ABC):
         stream = BatchStream.for_run(
             data.sample, config.run.batch_size, players.latent_dim, config.run.seed, config.run.device
         )
+        optimizer, critic_steps = cls.build_optimizer(config, players), config.optimizer.critic_steps
         return GameSession(
-            players, cls.build_optimizer(config, players), stream, critic_steps=config.optimizer.critic_steps
+            players, optimizer, stream, critic_steps=critic_steps, operations=cls.operation_counter(config, optimizer)
         )
+
+    @classmethod
+    def operation_counter(cls, config, optimizer):
+        """() -> what the last step of ``optimizer`` computed (optimizers.step_operations), for the
+        run's gradient evaluations; None where a framework's optimizer is not one of run.optimizer's."""
+        return lambda: step_operations(config.run.optimizer, optimizer, config.optimizer.critic_steps)
 
     @classmethod
     def build_optimizer(cls, config, players):

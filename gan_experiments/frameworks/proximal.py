@@ -99,6 +99,11 @@ class ProximalRun(StandardRun):
         return ProximalGAN(make_generator(), discriminator, config.model.latent_dim, **options)
 
     @classmethod
+    def operation_counter(cls, config, optimizer) -> None:
+        """None: ProximalMinimax's inner steps are not counted in gradient evaluations."""
+        return None
+
+    @classmethod
     def build_optimizer(cls, config, players: ProximalGAN) -> ProximalMinimax:
         p = config.proximal
         return players.optimizer(

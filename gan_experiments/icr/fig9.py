@@ -8,7 +8,8 @@ docs/experiments.md write them), each holding ``default/seed<N>/metrics.csv``.
 
 The readout of a run is the mean of its last :data:`READOUT_EVALUATIONS` evaluations; an arm's
 spread is max - min of its readouts over the seeds; comparing two arms, the margin to beat is the
-larger of their spreads. :func:`verdict` applies the rule docs/experiments.md states.
+larger of their spreads. :func:`verdict` applies the rule docs/experiments.md states, on the
+seeds every compared arm has (at least :data:`MIN_SEEDS`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from ..records import read_rows
 
 READOUT_EVALUATIONS = 5
+MIN_SEEDS = 3  # the protocol's seeds 0-2
 SCORE, DISTANCE = "inception_score", "frechet_classifier_distance"
 ARMS = {  # the part of the config name after "icr_fig9": (label, model, optimizer)
     "wganoutside": ("WGAN-NOREG+ACGD (authors' eps)", "WGAN-NOREG", "ACGD"),
@@ -117,16 +119,21 @@ def summary(grid: dict[str, dict[int, list[dict]]]) -> dict:
     """Per arm its readouts, spreads, peaks, iterations and cost; the verdict per eps placement."""
     values = {arm: readouts(runs) for arm, runs in grid.items()}
     arms = {arm: _arm_summary(arm, grid[arm], values[arm]) for arm in ARMS if arm in grid}
-    verdicts = {}
-    for placement, label in PLACEMENTS.items():
-        missing = [a for a in (placement, "baseline", "sn", "wganadam") if a not in values]
-        verdicts[placement] = (
-            {"placement": label, "verdict": None, "why": f"arms missing: {', '.join(missing)}"}
-            if missing
-            else dict(zip(("verdict", "why"), verdict(*(values[a] for a in (placement, "baseline", "sn", "wganadam")))))
-            | {"placement": label}
+    return {"arms": arms, "verdicts": {placement: _placement_verdict(placement, values) for placement in PLACEMENTS}}
+
+
+def _placement_verdict(placement: str, values: dict) -> dict:
+    """The verdict of the ACGD arm ``placement``, or none with the reason (an arm or a seed missing)."""
+    compared = (placement, "baseline", "sn", "wganadam")
+    missing = [arm for arm in compared if arm not in values]
+    seeds = set.intersection(*(set(values[arm]) for arm in compared if arm in values))
+    if missing or len(seeds) < MIN_SEEDS:
+        why = (
+            f"arms missing: {', '.join(missing)}" if missing else f"{len(seeds)} seeds in every arm, {MIN_SEEDS} needed"
         )
-    return {"arms": arms, "verdicts": verdicts}
+        return {"placement": PLACEMENTS[placement], "verdict": None, "why": why}
+    outcome, why = verdict(*({s: values[arm][s] for s in seeds} for arm in compared))
+    return {"placement": PLACEMENTS[placement], "verdict": outcome, "why": why}
 
 
 def _arm_summary(arm: str, runs: dict[int, list[dict]], values: dict[int, dict]) -> dict:
