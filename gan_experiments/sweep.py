@@ -50,13 +50,25 @@ def run_folder(out: Path, point: tuple, seed: int) -> Path:
     return out / (point_label(point).replace("/", "_").replace('"', "") if point else "default") / f"seed{seed}"
 
 
+def _recorded_config(folder: Path) -> str:
+    """The run folder's config.toml as the current code reads it: keys added to the config since
+    the run was written take their defaults (what the run used), so an older run of the same
+    config still resumes; "" where there is none or it no longer reads."""
+    path = folder / "config.toml"
+    if not path.is_file():
+        return ""
+    try:
+        return dumps(resolve_config(str(path), [])[0])
+    except ConfigError:
+        return ""
+
+
 def _state(folder: Path, config, dry_run: bool) -> str:
     """ "finished", "started" or "new": what a resumed sweep finds in a run's folder; a run of
     another config there is an error."""
     if not RunFolder(folder).holds_run():
         return "new"
-    recorded = (folder / "config.toml").read_text() if (folder / "config.toml").is_file() else ""
-    if recorded != dumps(as_run(config, dry_run=dry_run)[0]):
+    if _recorded_config(folder) != dumps(as_run(config, dry_run=dry_run)[0]):
         raise RunFolderError(
             f"--resume: {folder} holds a run of another config than this sweep's; remove it, or sweep with --overwrite"
         )

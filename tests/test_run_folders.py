@@ -256,3 +256,18 @@ def test_a_damaged_checkpoint_without_one_before_is_an_error_naming_the_file(tmp
     assert main(["run", "--resume", "--set", "run.steps=4", "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert f"the checkpoint {out / 'checkpoint.pt'} is damaged" in error and "--overwrite" in error
+
+
+def test_a_sweep_resumes_runs_written_before_a_config_key_existed(tmp_path):
+    """A key added to the config since a run was written takes its default there: the run is the
+    same config, read back as finished rather than refused as another config's."""
+    out = tmp_path / "sweep"
+    sweep = ["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "--dry-run", *SMALL, "--out", str(out)]
+    assert main(sweep) == 0
+    recorded = out / "default" / "seed0" / "config.toml"
+    older = recorded.read_text().replace('checkpoint = ""\n', "")  # icr.checkpoint did not exist yet
+    assert older != recorded.read_text()
+    recorded.write_text(older)
+    finished = (out / "default" / "seed0" / "metrics.json").read_bytes()
+    assert main([*sweep, "--resume"]) == 0
+    assert (out / "default" / "seed0" / "metrics.json").read_bytes() == finished
