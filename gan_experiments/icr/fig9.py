@@ -160,7 +160,10 @@ def table(result: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm in result["arms"].values():
-        per_seed = {key: " / ".join(f"{v[key]:.2f}" for v in arm["readout"].values()) for key in (SCORE, DISTANCE)}
+        per_seed = {
+            key: " / ".join(f"{v[key]:.{digits}f}" for v in arm["readout"].values())
+            for key, digits in ((SCORE, 2), (DISTANCE, 1))
+        }
         mean, spread_ = arm["mean"], arm["spread"]
         lines.append(
             f"| {arm['label']} | {per_seed[SCORE]} | {mean[SCORE]:.2f} ({spread_[SCORE]:.2f}) "
@@ -215,7 +218,8 @@ def _draw_differences(ax, grid, colours) -> None:
         if acgd in grid and adam in grid:
             xs, ours, _, _ = mean_curve(grid[acgd], "step", SCORE)
             _, theirs, _, _ = mean_curve(grid[adam], "step", SCORE)
-            ax.plot(xs, [a - b for a, b in zip(ours, theirs)], marker=".", color=colours[acgd], label=ARMS[acgd][0])
+            differences = [a - b for a, b in zip(ours, theirs)]  # as many evaluations as both arms have
+            ax.plot(xs[: len(differences)], differences, marker=".", color=colours[acgd], label=ARMS[acgd][0])
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set(xlabel="iterations", ylabel="IS(ACGD) - IS(Adam), same model", title="ACGD - Adam per model")
     ax.legend(fontsize=8)
