@@ -161,15 +161,15 @@ def test_reaching_the_regularised_adam_arms_reads_the_first_crossing_of_their_be
 
 
 def test_smoke_run_of_the_wgan_game_starts_every_arm_from_the_same_generator(small_classifier):
-    names = ["acgd_outside_tol1e-2", "adam_gp", "adam_sn"]
+    names = ["adam_gp", "adam_sn"]
     report = time_to_quality.run_benchmark(
         names, [0], budget=60.0, eval_every=60.0, max_steps=2, classifier=small_classifier, game="wgan"
     )
     assert [run["optimizer"] for run in report["runs"]] == names
-    assert len({run["curve"][0]["inception_score"] for run in report["runs"]}) == 1
-    gp = report["runs"][1]
+    assert len({run["curve"][0]["inception_score"] for run in report["runs"]}) == 1  # spectral norm draws apart
+    gp = report["runs"][0]
     # two steps of 5 critic gradients and one generator gradient, each at its measured cost
     assert gp["curve"][-1]["gradient_equivalents"] == pytest.approx(
         2 * (5 * gp["costs"]["max_gradient"] + gp["costs"]["min_gradient"])
     )
-    assert set(report["summary"]["reaching_regularised_adam"]) == {"acgd_outside_tol1e-2"}
+    assert report["summary"]["reaching_regularised_adam"] == {}  # no ACGD setting ran
