@@ -133,9 +133,7 @@ class Game:
         self.generator = image_generator("stackelberg_mnist", SHAPE, latent_dim=LATENT)
         self.discriminator = image_discriminator("stackelberg_mnist", SHAPE)
         if spectral_norm:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                with_spectral_norm(self.discriminator)
+            with_spectral_norm(self.discriminator, seed=seed)
         self.images, self.seed, self.loss = images, seed, loss
 
     def batch(self, step: int, extra: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -236,8 +234,9 @@ def train_run(
         played = Game(images, seed, loss=arm.loss, spectral_norm=arm.spectral_norm)
         optimizer = arm.make(*played.players)
         costs = operation_costs(played, *played.batch(0), arm.operations)
-        kind = "acgd" if family(name) == "acgd" else "adam"
-        work = lambda: sum(n * costs[op] for op, n in step_operations(kind, optimizer, arm.critic_steps).items())  # noqa: E731
+        work = lambda: sum(  # noqa: E731
+            n * costs[op] for op, n in step_operations(family(name), optimizer, arm.critic_steps).items()
+        )
         step = lambda k: _wgan_step(played, optimizer, arm.critic_steps, k)  # noqa: E731
     else:
         played = Game(images, seed)

@@ -73,31 +73,13 @@ def build_optimizer(name: str, options, min_params, max_params, *, max_projectio
     section's ``options``; ``max_projection`` (WGAN-WC) runs after each of the Adam pair's
     discriminator steps."""
     o = options
+    solver = dict(tol=o.tol, atol=o.atol, max_iter=o.max_iter, tol_convention=o.tol_convention)
     if name == "adam":
         return AdamPair(min_params, max_params, lr=o.lr, betas=tuple(o.betas), max_projection=max_projection)
     if name == "acgd":
-        return ACGD(
-            min_params,
-            max_params,
-            lr=o.lr,
-            beta=o.beta,
-            eps=o.eps,
-            tol=o.tol,
-            atol=o.atol,
-            max_iter=o.max_iter,
-            tol_convention=o.tol_convention,
-            eps_placement=o.eps_placement,
-        )
+        return ACGD(min_params, max_params, lr=o.lr, beta=o.beta, eps=o.eps, eps_placement=o.eps_placement, **solver)
     if name == "cgd":
-        return CGD(
-            min_params,
-            max_params,
-            lr=o.lr,
-            tol=o.tol,
-            atol=o.atol,
-            max_iter=o.max_iter,
-            tol_convention=o.tol_convention,
-        )
+        return CGD(min_params, max_params, lr=o.lr, **solver)
     if name == "simgd":
         return SimGD(min_params, max_params, lr=o.lr, alternating=o.alternating)
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")

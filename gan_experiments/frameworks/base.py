@@ -53,14 +53,6 @@ def validate_without_networks(config) -> None:
     data_source(config.data.name).validate(config)
 
 
-def own_draws(seed: int, function, *args):
-    """``function(*args)`` with the global random generator seeded by ``seed`` and restored after it:
-    what it draws moves no other draw of the run."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return function(*args)
-
-
 class GANRun(abc.ABC):
     """One run of a generator-discriminator framework: ``data`` (the data source), ``players``
     (the framework's :class:`~gan_experiments.contracts.Players`), ``session`` (what the trainer
@@ -147,11 +139,9 @@ class GANRun(abc.ABC):
         discriminator when ``loss.spectral_norm`` (its first power-iteration vectors from a generator of
         their own when ``loss.spectral_norm_own_draws``, so that the players' weights do not depend on it)."""
         make_generator, make_discriminator = player_networks(config.model, data.image_shape, cls.planar_networks)
-        loss = config.loss
-        if loss.spectral_norm and loss.spectral_norm_own_draws:
-            return make_generator, lambda: own_draws(config.run.seed, with_spectral_norm, make_discriminator())
-        if loss.spectral_norm:
-            return make_generator, lambda: with_spectral_norm(make_discriminator())
+        if config.loss.spectral_norm:
+            seed = config.run.seed if config.loss.spectral_norm_own_draws else None
+            return make_generator, lambda: with_spectral_norm(make_discriminator(), seed=seed)
         return make_generator, make_discriminator
 
     @classmethod

@@ -67,10 +67,16 @@ def sgan_discriminator(hidden: int = 512) -> nn.Sequential:
     return mlp([2, hidden, hidden, hidden, 1], 0.01)
 
 
-def with_spectral_norm(module: nn.Module) -> nn.Module:
+def with_spectral_norm(module: nn.Module, *, seed: int | None = None) -> nn.Module:
     r"""Spectral normalisation (Miyato et al. 2018) of every Linear and Conv layer, in place:
     :math:`W / \sigma(W)` with :math:`\sigma` estimated by one power iteration per forward pass
-    (``torch.nn.utils.parametrizations.spectral_norm``). Returns ``module``."""
+    (``torch.nn.utils.parametrizations.spectral_norm``). Returns ``module``. ``seed``: the power
+    iteration's first vectors come from the global generator seeded with it and restored after,
+    so they move no other draw of a run (default: drawn from the global generator as it stands)."""
+    if seed is not None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return with_spectral_norm(module)
     from torch.nn.utils.parametrizations import spectral_norm
 
     for name, child in list(module.named_children()):
