@@ -2,7 +2,10 @@
 
 ``ACGD`` and ``CGD`` (competitive gradient descent, adaptive and plain), ``SimGD``
 (simultaneous / alternating gradient descent-ascent) and ``ProximalMinimax``
-(proximal training around two ordinary torch optimizers).  The linear algebra
+(proximal training around two ordinary torch optimizers); the game-aware first-order methods
+users compare them with, in the same API: ``LCGD``, ``SGA`` and ``ConOpt`` (gradient
+corrections, :mod:`cgd_optim.corrections`), ``OGDA``, ``ExtraSGD``, ``ExtraAdam`` and
+``OptimisticAdam`` (extrapolation, :mod:`cgd_optim.extrapolation`).  The linear algebra
 they stand on is public too: :mod:`cgd_optim.linalg` (conjugate gradient, GMRES)
 and :mod:`cgd_optim.autodiff` (flat views, mixed Hessian-vector products).
 :mod:`cgd_optim.games` has quadratic games with dense references of every update, and
@@ -13,6 +16,8 @@ with ``loss_scaling=True`` (:mod:`cgd_optim.scaling`).
 
 from ._base import TwoPlayerOptimizer
 from .competitive import ACGD, CGD, LocalGame, LocalGameStep, SolverOptions, competitive_update
+from .corrections import LCGD, SGA, ConOpt
+from .extrapolation import OGDA, ExtraAdam, ExtraSGD, OptimisticAdam
 from .linalg import KrylovSolve, conjugate_gradient, gmres
 from .proximal import ProximalMinimax
 from .scaling import LossScaling
@@ -21,10 +26,17 @@ from .simgd import SimGD
 __all__ = [
     "ACGD",
     "CGD",
+    "LCGD",
+    "OGDA",
+    "SGA",
+    "ConOpt",
+    "ExtraAdam",
+    "ExtraSGD",
     "KrylovSolve",
     "LocalGame",
     "LocalGameStep",
     "LossScaling",
+    "OptimisticAdam",
     "ProximalMinimax",
     "SimGD",
     "SolverOptions",

@@ -15,7 +15,7 @@ from datetime import timedelta
 import torch
 from torch import nn
 
-from cgd_optim import ACGD, CGD, ProximalMinimax, SimGD
+from cgd_optim import ACGD, CGD, LCGD, OGDA, SGA, ConOpt, ExtraAdam, ExtraSGD, OptimisticAdam, ProximalMinimax, SimGD
 from cgd_optim.testing import state_differences
 
 BATCH, STEPS = 32, 3
@@ -72,6 +72,17 @@ OPTIMIZERS = {
     "simgd": (lambda G, D, pg: SimGD(G.parameters(), D.parameters(), lr=0.05, process_group=pg), wgan),
     "simgd_alternating": (
         lambda G, D, pg: SimGD(G.parameters(), D.parameters(), lr=0.05, alternating=True, process_group=pg),
+        wgan,
+    ),
+    # the game-aware first-order methods: gradients (and their Hessian-vector products) averaged
+    "lcgd": (lambda G, D, pg: LCGD(G.parameters(), D.parameters(), lr=0.05, rmsprop=0.9, process_group=pg), wgan),
+    "sga": (lambda G, D, pg: SGA(G.parameters(), D.parameters(), lr=0.05, process_group=pg), wgan),
+    "conopt": (lambda G, D, pg: ConOpt(G.parameters(), D.parameters(), lr=0.05, process_group=pg), wgan),
+    "ogda": (lambda G, D, pg: OGDA(G.parameters(), D.parameters(), lr=0.05, process_group=pg), wgan),
+    "extra_sgd": (lambda G, D, pg: ExtraSGD(G.parameters(), D.parameters(), lr=0.05, process_group=pg), wgan),
+    "extra_adam": (lambda G, D, pg: ExtraAdam(G.parameters(), D.parameters(), lr=0.01, process_group=pg), wgan),
+    "optimistic_adam": (
+        lambda G, D, pg: OptimisticAdam(G.parameters(), D.parameters(), lr=0.01, process_group=pg),
         wgan,
     ),
     "proximal": (

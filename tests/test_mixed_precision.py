@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from cgd_optim import ACGD, CGD, LossScaling, ProximalMinimax, SimGD, compat
+from cgd_optim import ACGD, CGD, SGA, ExtraAdam, LossScaling, ProximalMinimax, SimGD, compat
 from cgd_optim.testing import state_differences
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
@@ -38,6 +38,8 @@ MAKERS = {
     "CGD": lambda G, D, **kw: CGD(G.parameters(), D.parameters(), lr=1e-2, **kw),
     "SimGD": lambda G, D, **kw: SimGD(G.parameters(), D.parameters(), lr=1e-2, **kw),
     "SimGD-alternating": lambda G, D, **kw: SimGD(G.parameters(), D.parameters(), lr=1e-2, alternating=True, **kw),
+    "SGA": lambda G, D, **kw: SGA(G.parameters(), D.parameters(), lr=1e-2, rmsprop=0.9, **kw),
+    "ExtraAdam": lambda G, D, **kw: ExtraAdam(G.parameters(), D.parameters(), lr=1e-2, **kw),
     "compat.ACGD": lambda G, D, **kw: compat.ACGD(D.parameters(), G.parameters(), lr_max=1e-2, lr_min=1e-2, **kw),
     "compat.BCGD": lambda G, D, **kw: compat.BCGD(D.parameters(), G.parameters(), lr_max=1e-2, lr_min=1e-2, **kw),
 }
@@ -149,7 +151,7 @@ def test_the_scale_grows_after_growth_interval_good_steps():
     assert optimizer.state["loss_scaling"] == {"scale": 32.0, "growth_tracker": 1, "skipped_steps": 0}
 
 
-@pytest.mark.parametrize("name", ["ACGD", "SimGD"])
+@pytest.mark.parametrize("name", ["ACGD", "SimGD", "SGA", "ExtraAdam"])
 def test_a_resumed_loss_scaled_run_continues_bitwise(name):
     G, D = players()
     optimizer = MAKERS[name](G, D, loss_scaling=LossScaling(init_scale=2.0**12, growth_interval=2))

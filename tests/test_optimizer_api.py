@@ -9,14 +9,24 @@ import torch
 from torch import nn
 
 from benchmarks.device_reads import DeviceReads
-from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim import ACGD, CGD, LCGD, OGDA, SGA, ConOpt, ExtraAdam, ExtraSGD, OptimisticAdam, SimGD
 
 OPTIMIZERS = {
     "SimGD": lambda mins, maxs, **kw: SimGD(mins, maxs, lr=0.05, **kw),
     "SimGD-alternating": lambda mins, maxs, **kw: SimGD(mins, maxs, lr=0.05, alternating=True, **kw),
     "CGD": lambda mins, maxs, **kw: CGD(mins, maxs, lr=0.05, **kw),
     "ACGD": lambda mins, maxs, **kw: ACGD(mins, maxs, lr=0.01, **kw),
+    # the game-aware first-order methods (cgd_optim.corrections, cgd_optim.extrapolation)
+    "LCGD": lambda mins, maxs, **kw: LCGD(mins, maxs, lr=0.05, rmsprop=0.9, **kw),
+    "SGA": lambda mins, maxs, **kw: SGA(mins, maxs, lr=0.05, **kw),
+    "ConOpt": lambda mins, maxs, **kw: ConOpt(mins, maxs, lr=0.05, **kw),
+    "OGDA": lambda mins, maxs, **kw: OGDA(mins, maxs, lr=0.05, **kw),
+    "ExtraSGD": lambda mins, maxs, **kw: ExtraSGD(mins, maxs, lr=0.05, **kw),
+    "ExtraAdam": lambda mins, maxs, **kw: ExtraAdam(mins, maxs, lr=0.01, **kw),
+    "OptimisticAdam": lambda mins, maxs, **kw: OptimisticAdam(mins, maxs, lr=0.01, **kw),
 }
+TWO_EVALUATIONS = {"SimGD-alternating", "ExtraSGD", "ExtraAdam"}  # these need a callable closure
+ZERO_SUM_ONLY = {"SGA", "ConOpt"}  # these refuse a pair (f_min, f_max)
 names = pytest.mark.parametrize("name", list(OPTIMIZERS))
 # recycle=k keeps CG pairs as state: the state tests run with it too
 RECYCLING = {
@@ -75,10 +85,10 @@ def test_step_returns_the_closure_value_and_calls_it_as_documented(name):
     before = params_of(game)
     returned = optimizer.step(closure)
     assert isinstance(returned, torch.Tensor) and returned.requires_grad
-    assert len(calls) == (2 if name == "SimGD-alternating" else 1)
+    assert len(calls) == (2 if name in TWO_EVALUATIONS else 1)
     assert any(not torch.equal(a, b) for a, b in zip(before, params_of(game)))
     pair = (game.loss(), game.loss())
-    if name != "SimGD-alternating":
+    if name not in TWO_EVALUATIONS | ZERO_SUM_ONLY:
         assert optimizer.step(pair) is pair
 
 
@@ -168,14 +178,15 @@ def test_float32_and_float64_move_towards_lower_min_player_loss(name, dtype):
     """The min player's move lowers its loss to first order: for gradient descent-ascent,
     dx' grad_x f < 0 at the point where it moves (after the max player's move when alternating);
     for CGD and ACGD, its local game's objective, dx' (grad_x f + D_xy f dy) = -dx' eta_x^-1 dx < 0
-    (the first-order condition of the local game, ICR paper Sec. 5)."""
+    (the first-order condition of the local game, ICR paper Sec. 5); for SGA, whose correction may
+    point against one player's gradient, the joint move: dx' grad_x f - dy' grad_y f = -lr |xi|^2."""
     game = Game(dtype=dtype)
     optimizer = make(name, game)
     xs, ys = list(game.G.parameters()), list(game.D.parameters())
     x0, y0 = [p.detach().clone() for p in xs], [p.detach().clone() for p in ys]
     optimizer.step(game.loss)
     assert all(p.dtype == dtype and bool(torch.isfinite(p).all()) for p in game.parameters())
-    assert set(optimizer.step_stats) == {
+    assert set(optimizer.step_stats) - {"sga_lambda", "evaluations"} == {
         "iterations",
         "relative_residual",
         "hvp_count",
@@ -196,6 +207,8 @@ def test_float32_and_float64_move_towards_lower_min_player_loss(name, dtype):
     first_order = sum((g.reshape(-1) * d).sum() for g, d in zip(grad_x, dx.split([p.numel() for p in xs])))
     if name.startswith(("CGD", "ACGD")):  # + dx' D_xy f dy = d/dy (dx' grad_x f) . dy
         first_order = first_order + sum((g * d).sum() for g, d in zip(torch.autograd.grad(first_order, ys), dy))
+    if name == "SGA":  # the joint move along xi = (grad_x f, -grad_y f): -lr |xi|^2, as A' xi is orthogonal to xi
+        first_order = first_order - sum((g * d).sum() for g, d in zip(torch.autograd.grad(game.loss(), ys), dy))
     assert float(first_order.detach()) < 0.0
 
 
@@ -219,6 +232,8 @@ def test_a_nan_closure_leaves_parameters_and_state_untouched(name):
 @pytest.mark.parametrize("general_sum", [False, True])
 @pytest.mark.parametrize("kind", ["inf", "nan"])
 def test_one_non_finite_gradient_coordinate_under_a_finite_objective_fails_the_step(name, player, general_sum, kind):
+    if general_sum and name in ZERO_SUM_ONLY:
+        pytest.skip("SGA and ConOpt refuse general-sum closures (tests/test_game_optimizers.py)")
     x = torch.tensor([0.5, 1.0, -0.3], dtype=torch.float64, requires_grad=True)
     y = torch.tensor([0.2, -0.7], dtype=torch.float64, requires_grad=True)
     coupling = torch.tensor([[1.0, 0.5], [-0.3, 0.8], [0.2, 0.1]], dtype=torch.float64)
@@ -447,8 +462,8 @@ def test_devices_agree_with_the_float64_cpu_reference(name, device):
 
 @names
 def test_step_accepts_the_loss_tensor_itself(name):
-    if name == "SimGD-alternating":
-        pytest.skip("alternating SimGD needs a closure (tested above)")
+    if name in TWO_EVALUATIONS:
+        pytest.skip("two evaluations per step need a closure (tested above and in test_game_optimizers)")
     game, twin = Game(), Game()
     make(name, game).step(game.loss)
     loss = twin.loss()

@@ -7,7 +7,10 @@ hypothesis strategies and assertion helpers on top.
 * :class:`QuadraticGame`, :class:`GeneralSumQuadraticGame`: the games, their values, closures,
   gradients and Hessian blocks (:mod:`cgd_optim.games.quadratic`).
 * :func:`cgd_step`, :func:`simgd_step`, :class:`ACGDReference` (and :class:`CGDReference`,
-  :class:`SimGDReference`): dense float64 updates (:mod:`cgd_optim.games.reference`).
+  :class:`SimGDReference`), and the game-aware first-order methods' :class:`LCGDReference`,
+  :class:`SGAReference`, :class:`ConOptReference`, :class:`OGDAReference`,
+  :class:`ExtraSGDReference`, :class:`ExtraAdamReference`, :class:`OptimisticAdamReference`:
+  dense float64 updates (:mod:`cgd_optim.games.reference`).
 * :func:`cgd_jacobian`, :func:`simgd_jacobian`, :func:`spectral_radius`,
   :func:`stationary_point`, :func:`solve_nash`, :func:`is_local_nash`
   (:mod:`cgd_optim.games.dynamics`).
@@ -23,13 +26,34 @@ from .dynamics import (
     stationary_point,
 )
 from .quadratic import GeneralSumQuadraticGame, QuadraticGame
-from .reference import ACGDReference, CGDReference, SimGDReference, cgd_step, local_game_matrix, simgd_step
+from .reference import (
+    ACGDReference,
+    CGDReference,
+    ConOptReference,
+    ExtraAdamReference,
+    ExtraSGDReference,
+    LCGDReference,
+    OGDAReference,
+    OptimisticAdamReference,
+    SGAReference,
+    SimGDReference,
+    cgd_step,
+    local_game_matrix,
+    simgd_step,
+)
 
 __all__ = [
     "ACGDReference",
     "CGDReference",
+    "ConOptReference",
+    "ExtraAdamReference",
+    "ExtraSGDReference",
     "GeneralSumQuadraticGame",
+    "LCGDReference",
+    "OGDAReference",
+    "OptimisticAdamReference",
     "QuadraticGame",
+    "SGAReference",
     "SimGDReference",
     "cgd_jacobian",
     "cgd_step",

@@ -139,4 +139,191 @@ class ACGDReference:
         return self.beta * previous + (1.0 - self.beta) * gradient**2
 
 
-__all__ = ["ACGDReference", "CGDReference", "SimGDReference", "cgd_step", "local_game_matrix", "simgd_step"]
+# The game-aware first-order methods (cgd_optim.corrections, cgd_optim.extrapolation), written
+# out densely from the games' blocks: gradients and Hessians as matrices, no autograd.
+
+
+def _rmsprop(square_avg, gradient, rho):
+    """The CGD paper's accumulator (starts at 1; folds in each later step's gradient before it moves)."""
+    if rho is None:
+        return None
+    return torch.ones_like(gradient) if square_avg is None else rho * square_avg + (1 - rho) * gradient**2
+
+
+class _DenseFirstOrder:
+    """State every dense reference keeps: step sizes, the RMSProp accumulators, the step count."""
+
+    def __init__(self, lr_min: float, lr_max: float, rmsprop: float | None = None) -> None:
+        self.lr_min, self.lr_max, self.rmsprop = lr_min, lr_max, rmsprop
+        self.square_avg_x = self.square_avg_y = None
+        self.t = 0
+
+    def _step_sizes(self, g_x, g_y):
+        self.square_avg_x = _rmsprop(self.square_avg_x, g_x, self.rmsprop)
+        self.square_avg_y = _rmsprop(self.square_avg_y, g_y, self.rmsprop)
+        if self.rmsprop is None:
+            return self.lr_min, self.lr_max
+        return self.lr_min / self.square_avg_x.sqrt(), self.lr_max / self.square_avg_y.sqrt()
+
+    def step(self, game: Game, x, y):
+        """One step from (x, y); returns ``(x_new, y_new)`` of the kind of x and y."""
+        x_t, y_t = as_torch(x), as_torch(y)
+        g_x, g_y = as_torch(game.grad_x(x_t, y_t)), as_torch(game.grad_y(x_t, y_t))
+        self.t += 1
+        dx, dy = self._move(game, x_t, y_t, g_x, g_y)
+        return like(x_t + dx, x), like(y_t + dy, y)
+
+
+class LCGDReference(_DenseFirstOrder):
+    r"""LCGD: :math:`\Delta x = -\eta_x(g_x + D_{xy} f_{min}\,\eta_y g_y)`,
+    :math:`\Delta y = \eta_y(g_y - D_{yx} f_{max}\,\eta_x g_x)` (``rmsprop``: the CGD paper's scaling)."""
+
+    def _move(self, game, x, y, g_x, g_y):
+        eta_x, eta_y = self._step_sizes(g_x, g_y)
+        B, Bt = as_torch(game.mixed_xy), as_torch(game.mixed_yx)
+        return -eta_x * (g_x + B @ (eta_y * g_y)), eta_y * (g_y - Bt @ (eta_x * g_x))
+
+
+class SGAReference(_DenseFirstOrder):
+    r"""SGA on a zero-sum game: :math:`\Delta x = -\eta_x(g_x + \lambda B g_y)`,
+    :math:`\Delta y = \eta_y(g_y - \lambda B^\top g_x)`; ``align``: :math:`\lambda = \gamma\,
+    \mathrm{sign}(\langle\xi, J^\top\xi\rangle\langle A^\top\xi, J^\top\xi\rangle / n + 0.1)` with
+    the dense :math:`J = \begin{pmatrix} A & B \\ -B^\top & -C \end{pmatrix}` and ``n`` parameter tensors."""
+
+    def __init__(self, lr_min, lr_max, *, gamma=1.0, align=True, tensors=2, rmsprop=None) -> None:
+        super().__init__(lr_min, lr_max, rmsprop)
+        self.gamma, self.align, self.tensors = gamma, align, tensors
+
+    def _move(self, game, x, y, g_x, g_y):
+        eta_x, eta_y = self._step_sizes(g_x, g_y)
+        lam = self.gamma
+        if self.align:
+            J = torch.cat(
+                [
+                    torch.cat([as_torch(game.hessian_xx), as_torch(game.mixed_xy)], 1),
+                    torch.cat([-as_torch(game.mixed_yx), -as_torch(game.hessian_yy)], 1),
+                ]
+            )
+            xi = torch.cat([g_x, -g_y])
+            jt_xi, at_xi = J.T @ xi, ((J - J.T) / 2).T @ xi
+            lam = self.gamma * float(torch.sign((xi @ jt_xi) * (at_xi @ jt_xi) / self.tensors + 0.1))
+        B, Bt = as_torch(game.mixed_xy), as_torch(game.mixed_yx)
+        return -eta_x * (g_x + lam * B @ g_y), eta_y * (g_y - lam * Bt @ g_x)
+
+
+class ConOptReference(_DenseFirstOrder):
+    r"""ConOpt on a zero-sum game: :math:`\Delta x = -\eta_x(g_x + \gamma(B g_y + A g_x))`,
+    :math:`\Delta y = \eta_y(g_y - \gamma(B^\top g_x + C g_y))`."""
+
+    def __init__(self, lr_min, lr_max, *, gamma=1.0, rmsprop=None) -> None:
+        super().__init__(lr_min, lr_max, rmsprop)
+        self.gamma = gamma
+
+    def _move(self, game, x, y, g_x, g_y):
+        eta_x, eta_y = self._step_sizes(g_x, g_y)
+        A, B, Bt, C = (as_torch(m) for m in (game.hessian_xx, game.mixed_xy, game.mixed_yx, game.hessian_yy))
+        return -eta_x * (g_x + self.gamma * (B @ g_y + A @ g_x)), eta_y * (g_y - self.gamma * (Bt @ g_x + C @ g_y))
+
+
+class OGDAReference(_DenseFirstOrder):
+    r"""OGDA: :math:`\Delta x = -\eta_x(2 g_{x,k} - g_{x,k-1})`, :math:`\Delta y = \eta_y(2 g_{y,k} - g_{y,k-1})`,
+    the previous gradients starting at zero."""
+
+    def __init__(self, lr_min, lr_max, *, rmsprop=None) -> None:
+        super().__init__(lr_min, lr_max, rmsprop)
+        self.previous_x = self.previous_y = 0.0
+
+    def _move(self, game, x, y, g_x, g_y):
+        eta_x, eta_y = self._step_sizes(g_x, g_y)
+        dx, dy = -eta_x * (2 * g_x - self.previous_x), eta_y * (2 * g_y - self.previous_y)
+        self.previous_x, self.previous_y = g_x, g_y
+        return dx, dy
+
+
+class ExtraSGDReference(_DenseFirstOrder):
+    r"""Extragradient: :math:`z_{k+1/2} = z_k + u(z_k)`, :math:`z_{k+1} = z_k + u(z_{k+1/2})`,
+    :math:`u = (-\eta_x g_x, \eta_y g_y)`."""
+
+    def _move(self, game, x, y, g_x, g_y):
+        x_half, y_half = x - self.lr_min * g_x, y + self.lr_max * g_y
+        g_x, g_y = as_torch(game.grad_x(x_half, y_half)), as_torch(game.grad_y(x_half, y_half))
+        return -self.lr_min * g_x, self.lr_max * g_y
+
+
+class _DenseAdam:
+    """Adam's moments of one player's descent direction, and its update at step t."""
+
+    def __init__(self, lr, betas, eps) -> None:
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.m = self.v = 0.0
+
+    def advance(self, direction):
+        beta1, beta2 = self.betas
+        self.m, self.v = beta1 * self.m + (1 - beta1) * direction, beta2 * self.v + (1 - beta2) * direction**2
+
+    def update(self, t, m=None, v=None):
+        beta1, beta2 = self.betas
+        m, v = (self.m, self.v) if m is None else (m, v)
+        return -self.lr * (1 - beta2**t) ** 0.5 / (1 - beta1**t) * m / (torch.as_tensor(v).sqrt() + self.eps)
+
+
+class ExtraAdamReference:
+    r"""ExtraAdam (Gidel et al. 2019, Alg. 4): Adam's update of the descent directions
+    :math:`(g_x, -g_y)` at :math:`z_k` (step :math:`2k - 1`) gives :math:`z_{k+1/2}`; Adam's update at
+    :math:`z_{k+1/2}` (step :math:`2k`) is applied from :math:`z_k`."""
+
+    def __init__(self, lr_min, lr_max, *, betas=(0.9, 0.999), eps=1e-8) -> None:
+        self.x_adam, self.y_adam = _DenseAdam(lr_min, betas, eps), _DenseAdam(lr_max, betas, eps)
+        self.t = 0
+
+    def step(self, game: Game, x, y):
+        """One step from (x, y); returns ``(x_new, y_new)`` of the kind of x and y."""
+        x_t, y_t = as_torch(x), as_torch(y)
+        point = (x_t, y_t)
+        for _ in range(2):
+            self.t += 1
+            self.x_adam.advance(as_torch(game.grad_x(*point)))
+            self.y_adam.advance(-as_torch(game.grad_y(*point)))
+            point = (x_t + self.x_adam.update(self.t), y_t + self.y_adam.update(self.t))
+        return like(point[0], x), like(point[1], y)
+
+
+class OptimisticAdamReference:
+    r"""Optimistic Adam (Daskalakis et al. 2018), on the descent directions :math:`(g_x, -g_y)`:
+    :math:`\theta_t = \theta_{t-1} - 2\mathrm{lr}_t m_t/(\sqrt{v_t} + \epsilon)
+    + \mathrm{lr}_t m_{t-1}/(\sqrt{v_{t-1}} + \epsilon)`."""
+
+    def __init__(self, lr_min, lr_max, *, betas=(0.9, 0.999), eps=1e-8) -> None:
+        self.x_adam, self.y_adam = _DenseAdam(lr_min, betas, eps), _DenseAdam(lr_max, betas, eps)
+        self.t = 0
+
+    def step(self, game: Game, x, y):
+        """One step from (x, y); returns ``(x_new, y_new)`` of the kind of x and y."""
+        x_t, y_t = as_torch(x), as_torch(y)
+        self.t += 1
+        moved = []
+        for adam, direction in (
+            (self.x_adam, as_torch(game.grad_x(x_t, y_t))),
+            (self.y_adam, -as_torch(game.grad_y(x_t, y_t))),
+        ):
+            m_old, v_old = adam.m, adam.v
+            adam.advance(direction)
+            moved.append(2 * adam.update(self.t) - adam.update(self.t, m_old, v_old))
+        return like(x_t + moved[0], x), like(y_t + moved[1], y)
+
+
+__all__ = [
+    "ACGDReference",
+    "CGDReference",
+    "ConOptReference",
+    "ExtraAdamReference",
+    "ExtraSGDReference",
+    "LCGDReference",
+    "OGDAReference",
+    "OptimisticAdamReference",
+    "SGAReference",
+    "SimGDReference",
+    "cgd_step",
+    "local_game_matrix",
+    "simgd_step",
+]
