@@ -134,6 +134,7 @@ class OptimizerConfig(Section):
         "lr": "positive",
         "eps": "positive",
         "atol": "not negative",
+        "gamma": "not negative",
     }
     lr: float = 2e-4
     betas: list = field(default_factory=lambda: [0.5, 0.999])  # adam
@@ -146,11 +147,16 @@ class OptimizerConfig(Section):
     critic_steps: int = 1  # adam: discriminator steps per generator step (WGAN-GP: 5)
     eps_placement: str = "inside"  # acgd: eps added to sqrt(v_hat) (Algorithm 1) or "outside" (the authors' code)
     tol_convention: str = "norm"  # acgd, cgd: tol bounds the residual norm, or "squared" (the authors' code)
+    gamma: float = 1.0  # sga, conopt: the correction term's weight
+    align: bool = True  # sga: Balduzzi et al.'s sign alignment (false: the CGD paper's plain SGA)
+    rmsprop: float = 0.0  # lcgd, sga, conopt, ogda: the CGD paper's RMSProp-type decay rho (0: off)
 
     def validate(self) -> None:
         super().validate()
         if len(self.betas) != 2:
             raise ConfigError("optimizer.betas must be a list of two numbers")
+        if not 0.0 <= self.rmsprop < 1.0:
+            raise ConfigError(f"optimizer.rmsprop must be in [0, 1) (0: off), got {self.rmsprop}")
 
 
 @dataclass

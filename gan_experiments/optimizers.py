@@ -1,5 +1,6 @@
-"""The optimizers a run can use (``run.optimizer``): cgd_optim's ACGD, CGD and SimGD, and
-:class:`AdamPair`, each player its own ``torch.optim.Adam``."""
+"""The optimizers a run can use (``run.optimizer``): cgd_optim's ACGD, CGD and SimGD, its
+game-aware first-order methods (LCGD, SGA, ConOpt, OGDA, ExtraSGD, ExtraAdam, OptimisticAdam),
+and :class:`AdamPair`, each player its own ``torch.optim.Adam``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,28 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim import ACGD, CGD, LCGD, OGDA, SGA, ConOpt, ExtraAdam, ExtraSGD, OptimisticAdam, SimGD
 from cgd_optim.distributed import average_gradients_, resolve_process_group
 
 from .losses import as_min_max
 
-OPTIMIZERS = ("adam", "acgd", "cgd", "simgd")  # the names run.optimizer and sgan.global_optimizer take
+# the names run.optimizer and sgan.global_optimizer take
+OPTIMIZERS = (
+    "adam",
+    "acgd",
+    "cgd",
+    "simgd",
+    "lcgd",
+    "sga",
+    "conopt",
+    "ogda",
+    "extra_sgd",
+    "extra_adam",
+    "optimistic_adam",
+)
+ZERO_SUM_OPTIMIZERS = ("sga", "conopt")  # their rules need one value f (a zero-sum loss)
+CORRECTED = {"lcgd": LCGD, "sga": SGA, "conopt": ConOpt}  # one create_graph gradient and Hessian-vector products
+EXTRAPOLATING = {"ogda": OGDA, "extra_sgd": ExtraSGD, "extra_adam": ExtraAdam, "optimistic_adam": OptimisticAdam}
 
 
 def set_gradients(params: list[Tensor], value: Tensor) -> None:
@@ -82,18 +99,42 @@ def build_optimizer(name: str, options, min_params, max_params, *, max_projectio
         return CGD(min_params, max_params, lr=o.lr, **solver)
     if name == "simgd":
         return SimGD(min_params, max_params, lr=o.lr, alternating=o.alternating)
+    if name in CORRECTED or name in EXTRAPOLATING:
+        return _first_order(name, o, min_params, max_params)
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+
+
+def _first_order(name: str, o, min_params, max_params):
+    """A game-aware first-order optimizer with the ``[optimizer]`` keys its constructor takes."""
+    rmsprop = o.rmsprop or None  # 0 in a config: off
+    options = {
+        "lcgd": dict(rmsprop=rmsprop),
+        "sga": dict(gamma=o.gamma, align=o.align, rmsprop=rmsprop),
+        "conopt": dict(gamma=o.gamma, rmsprop=rmsprop),
+        "ogda": dict(rmsprop=rmsprop),
+        "extra_sgd": {},
+        "extra_adam": dict(betas=tuple(o.betas), eps=o.eps),
+        "optimistic_adam": dict(betas=tuple(o.betas), eps=o.eps),
+    }[name]
+    return {**CORRECTED, **EXTRAPOLATING}[name](min_params, max_params, lr=o.lr, **options)
 
 
 def step_operations(name: str, optimizer, critic_steps: int) -> dict[str, int]:
     """What the last step of the optimizer ``name`` computed, in :mod:`gan_experiments.costs`'
     operations: the Adam pair one discriminator gradient per critic step and one generator
-    gradient; ACGD / CGD one create_graph gradient and ``step_stats["hvp_count"]`` mixed products;
-    SimGD both players' gradients (alternating: the discriminator's again, after the generator moved)."""
+    gradient; ACGD / CGD one create_graph gradient and ``step_stats["hvp_count"]`` mixed products
+    (LCGD, SGA, ConOpt: their double-backward passes); SimGD, OGDA and OptimisticAdam both players'
+    gradients (alternating SimGD: the discriminator's again, after the generator moved), the
+    extragradient methods both players' gradients twice."""
     if name == "adam":
         return {"max_gradient": critic_steps, "min_gradient": 1}
     if name in ("acgd", "cgd"):
         return {"gradient_with_graph": 1, "mixed_product": int(optimizer.step_stats["hvp_count"])}
     if name == "simgd":
         return {"min_gradient": 1, "max_gradient": 2 if optimizer.defaults["alternating"] else 1}
+    if name in CORRECTED:  # each double-backward pass counted as one mixed product
+        return {"gradient_with_graph": 1, "mixed_product": int(optimizer.step_stats["hvp_count"])}
+    if name in EXTRAPOLATING:
+        evaluations = optimizer.evaluations
+        return {"min_gradient": evaluations, "max_gradient": evaluations}
     raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")

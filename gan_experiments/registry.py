@@ -18,8 +18,8 @@ from .errors import ConfigError
 from .frameworks import FRAMEWORKS
 from .icr.mnist import ANALYSES
 from .icr.quadratic import OPTIMIZERS as QUADRATIC_OPTIMIZERS
-from .losses import LOSSES
-from .optimizers import OPTIMIZERS
+from .losses import LOSSES, ZERO_SUM_LOSSES
+from .optimizers import OPTIMIZERS, ZERO_SUM_OPTIMIZERS
 
 
 def _one_of(key: str, value, allowed) -> None:
@@ -43,6 +43,15 @@ def check_names(config: Config) -> None:
             raise ConfigError(f"quadratic.optimizers: {name!r} is not one of {', '.join(QUADRATIC_OPTIMIZERS)}")
 
 
+def check_zero_sum_optimizer(config: Config) -> None:
+    """SGA's and ConOpt's rules are defined for zero-sum games: they need a zero-sum loss."""
+    if config.run.optimizer in ZERO_SUM_OPTIMIZERS and config.run.loss not in ZERO_SUM_LOSSES:
+        raise ConfigError(
+            f"run.optimizer = {config.run.optimizer!r} is defined for zero-sum games: run.loss must be one of "
+            f"{', '.join(ZERO_SUM_LOSSES)}, not {config.run.loss!r}"
+        )
+
+
 def check_trains_on_images(config: Config) -> None:
     """Image data need a framework that trains the image networks."""
     framework, data = config.run.framework, config.data.name
@@ -56,6 +65,7 @@ def check(config: Config) -> Config:
     checked; ConfigError names the first key that fails."""
     config.validate()
     check_names(config)
+    check_zero_sum_optimizer(config)
     check_trains_on_images(config)
     FRAMEWORKS[config.run.framework].validate(config)
     return config
