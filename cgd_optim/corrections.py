@@ -171,8 +171,17 @@ class LCGD(_Corrected):
         lr_max: float | None = None,
         *,
         rmsprop: float | None = None,
-        **options: Any,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         _init(self, min_params, max_params, dict(lr=lr, rmsprop=rmsprop), lr_min, lr_max, options)
 
     def directions(self, start, xs, ys, eta_x, eta_y):
@@ -218,8 +227,17 @@ class SGA(_Corrected):
         gamma: float = 1.0,
         align: bool = True,
         rmsprop: float | None = None,
-        **options: Any,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         _check_gamma(gamma)
         defaults = dict(lr=lr, gamma=float(gamma), align=bool(align), rmsprop=rmsprop)
         _init(self, min_params, max_params, defaults, lr_min, lr_max, options)
@@ -270,8 +288,17 @@ class ConOpt(_Corrected):
         *,
         gamma: float = 1.0,
         rmsprop: float | None = None,
-        **options: Any,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         _check_gamma(gamma)
         _init(self, min_params, max_params, dict(lr=lr, gamma=float(gamma), rmsprop=rmsprop), lr_min, lr_max, options)
 

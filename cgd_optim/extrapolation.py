@@ -175,8 +175,18 @@ class ExtraSGD(Extragradient):
         lr: float = 1e-3,
         lr_min: float | None = None,
         lr_max: float | None = None,
-        **options: Any,
+        *,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         super().__init__(min_params, max_params, dict(lr=lr), lr_min, lr_max, **options)
 
     def half_step(self, point, xs, ys, carried, half):
@@ -217,8 +227,17 @@ class ExtraAdam(Extragradient, _AdamPlayers):
         *,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        **options: Any,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         self._adam_init(min_params, max_params, lr, lr_min, lr_max, betas, eps, options)
 
     @staticmethod
@@ -268,8 +287,17 @@ class OGDA(GradientPlay):
         lr_max: float | None = None,
         *,
         rmsprop: float | None = None,
-        **options: Any,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         check_rmsprop(rmsprop)
         super().__init__(min_params, max_params, dict(lr=lr, rmsprop=rmsprop), lr_min, lr_max, **options)
 
@@ -320,8 +348,17 @@ class OptimisticAdam(_AdamPlayers):
         *,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        **options: Any,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
     ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         self._adam_init(min_params, max_params, lr, lr_min, lr_max, betas, eps, options)
 
     def play(self, closure, start: Field, xs, ys) -> Move | None:

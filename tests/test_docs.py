@@ -41,6 +41,7 @@ def test_api_reference_signatures_match_the_code():
     text = (ROOT / "docs" / "api.md").read_text()
     documented = dict(re.findall(r"^### `(\w+)\((.*)\)`$", text, re.M))
     names = ["ACGD", "CGD", "SimGD", "ProximalMinimax", "conjugate_gradient", "gmres", "competitive_update"]
+    names += ["LCGD", "SGA", "ConOpt", "OGDA", "ExtraSGD", "ExtraAdam", "OptimisticAdam"]
     assert set(names) <= set(documented)
     for name in names:
         assert documented[name] == plain_signature(getattr(cgd_optim, name)), name

@@ -5,6 +5,8 @@ forms, bad input and non-finite evaluations. The torch.optim conventions they sh
 
 import copy
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -92,7 +94,7 @@ def test_sga_alignment_flips_the_sign_where_the_colab_formula_says():
     assert math.isclose(float(x.detach()), 0.05, rel_tol=1e-12) and math.isclose(float(y.detach()), 1.35, rel_tol=1e-12)
     plain_x, plain_y = leaves([0.0], [1.0])
     SGA([plain_x], [plain_y], lr=0.1, gamma=0.5, align=False).step(game.closure(plain_x, plain_y))
-    assert math.isclose(float(plain_x), -0.1 * (1 + 0.5 * 3), rel_tol=1e-12)  # lambda = +gamma without alignment
+    assert math.isclose(float(plain_x.detach()), -0.1 * (1 + 0.5 * 3), rel_tol=1e-12)  # lambda = +gamma without alignment
 
 
 @pytest.mark.parametrize("cls", [ExtraSGD, LCGD])
@@ -263,3 +265,16 @@ def test_without_coupling_sga_is_gradient_descent_ascent_and_conopt_adds_the_pur
     assert math.isclose(float(x), 1.0 - lr * 2.0, rel_tol=1e-12)
     assert math.isclose(float(x2), 1.0 - lr * (2.0 + gamma * 4.0), rel_tol=1e-12)
     assert math.isclose(float(y2), 0.5 + lr * (-0.5 - gamma * 0.5), rel_tol=1e-12)
+
+
+def test_the_lagrangian_example_reaches_the_kkt_point_with_acgd_and_extragradient(capsys):
+    """examples/lagrangian.py: the multiplier as the max player; both optimizers end at the KKT
+    solution of the equality-constrained least squares to round-off."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import lagrangian
+
+    results = lagrangian.main([])
+    for name in ("ACGD", "ExtraSGD"):
+        assert results[name]["distance_to_kkt"] < 1e-9, name
+        assert results[name]["constraint_violation"] < 1e-9, name
+    assert "|(w, lam) - KKT|" in capsys.readouterr().out
