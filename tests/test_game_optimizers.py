@@ -94,7 +94,8 @@ def test_sga_alignment_flips_the_sign_where_the_colab_formula_says():
     assert math.isclose(float(x.detach()), 0.05, rel_tol=1e-12) and math.isclose(float(y.detach()), 1.35, rel_tol=1e-12)
     plain_x, plain_y = leaves([0.0], [1.0])
     SGA([plain_x], [plain_y], lr=0.1, gamma=0.5, align=False).step(game.closure(plain_x, plain_y))
-    assert math.isclose(float(plain_x.detach()), -0.1 * (1 + 0.5 * 3), rel_tol=1e-12)  # lambda = +gamma without alignment
+    # lambda = +gamma without alignment
+    assert math.isclose(float(plain_x.detach()), -0.1 * (1 + 0.5 * 3), rel_tol=1e-12)
 
 
 @pytest.mark.parametrize("cls", [ExtraSGD, LCGD])
