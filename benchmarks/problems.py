@@ -91,7 +91,7 @@ def mlp_gan(
     """A 3-layer MLP generator and discriminator on 8 Gaussians on a ring (radius 1, std 0.01), OGAN loss."""
     torch.manual_seed(seed)
     # LeakyReLU in both players: no exactly-zero gradients, whose eps-sized step sizes differ between
-    # Algorithm 1 and cgds (../shared/EXPERIMENTS.md), so the float64 equal-iterates check is meaningful
+    # Algorithm 1 and cgds (docs/migrating.md), so the float64 equal-iterates check is meaningful
     G = nn.Sequential(
         nn.Linear(8, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 2)
     )

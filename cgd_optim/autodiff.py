@@ -67,6 +67,19 @@ def zeros_for_none(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> 
     return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
 
 
+def refuse_sparse(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> None:
+    """ValueError for a sparse gradient (``nn.Embedding(..., sparse=True)``, ``nn.EmbeddingBag``):
+    the optimizers work on dense flat vectors (and CGD's products differentiate the gradients
+    again, which sparse layouts do not support). Raised before anything changes."""
+    for g, p in zip(grads, params):
+        if g is not None and g.layout != torch.strided:
+            raise ValueError(
+                f"a parameter of shape {tuple(p.shape)} has a sparse gradient ({g.layout}), e.g. from "
+                "nn.Embedding(..., sparse=True): the two-player optimizers need dense gradients; build that layer "
+                "with sparse=False (the default). Parameters and optimizer state are unchanged"
+            )
+
+
 def gradients(
     f: Tensor,
     params: Sequence[Tensor],
@@ -82,7 +95,8 @@ def gradients(
     returned rather than refused (the caller names the player).
 
     Raises:
-        ValueError: when ``f`` is not a one-element tensor or has no graph to any parameter.
+        ValueError: when ``f`` is not a one-element tensor or has no graph to any parameter, or a
+            gradient is sparse (:func:`refuse_sparse`).
     """
     if not isinstance(f, Tensor):
         raise TypeError(f"the closure must return a tensor (or a pair of tensors), got {type(f).__name__}")
@@ -93,6 +107,7 @@ def gradients(
     grads = torch.autograd.grad(
         f.reshape(()), list(params), create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
     )
+    refuse_sparse(grads, params)
     if require_any and all(g is None for g in grads):
         raise ValueError("the objective has no autograd graph to the parameters of either player")
     return list(grads)

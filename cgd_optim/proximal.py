@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
-from .autodiff import zeros_for_none
+from .autodiff import refuse_sparse, zeros_for_none
 from .distributed import average_tensors, check_process_group, reduce_finiteness_, resolve_process_group
 from .scaling import after_step, initial_state, loss_scaling_options
 from .scaling import statistics as scaling_statistics
@@ -232,6 +232,7 @@ class ProximalMinimax:
                 objective = value - self.lam * self._distance(real, anchor, anchor_gradients)
                 scaled = objective if scale is None else objective * scale
                 grads = torch.autograd.grad(scaled, self.discriminator_params, allow_unused=True)
+            refuse_sparse(grads, self.discriminator_params)
             grads = average_tensors(zeros_for_none(grads, self.discriminator_params), communicator)
             finite = finite & torch.isfinite(scaled.detach()) & self._set_grads(self.discriminator_params, grads, -unit)
             self.max_optimizer.step()  # minimizing -objective is ascending the proximal objective
@@ -242,6 +243,7 @@ class ProximalMinimax:
             value = self._checked(closure())
             scaled = value if scale is None else value * scale
             grads = torch.autograd.grad(scaled, self.generator_params, allow_unused=True)
+        refuse_sparse(grads, self.generator_params)
         grads = average_tensors(zeros_for_none(grads, self.generator_params), communicator)
         finite = finite & torch.isfinite(scaled.detach()) & self._set_grads(self.generator_params, grads, unit)
         return value, finite

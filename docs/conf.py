@@ -1,6 +1,6 @@
 """Sphinx configuration: the Markdown pages of docs/ (MyST) and an API reference generated from
 the docstrings (autodoc + napoleon), whose reST maths (``:math:`` roles, ``.. math::`` blocks)
-MathJax renders. Build: ``sphinx-build -W -b html docs docs/_build/html``."""
+MathJax renders from the site itself (sphinx-mathjax-offline; no CDN). Build: ``sphinx-build -W -b html docs docs/_build/html``."""
 
 import sys
 from pathlib import Path
@@ -20,6 +20,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax 3 copied into the site (_static/mathjax): maths render offline
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

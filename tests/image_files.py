@@ -1,10 +1,12 @@
 """Small image data sets written in the exact on-disk formats torchvision reads: MNIST and
-Fashion-MNIST IDX files, CIFAR-10 pickle batches."""
+Fashion-MNIST IDX files, CIFAR-10 pickle batches (benchmarks/synthetic_data.py, which the GPU
+check uses too)."""
 
-import pickle
 import struct
 
 import torch
+
+from benchmarks.synthetic_data import write_cifar10
 
 
 def write_idx(folder, prefix: str, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -32,15 +34,4 @@ def mnist_like(root, folder: str, n: int = 12):
 def cifar_like(root, per_batch: int = 4) -> dict:
     """CIFAR-10's five training batches, test batch and meta file (``per_batch`` images each,
     labels 0..9 repeating), as ``root/cifar-10-batches-py``; returns the pixel rows per batch."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    generator = torch.Generator().manual_seed(0)
-    batches = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        data = torch.randint(0, 256, (per_batch, 3 * 32 * 32), generator=generator, dtype=torch.uint8)
-        batches[name] = data
-        with open(folder / name, "wb") as handle:
-            pickle.dump({"data": data.numpy(), "labels": [i % 10 for i in range(per_batch)]}, handle)
-    with open(folder / "batches.meta", "wb") as handle:
-        pickle.dump({"label_names": [f"class{i}" for i in range(10)]}, handle)
-    return batches
+    return write_cifar10(root, per_batch)

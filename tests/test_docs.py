@@ -1,7 +1,9 @@
 """The documentation's examples run, and its signatures are the code's."""
 
+import importlib.util
 import inspect
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,34 @@ def test_demo_ends_where_the_theory_says(capsys):
     assert ends["bilinear", "SimGD", "(0.3, 0.3)"] > 1e6  # radius sqrt(1 + 0.09)
     assert ends["bilinear", "CGD", "(0.3, 0.3)"] < 1e-5  # radius 1 / sqrt(1 + 0.09)
     assert "Where each optimizer ends" in capsys.readouterr().out
+
+
+def test_no_file_of_the_repository_points_outside_it():
+    """Users have only the repository: no tracked file may send them to the developers' shared notes."""
+    outside = "../" + "shared"  # spelt in two pieces, so that this file does not name it
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    naming = [
+        name for name in tracked if (ROOT / name).is_file() and outside in (ROOT / name).read_text(errors="ignore")
+    ]
+    assert naming == []
+
+
+def test_the_site_check_finds_remote_scripts_stylesheets_and_fonts_and_ignores_links():
+    """.ci/offline_site.py, which .ci/package_check.sh runs on the built site."""
+    spec = importlib.util.spec_from_file_location("offline_site", ROOT / ".ci" / "offline_site.py")
+    offline_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(offline_site)
+    remote = [
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>',
+        '<link rel="stylesheet" href="//fonts.example.org/x.css">',
+        '<link href="http://example.org/a.css" rel="preload" as="style">',
+    ]
+    local = [
+        '<script src="_static/mathjax/tex-chtml.js"></script>',
+        '<a href="https://github.com/devzhk/cgds-package">cgds</a>',
+        '<link rel="canonical" href="https://example.org/page.html">',
+    ]
+    for tag in remote:
+        (hit,) = offline_site.remote_loads(tag)
+        assert tag.startswith(hit)
+    assert all(offline_site.remote_loads(tag) == [] for tag in local)

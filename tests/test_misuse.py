@@ -1,12 +1,28 @@
 """Misuse gets a message that names the fix (issue 20): a step size of the wrong type, and a
 0-dim tensor step size accepted as torch.optim accepts it, schedulers included."""
 
+import copy
+
 import pytest
 import torch
+from torch import nn
 
-from cgd_optim import ACGD, CGD, SimGD
+from cgd_optim import (
+    ACGD,
+    CGD,
+    LCGD,
+    OGDA,
+    SGA,
+    ConOpt,
+    ExtraAdam,
+    ExtraSGD,
+    OptimisticAdam,
+    ProximalMinimax,
+    SimGD,
+    compat,
+)
 from cgd_optim.games import QuadraticGame
-from cgd_optim.testing import leaves
+from cgd_optim.testing import leaves, state_differences
 
 OPTIMIZERS = [ACGD, CGD, SimGD]
 
@@ -147,3 +163,65 @@ def test_a_state_saved_before_eps_placement_existed_and_with_solver_options_in_i
     assert not {"tol", "atol", "max_iter", "gmres_restart", "check_every", "warm_start"} & set(fresh.param_groups[0])
     assert (fresh.solver_options.tol, fresh.solver_options.max_iter) == (1e-8, 7)  # the optimizer's own options
     assert torch.equal(fresh.state[x]["sq_avg"], acgd.state[x]["sq_avg"])
+
+
+SPARSE_MAKERS = {
+    "ACGD": lambda G, D: ACGD(G.parameters(), D.parameters(), lr=0.01),
+    "CGD": lambda G, D: CGD(G.parameters(), D.parameters(), lr=0.01),
+    "SimGD": lambda G, D: SimGD(G.parameters(), D.parameters(), lr=0.01),
+    "SimGD-alternating": lambda G, D: SimGD(G.parameters(), D.parameters(), lr=0.01, alternating=True),
+    "LCGD": lambda G, D: LCGD(G.parameters(), D.parameters(), lr=0.01),
+    "SGA": lambda G, D: SGA(G.parameters(), D.parameters(), lr=0.01),
+    "ConOpt": lambda G, D: ConOpt(G.parameters(), D.parameters(), lr=0.01),
+    "OGDA": lambda G, D: OGDA(G.parameters(), D.parameters(), lr=0.01),
+    "ExtraSGD": lambda G, D: ExtraSGD(G.parameters(), D.parameters(), lr=0.01),
+    "ExtraAdam": lambda G, D: ExtraAdam(G.parameters(), D.parameters(), lr=0.01),
+    "OptimisticAdam": lambda G, D: OptimisticAdam(G.parameters(), D.parameters(), lr=0.01),
+    "compat.ACGD": lambda G, D: compat.ACGD(D.parameters(), G.parameters(), lr_max=0.01, lr_min=0.01),
+    "compat.BCGD": lambda G, D: compat.BCGD(D.parameters(), G.parameters(), lr_max=0.01, lr_min=0.01),
+    # the Sobolev penalty does not reach an embedding added to D's input, so its gradient stays sparse
+    # (the parameter penalty would add a dense gradient to it: dense, and accepted)
+    "ProximalMinimax": lambda G, D: ProximalMinimax(
+        D,
+        min_optimizer=torch.optim.Adam(G.parameters(), lr=0.01),
+        max_optimizer=torch.optim.Adam(D.parameters(), lr=0.01),
+        inner_steps=2,
+    ),
+}
+
+
+class Embedded(nn.Module):
+    """``layer(x + E[tokens])`` with E an nn.Embedding(10, 2, sparse=True): a sparse gradient for E."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.embed, self.layer = nn.Embedding(10, 2, sparse=True), layer
+
+    def forward(self, x):
+        return self.layer(x + self.embed(torch.tensor([1, 4, 4, 7])))
+
+
+@pytest.mark.parametrize("name", list(SPARSE_MAKERS))
+@pytest.mark.parametrize("sparse_player", ["generator", "discriminator"])
+def test_a_sparse_gradient_is_refused_naming_the_shape_and_the_fix_before_anything_changes(name, sparse_player):
+    """An nn.Embedding(10, 2, sparse=True) in either player: ValueError with 'sparse', the
+    parameter's shape (10, 2) and 'sparse=False'; parameters and state as they were."""
+    torch.manual_seed(0)
+    G, D = nn.Linear(2, 2), nn.Linear(2, 1)
+    G, D = (Embedded(G), D) if sparse_player == "generator" else (G, Embedded(D))
+    real, z = torch.randn(4, 2), torch.randn(4, 2)
+
+    def value():
+        return D(real).mean() - D(G(z)).mean()
+
+    optimizer = SPARSE_MAKERS[name](G, D)
+    before = [p.detach().clone() for p in [*G.parameters(), *D.parameters()]]
+    state = copy.deepcopy(optimizer.state_dict())
+    with pytest.raises(ValueError, match=r"sparse.*\(10, 2\)|\(10, 2\).*sparse") as raised:
+        if name == "ProximalMinimax":
+            optimizer.step(value, real)
+        else:
+            optimizer.step(value)
+    assert "sparse=False" in str(raised.value)
+    assert all(torch.equal(a, b) for a, b in zip(before, [*G.parameters(), *D.parameters()]))
+    assert state_differences(state, optimizer.state_dict()) == []

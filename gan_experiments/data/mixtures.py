@@ -1,6 +1,7 @@
 """The 2D benchmarks: Gaussian mixtures on a ring, a grid and a circle, and the Swiss roll.
 
-Defaults follow ../shared/EXPERIMENTS.md: the 8-Gaussian ring of radius 1 and std 0.01
+Defaults follow published code (docs/experiments.md, "Data settings and metric definitions"): the
+8-Gaussian ring of radius 1 and std 0.01
 (PacGAN's `2DRing` config reproducing VEEGAN; the Stackelberg GAN official code), the
 25-Gaussian grid {-4, -2, 0, 2, 4}^2 with std 0.05 (PacGAN's `2DGrid`), 10 Gaussians on a
 circle of radius 1 with std 0.01, and scikit-learn's Swiss roll with coordinates (x, z) / 7.5

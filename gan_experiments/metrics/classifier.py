@@ -1,5 +1,6 @@
 r"""Scores of generated images through a classifier trained on the data set itself, as pure
-functions of its outputs (SGAN paper Chavdarova & Fleuret 2018, "SGAN" Sec. 4; ../shared/EXPERIMENTS.md).
+functions of its outputs (Chavdarova & Fleuret 2018, "SGAN: an alternative training of generative
+adversarial networks", CVPR, Sec. 4; TF-GAN's ``mnist_score`` / ``mnist_frechet_distance``).
 
 With class probabilities :math:`p(y \mid x_i)` for n samples and the marginal
 :math:`p(y) = \frac1n \sum_i p(y \mid x_i)`:

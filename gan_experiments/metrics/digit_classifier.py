@@ -1,6 +1,7 @@
 """A small digit classifier trained on the data set itself, cached on disk, for the classifier
-scores of metrics/classifier.py (the SGAN paper's MNIST metrics; ../shared/EXPERIMENTS.md: the
-GAN-optimization-landscape code and TF-GAN's mnist_score do the same with a LeNet).
+scores of metrics/classifier.py (the SGAN paper's MNIST metrics, Chavdarova & Fleuret 2018, Sec. 4;
+facebookresearch/GAN-optimization-landscape, ``gan_eval_metrics.py``, and TF-GAN's ``mnist_score``
+do the same with a small LeNet).
 
 The cache key is a hash of the training and held-out images and labels and of this module's
 architecture version, so a different data set or split never reuses a stale network; the
