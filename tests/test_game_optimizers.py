@@ -279,3 +279,25 @@ def test_the_lagrangian_example_reaches_the_kkt_point_with_acgd_and_extragradien
         assert results[name]["distance_to_kkt"] < 1e-9, name
         assert results[name]["constraint_violation"] < 1e-9, name
     assert "|(w, lam) - KKT|" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["lcgd", "sga", "conopt", "ogda", "extra_sgd", "extra_adam", "optimistic_adam"])
+def test_gan_experiments_builds_each_method_from_its_config_keys_and_counts_its_work(name):
+    """run.optimizer = NAME with the [optimizer] keys: the class and options the config says, and
+    the gradient evaluations metrics.csv counts (tests/test_cli.py runs extra_adam end to end)."""
+    from gan_experiments.config import OptimizerConfig
+    from gan_experiments.optimizers import build_optimizer, step_operations
+
+    options = OptimizerConfig(lr=0.01, gamma=0.5, align=False, rmsprop=0.9, betas=[0.5, 0.9], eps=1e-8)
+    x, y = leaves([0.5, -0.2], [0.3])
+    optimizer = build_optimizer(name, options, [x], [y])
+    optimizer.step(lambda: (x * x).sum() * y.sum() - y.sum() ** 2)
+    group = optimizer.param_groups[0]
+    assert group["lr"] == 0.01 and group.get("rmsprop", 0.9) == 0.9 and group.get("betas", (0.5, 0.9)) == (0.5, 0.9)
+    assert group.get("gamma", 0.5) == 0.5 and group.get("align", False) is False
+    counted = step_operations(name, optimizer, critic_steps=1)
+    if name in ("lcgd", "sga", "conopt"):
+        assert counted == {"gradient_with_graph": 1, "mixed_product": 1 if name == "conopt" else 2}
+    else:
+        evaluations = 2 if name.startswith("extra") else 1
+        assert counted == {"min_gradient": evaluations, "max_gradient": evaluations}
