@@ -1,6 +1,7 @@
 """Sphinx configuration: the Markdown pages of docs/ (MyST) and an API reference generated from
 the docstrings (autodoc + napoleon), whose reST maths (``:math:`` roles, ``.. math::`` blocks)
-MathJax renders from the site itself (sphinx-mathjax-offline; no CDN). Build: ``sphinx-build -W -b html docs docs/_build/html``."""
+MathJax renders from the site itself (sphinx-mathjax-offline; no CDN).
+Build: ``sphinx-build -W -b html docs docs/_build/html``."""
 
 import sys
 from pathlib import Path

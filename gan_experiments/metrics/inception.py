@@ -9,7 +9,8 @@ repeated over three channels);
 torch-fidelity resizes them to 299 x 299.
 
 No PyPI package ships the weights (pytorch-fid, torch-fidelity, clean-fid and torchmetrics all
-download them at run time; docs/experiments.md, "Data settings and metric definitions"): ``weights`` is a path to torch-fidelity's
+download them at run time; docs/experiments.md, "Data settings and metric definitions"):
+``weights`` is a path to torch-fidelity's
 ``weights-inception-2015-12-05-6726825d.pth``, ``"download"`` to fetch it (needs internet), or
 ``""``. Whatever stops the computation (no weights, no torch-fidelity, no network, a broken
 file) is returned as the reason the metrics were skipped, never raised: a training run must not

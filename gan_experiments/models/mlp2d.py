@@ -1,6 +1,7 @@
 """The 2D networks of the papers and their official code.
 
-- Stackelberg GAN (Zhang et al. 2018; official code hongyanz/Stackelberg-GAN, ``Gaussian mixture/gan_stackelberg_mG.py``):
+- Stackelberg GAN (Zhang et al. 2018; official code hongyanz/Stackelberg-GAN,
+  ``Gaussian mixture/gan_stackelberg_mG.py``):
   each of the 8 generators is Linear(2, 32) -> LeakyReLU(0.2) -> Linear(32, 2) -> Tanh with
   latent dimension 2; the discriminator is Linear(2, 512) -> LeakyReLU(0.2) -> Linear(512, 256)
   -> LeakyReLU(0.2) -> Linear(256, 1). The official code ends it with a Sigmoid and uses BCE; here
