@@ -229,6 +229,65 @@ class QuadraticConfig(Section):  # framework "quadratic": ICR Figs. 3 and 6, f =
 
 
 @dataclass
+class CGDPaperConfig(Section):  # framework "cgd_paper": Schäfer & Anandkumar 2019, Sec. 4-5 (gan_experiments.cgd_paper)
+    # run.steps is the scalar games' iteration count, and the forward-pass budget of covariance
+    # estimation (deterministic case) and of the two-mode GAN, counted as the paper counts them
+    section: typing.ClassVar[str] = "cgd_paper"
+    rules: typing.ClassVar[dict] = {
+        "lr": "positive",
+        "gamma": "not negative",
+        "stochastic_budget": "at least 1",
+        "tol": "positive",
+        "stochastic_dim": "at least 1",
+        "batch_size": "at least 1",
+        "noise_dim": "at least 1",
+        "hidden": "at least 1",
+        "layers": "at least 1",
+        "eval_samples": "at least 1",
+    }
+    experiment: str = "bilinear"  # bilinear | quadratic | covariance | two_modes
+    methods: list = field(default_factory=lambda: ["gda", "lcgd", "sga", "conopt", "ogda", "cgd", "extra_sgd"])
+    # the scalar games (bilinear, quadratic)
+    games: list = field(default_factory=lambda: ["bilinear"])  # bilinear, convex_concave, concave_convex
+    alphas: list = field(default_factory=lambda: [1.0, 3.0, 6.0])
+    lr: float = 0.2
+    gamma: float = 1.0
+    start: list = field(default_factory=lambda: [0.5, 0.5])
+    # covariance estimation and the two-mode GAN
+    step_sizes: list = field(default_factory=lambda: [0.005, 0.025, 0.1, 0.4])
+    tol: float = 1e-6  # CGD's conjugate gradient (relative residual norm)
+    dims: list = field(default_factory=lambda: [20, 40, 60])
+    stochastic_dim: int = 20
+    sample_counts: list = field(default_factory=lambda: [100, 1000, 10000])  # fresh samples per iteration
+    stochastic_budget: int = 20000  # forward passes of a stochastic run
+    seed: int = 0
+    seeds: list = field(default_factory=lambda: [0, 1, 2])
+    rmsprop: float = 0.9
+    batch_size: int = 256
+    noise_dim: int = 512
+    hidden: int = 128
+    layers: int = 4
+    eval_samples: int = 2500
+
+    def validate(self) -> None:
+        super().validate()
+        if self.experiment not in CGD_PAPER_EXPERIMENTS:
+            raise ConfigError(
+                f"cgd_paper.experiment = {self.experiment!r} is not one of {', '.join(CGD_PAPER_EXPERIMENTS)}"
+            )
+        _two_numbers("cgd_paper.start", self.start)
+        for key in ("alphas", "step_sizes", "dims", "sample_counts"):
+            values = getattr(self, key)
+            if not values or not all(_number(v) and v > 0 for v in values):
+                raise ConfigError(f"cgd_paper.{key} must be a list of positive numbers, got {values!r}")
+        if not 0.0 < self.rmsprop < 1.0:
+            raise ConfigError(f"cgd_paper.rmsprop must be in (0, 1), got {self.rmsprop}")
+
+
+CGD_PAPER_EXPERIMENTS = ("bilinear", "quadratic", "covariance", "two_modes")
+
+
+@dataclass
 class ICRConfig(Section):  # framework "icr_mnist": ICR Figs. 4 and 8, App. A.3 (run.steps trains the checkpoint)
     section: typing.ClassVar[str] = "icr"
     rules: typing.ClassVar[dict] = dict.fromkeys(
@@ -264,6 +323,7 @@ class Config:
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
     quadratic: QuadraticConfig = field(default_factory=QuadraticConfig)
     icr: ICRConfig = field(default_factory=ICRConfig)
+    cgd_paper: CGDPaperConfig = field(default_factory=CGDPaperConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def validate(self) -> Config:

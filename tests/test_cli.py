@@ -38,6 +38,7 @@ def test_dry_run_of_every_bundled_config(name, tmp_path, capsys):
         "quadratic": ("config.toml", "metrics.json", "trajectories.csv", "trajectories.png"),
         "projection": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "trajectory.png"),
         "icr_mnist": ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png"),
+        "cgd_paper": ("config.toml", "metrics.json", "results.json"),
     }
     for file in files.get(
         framework, ("config.toml", "metrics.csv", "metrics.json", "checkpoint.pt", "samples.png", "curves.png")

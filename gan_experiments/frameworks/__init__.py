@@ -7,6 +7,7 @@ Adding a framework is one file and one line here.
 
 from __future__ import annotations
 
+from .cgd_paper import CGDPaperRun
 from .icr_mnist import ICRMNISTRun
 from .projection import ProjectionRun
 from .proximal import ProximalGAN, ProximalRun
@@ -24,11 +25,13 @@ FRAMEWORKS = {
     "projection": ProjectionRun,
     "quadratic": QuadraticRun,
     "icr_mnist": ICRMNISTRun,
+    "cgd_paper": CGDPaperRun,
 }
 
 __all__ = [
     "FRAMEWORKS",
     "SGAN",
+    "CGDPaperRun",
     "ICRMNISTRun",
     "MessengerGame",
     "MultiBranchRun",
