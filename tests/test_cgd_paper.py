@@ -89,7 +89,7 @@ def test_the_two_mode_networks_have_no_biases_and_scaled_orthonormal_layers():
     for layer in linears:
         w = layer.weight.detach()
         gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
-        torch.testing.assert_close(gram, 0.64 * torch.eye(gram.shape[0], dtype=torch.float64))
+        torch.testing.assert_close(gram, 0.64 * torch.eye(gram.shape[0]), rtol=1e-5, atol=1e-5)
 
 
 def test_rmsprop_cgd_takes_the_codes_step_sizes():
