@@ -212,7 +212,8 @@ def peak_memory(plan: Plan) -> dict:
 
 def fig9_cifar10_smoke(plan: Plan) -> dict:
     """``icr_fig9wgan_cifar10`` for ``plan.fig9_iterations`` iterations on synthetic CIFAR-10 files."""
-    missing = [name for name in ("tomli_w", "torchvision") if importlib.util.find_spec(name) is None]
+    needed = ("tomli_w", "torchvision", "matplotlib", "tqdm", "sklearn")  # the experiments extra's, as imported
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         return {"skipped": f"gan_experiments needs {', '.join(missing)} (the experiments extra; carry the wheels)"}
     from gan_experiments.cli import main
