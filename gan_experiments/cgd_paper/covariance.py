@@ -181,33 +181,38 @@ def claims(runs: list[dict], section) -> dict:
 
 
 def plot_covariance(runs: list[dict], folder: Path, section, path: Path) -> None:
-    """log10 residual against forward passes; one panel per d (deterministic) and per N (stochastic),
-    a colour per step size and a line style per method, as the paper's Figs. 5-7."""
-    cases = sorted(
-        {(r["case"], r["d"], r["samples"]) for r in runs}, key=lambda c: (c[0] != "deterministic", c[1], c[2])
-    )
+    """log10 residual against forward passes, as the paper's Figs. 5-7: the deterministic case's
+    panels (one per d) on the first row, the stochastic case's (one per N) on the second; a colour
+    per step size and a line style per method."""
+    deterministic = sorted({(r["case"], r["d"], r["samples"]) for r in runs if r["case"] == "deterministic"})
+    stochastic = sorted({(r["case"], r["d"], r["samples"]) for r in runs if r["case"] == "stochastic"})
+    rows = [row for row in (deterministic, stochastic) if row]
+    columns = max(len(row) for row in rows)
     styles = dict(zip(section.methods, ["-", "--", ":", "-."]))
     colours = dict(zip(section.step_sizes, ["tab:red", "tab:green", "tab:blue", "tab:brown"]))
-    with saved_figure(path, 1, len(cases), figsize=(4.2 * len(cases), 3.6), squeeze=False, layout="constrained") as (
-        _figure,
-        axes,
-    ):
-        for ax, (case, d, samples) in zip(axes[0], cases):
-            for method in section.methods:
-                for eta in section.step_sizes:
-                    record = json.loads((folder / f"{case}_d{d}_n{samples}_{method}_eta{eta}.json").read_text())
-                    pairs = [(p, r) for p, r in zip(record["forward_passes"], record["residuals"]) if math.isfinite(r)]
-                    ax.plot(
-                        [p for p, _ in pairs],
-                        [math.log10(max(r, 1e-300)) for _, r in pairs],
-                        styles[method],
-                        color=colours[eta],
-                        linewidth=1,
-                        label=f"{LABELS[method]} η={eta}" if ax is axes[0][0] else None,
-                    )
-            ax.set_title(f"{case}, d = {d}" + (f", N = {samples}" if samples else ""), fontsize=9)
-            ax.set_xlabel("forward passes")
-            ax.set_ylabel("log10 residual")
-            ax.set_ylim(-13, 6)
-            ax.grid(alpha=0.3)
-        axes[0][0].legend(fontsize=5, ncol=2)
+    size = (4.4 * columns, 3.6 * len(rows))
+    with saved_figure(path, len(rows), columns, figsize=size, squeeze=False, layout="constrained") as (_figure, axes):
+        for i, row in enumerate(rows):
+            for j, (case, d, samples) in enumerate(row):
+                ax = axes[i][j]
+                for method in section.methods:
+                    for eta in section.step_sizes:
+                        record = json.loads((folder / f"{case}_d{d}_n{samples}_{method}_eta{eta}.json").read_text())
+                        pairs = [
+                            (p, r) for p, r in zip(record["forward_passes"], record["residuals"]) if math.isfinite(r)
+                        ]
+                        label = f"{LABELS[method]} η={eta}" if (i, j) == (0, 0) else None
+                        ax.plot(
+                            [p for p, _ in pairs],
+                            [math.log10(max(r, 1e-300)) for _, r in pairs],
+                            styles[method],
+                            color=colours[eta],
+                            linewidth=1,
+                            label=label,
+                        )
+                ax.set_title(f"{case}, d = {d}" + (f", N = {samples}" if samples else ""), fontsize=9)
+                ax.set_xlabel("forward passes")
+                ax.set_ylabel("log10 residual")
+                ax.set_ylim(-13, 5)
+                ax.grid(alpha=0.3)
+        axes[0][0].legend(fontsize=6, ncol=2)
