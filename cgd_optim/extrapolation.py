@@ -65,7 +65,27 @@ class _AdamPlayers(GradientPlay):
     hyperparameters = ("betas", "eps")
     group_options = ("betas", "eps")
 
-    def _adam_init(self, min_params, max_params, lr, lr_min, lr_max, betas, eps, options) -> None:
+    def __init__(
+        self,
+        min_params: Iterable[Tensor],
+        max_params: Iterable[Tensor],
+        lr: float = 1e-3,
+        lr_min: float | None = None,
+        lr_max: float | None = None,
+        *,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        process_group: Any = "auto",
+        weight_decay: float = 0.0,
+        keep_gradients: bool = False,
+        loss_scaling: Any = False,
+    ) -> None:
+        options = dict(
+            process_group=process_group,
+            weight_decay=weight_decay,
+            keep_gradients=keep_gradients,
+            loss_scaling=loss_scaling,
+        )
         check_betas_and_eps(betas, eps)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps)
         GradientPlay.__init__(self, min_params, max_params, defaults, lr_min, lr_max, **options)
@@ -217,29 +237,6 @@ class ExtraAdam(Extragradient, _AdamPlayers):
     {_closure_doc}
     """
 
-    def __init__(
-        self,
-        min_params: Iterable[Tensor],
-        max_params: Iterable[Tensor],
-        lr: float = 1e-3,
-        lr_min: float | None = None,
-        lr_max: float | None = None,
-        *,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        process_group: Any = "auto",
-        weight_decay: float = 0.0,
-        keep_gradients: bool = False,
-        loss_scaling: Any = False,
-    ) -> None:
-        options = dict(
-            process_group=process_group,
-            weight_decay=weight_decay,
-            keep_gradients=keep_gradients,
-            loss_scaling=loss_scaling,
-        )
-        self._adam_init(min_params, max_params, lr, lr_min, lr_max, betas, eps, options)
-
     @staticmethod
     def adam_steps(steps: int) -> int:
         return 2 * steps
@@ -337,29 +334,6 @@ class OptimisticAdam(_AdamPlayers):
 
     {_closure_doc}
     """
-
-    def __init__(
-        self,
-        min_params: Iterable[Tensor],
-        max_params: Iterable[Tensor],
-        lr: float = 1e-3,
-        lr_min: float | None = None,
-        lr_max: float | None = None,
-        *,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        process_group: Any = "auto",
-        weight_decay: float = 0.0,
-        keep_gradients: bool = False,
-        loss_scaling: Any = False,
-    ) -> None:
-        options = dict(
-            process_group=process_group,
-            weight_decay=weight_decay,
-            keep_gradients=keep_gradients,
-            loss_scaling=loss_scaling,
-        )
-        self._adam_init(min_params, max_params, lr, lr_min, lr_max, betas, eps, options)
 
     def play(self, closure, start: Field, xs, ys) -> Move | None:
         state: dict = {}
