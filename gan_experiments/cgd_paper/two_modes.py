@@ -141,9 +141,8 @@ def run_two_modes(section, steps: int, out: Path) -> dict:
                 if not saved.exists():
                     saved.write_text(json.dumps(one_run(method, eta, seed, section, steps)))
                 record = json.loads(saved.read_text())
-                runs.append(
-                    {"method": method, "eta": eta, "seed": seed, **{k: v for k, v in record.items() if k != "samples"}}
-                )
+                record.pop("samples")
+                runs.append({"method": method, "eta": eta, "seed": seed, **record, "verdict": verdict(record)})
     keys = (
         "methods",
         "step_sizes",
@@ -164,19 +163,35 @@ def run_two_modes(section, steps: int, out: Path) -> dict:
     return results
 
 
+SPREAD_LIMIT = 10.0  # a generator whose samples spread 10 times wider than the data (std 0.1-0.4) has left it
+
+
+def verdict(run: dict) -> str:
+    """``"diverged"``: a step failed (non-finite), the samples are not finite, or they spread more
+    than :data:`SPREAD_LIMIT` times the data's (mean std per coordinate 0.39); otherwise
+    ``"both modes"`` or ``"mode collapse"`` by the modes covered (a mode is covered by one
+    high-quality sample, within 3 standard deviations of its centre)."""
+    data_spread = float(MIXTURE.sample(10_000, torch.Generator().manual_seed(0)).std(dim=0).mean())
+    if run["failed"] is not None or not run["finite"] or run["sample_spread"] > SPREAD_LIMIT * data_spread:
+        return "diverged"
+    return "both modes" if run["modes"] == 2 else "mode collapse"
+
+
 def table(runs: list[dict], section) -> list[dict]:
-    """Per method and step size, over the seeds: mean modes covered (of 2), mean % high quality, runs that failed."""
+    """Per method and step size, over the seeds: mean modes covered (of 2), mean % high quality,
+    and how many runs diverged, collapsed to one mode or covered both (:func:`verdict`)."""
     rows = []
     for method in section.methods:
         for eta in section.step_sizes:
             chosen = [r for r in runs if r["method"] == method and r["eta"] == eta]
+            verdicts = [verdict(r) for r in chosen]
             rows.append(
                 {
                     "method": method,
                     "eta": eta,
                     "modes_mean": sum(r["modes"] for r in chosen) / len(chosen),
                     "high_quality_percent_mean": sum(r["high_quality_percent"] for r in chosen) / len(chosen),
-                    "failed_runs": sum(r["failed"] is not None or not r["finite"] for r in chosen),
+                    **{key: verdicts.count(key) for key in ("diverged", "mode collapse", "both modes")},
                     "seeds": len(chosen),
                 }
             )
