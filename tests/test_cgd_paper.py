@@ -105,3 +105,16 @@ def test_rmsprop_cgd_takes_the_codes_step_sizes():
     g_x = torch.autograd.grad(value(x, y), x)[0].detach()
     eta_x, _, _ = ours.step_sizes(g_x, torch.zeros(1, dtype=torch.float64), [x], [y])
     torch.testing.assert_close(eta_x, 0.1 / (0.9 + 0.1 * g_x**2).sqrt())
+
+
+def test_the_two_mode_verdict():
+    """Diverged on a failed step, non-finite samples or samples ten times wider than the data (std
+    about 0.39 per coordinate); otherwise both modes or a collapse, by the modes covered."""
+    from gan_experiments.cgd_paper.two_modes import verdict
+
+    good = {"failed": None, "finite": True, "sample_spread": 0.4, "modes": 2}
+    assert verdict(good) == "both modes"
+    assert verdict({**good, "modes": 1}) == "mode collapse"
+    assert verdict({**good, "sample_spread": 5.0}) == "diverged"
+    assert verdict({**good, "failed": "SGA: the step is not finite"}) == "diverged"
+    assert verdict({**good, "finite": False, "sample_spread": None}) == "diverged"
