@@ -413,17 +413,26 @@ class TwoPlayerOptimizer(Optimizer):
         """This step's process group (``process_group`` resolved now), or None: no communication."""
         return resolve_process_group(self.process_group)
 
-    def _check_finite(self, *tensors: Tensor, group=None) -> None:
-        """Raise FloatingPointError unless every element is finite on every rank of ``group`` (one
-        device read)."""
-        if not self._all_finite(*tensors, group=group):
-            self._raise_non_finite()
-
     def _all_finite(self, *tensors: Tensor, group=None) -> bool:
         """Whether every element is finite on every rank of ``group`` (one device read)."""
         return math.isfinite(self._read_values(reduce_finiteness_(self._finiteness(*tensors), group))[0])
 
-    def _raise_non_finite(self) -> None:
+    def _finite_unless_scaled(self, *tensors: Tensor, group, where: str | None = None) -> bool:
+        """Whether every element is finite on every rank of ``group`` (one device read). A
+        non-finite value raises FloatingPointError (naming ``where`` it was met, when given) unless
+        loss scaling is on, which skips the step instead: then False."""
+        if self._all_finite(*tensors, group=group):
+            return True
+        if self.loss_scale() is None:
+            self._raise_non_finite(where)
+        return False
+
+    def _raise_non_finite(self, where: str | None = None) -> None:
+        if where is not None:
+            raise FloatingPointError(
+                f"{type(self).__name__}: {where} is not finite (the objective, a gradient or the update); "
+                "parameters and optimizer state are left unchanged"
+            )
         raise FloatingPointError(
             f"{type(self).__name__}: the objective, a gradient or the update is not finite; "
             "parameters and optimizer state are left unchanged"

@@ -100,21 +100,22 @@ class _AdamPlayers(GradientPlay):
         m, v = self.stored(params, "exp_avg"), self.stored(params, "exp_avg_sq")
         return (torch.zeros_like(like) if m is None else m), (torch.zeros_like(like) if v is None else v)
 
-    def adam(self, player: str, direction: Tensor, moments: tuple[Tensor, Tensor], steps_ahead: int, *, past=None):
+    def adam(
+        self, player: str, direction: Tensor, moments: tuple[Tensor, Tensor], steps_ahead: int, *, optimistic=False
+    ):
         r"""``(u, m, v)``: the player's moments after ``direction`` and its Adam update at step
-        :math:`t` = (the parameter's committed Adam steps) + ``steps_ahead``; with ``past`` = (m, v),
-        the optimistic update :math:`2u(m, v) - u(\text{past})` at the same :math:`\mathrm{lr}_t`."""
+        :math:`t` = (the parameter's committed Adam steps) + ``steps_ahead``; ``optimistic``: the
+        update :math:`2u(m, v) - u(\text{moments})`, the past term at the same :math:`\mathrm{lr}_t`."""
         segments = self.segments(player)
         sizes = [sum(p.numel() for p in params) for _, params in segments]
         pieces = zip(segments, direction.split(sizes), *(t.split(sizes) for t in moments))
         updates, new_m, new_v = [], [], []
-        for k, ((group, params), d, m, v) in enumerate(pieces):
-            m, v = adam_moments(m, v, d, group["betas"])
+        for (group, params), d, old_m, old_v in pieces:
+            m, v = adam_moments(old_m, old_v, d, group["betas"])
             steps = [self.adam_steps(t) + steps_ahead for t in self.step_counts(params)]
             factor = adam_factor(step_size(group["lr"]), group["betas"], steps, params, d)
             u = adam_displacement(m, v, factor, group["eps"])
-            if past is not None:
-                old_m, old_v = (t.split(sizes)[k] for t in past)
+            if optimistic:
                 u = u.mul_(2.0).sub_(adam_displacement(old_m, old_v, factor, group["eps"]))
             updates.append(u)
             new_m.append(m)
@@ -339,8 +340,7 @@ class OptimisticAdam(_AdamPlayers):
         state: dict = {}
         moves = []
         for player, params, direction in (("min", xs, start.grad_x), ("max", ys, -start.grad_y)):
-            past = self.moments(params, direction)
-            u, m, v = self.adam(player, direction, past, 1, past=past)
+            u, m, v = self.adam(player, direction, self.moments(params, direction), 1, optimistic=True)
             moves.append(u)
             self.new_state(state, params, exp_avg=m, exp_avg_sq=v)
         if not self.finite(*start.objectives, *moves, where="the step"):

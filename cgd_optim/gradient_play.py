@@ -20,14 +20,13 @@ points: :math:`\Delta x = -\eta_x \odot d_x`, :math:`\Delta y = +\eta_y \odot d_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
 
 from ._base import TwoPlayerOptimizer, step_size, step_statistics
-from .autodiff import double_backward_of_compiled_modules_refused, flatten, unflatten
+from .autodiff import double_backward_of_compiled_modules_refused, flat_or_concatenated, flatten, unflatten
 from .distributed import average_
 from .groups import per_coordinate
 
@@ -107,17 +106,6 @@ class GradientPlay(TwoPlayerOptimizer):
     zero_sum_only: ClassVar[bool] = False
     uses_hessian_products: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        min_params: Iterable[Tensor],
-        max_params: Iterable[Tensor],
-        defaults: dict[str, Any],
-        lr_min: float | None,
-        lr_max: float | None,
-        **options: Any,
-    ) -> None:
-        super().__init__(min_params, max_params, defaults, lr_min, lr_max, **options)
-
     def play(self, closure, start: Field, xs: list[Tensor], ys: list[Tensor]) -> Move | None:
         """This step's :class:`Move` from the closure's first evaluation ``start``; None when loss
         scaling met a non-finite value (the step is then skipped). Must leave the parameters as it
@@ -163,7 +151,10 @@ class GradientPlay(TwoPlayerOptimizer):
         )
         with torch.enable_grad():  # in the graph: Hessian-vector products differentiate these
             graph_x, graph_y = (flatten(cross_x), flatten(cross_y)) if create_graph else (None, None)
-        flat = torch.cat([flatten(grad_x).detach(), flatten(grad_y).detach()])
+        if create_graph and zero_sum:  # the graphs are the gradients: concatenate once
+            flat = torch.cat([graph_x.detach(), graph_y.detach()])
+        else:
+            flat = flatten([*grad_x, *grad_y]).detach()
         communicator = self._communicator()
         if communicator is not None:  # the full batch's gradients, with one collective
             flat = average_(flat, communicator)
@@ -176,14 +167,7 @@ class GradientPlay(TwoPlayerOptimizer):
     def finite(self, *tensors: Tensor, where: str) -> bool:
         """Whether every element is finite on every rank (one host read). Without loss scaling a
         non-finite value raises FloatingPointError naming ``where`` it was met; with it, False."""
-        if self._all_finite(*tensors, group=self._communicator()):
-            return True
-        if self.loss_scale() is None:
-            raise FloatingPointError(
-                f"{type(self).__name__}: {where} is not finite (the objective, a gradient or the update); "
-                "parameters and optimizer state are left unchanged"
-            )
-        return False
+        return self._finite_unless_scaled(*tensors, group=self._communicator(), where=where)
 
     def step_sizes(self, player: str, like: Tensor) -> Tensor:
         """Each of the player's groups' ``lr`` over its coordinates (0-dim when they share one)."""
@@ -191,19 +175,15 @@ class GradientPlay(TwoPlayerOptimizer):
         return per_coordinate([step_size(group["lr"]) for group, _ in segments], [p for _, p in segments], like)
 
     def stored(self, params: list[Tensor], key: str, fill: float = 0.0) -> Tensor | None:
-        """The flat state ``key`` over ``params`` (views of one tensor when the last commit wrote
-        them, as :meth:`new_state` does); None when no parameter has it yet, ``fill`` for a
-        parameter added since (a param group added later)."""
+        """The flat state ``key`` over ``params``, read-only (:func:`~cgd_optim.autodiff.flat_or_concatenated`:
+        the one tensor the last commit's views share, as :meth:`new_state` writes them); None when no
+        parameter has it yet, ``fill`` for a parameter added since (a param group added later)."""
         pieces = [self.state.get(p, {}).get(key) for p in params]
         if all(piece is None for piece in pieces):
             return None
-        base = pieces[0]._base if pieces[0] is not None else None
-        whole = (
-            base is not None and base.dim() == 1 and all(piece is not None and piece._base is base for piece in pieces)
-        )
-        if whole and sum(piece.numel() for piece in pieces) == base.numel():
-            return base
-        return flatten([torch.full_like(p, fill) if piece is None else piece for piece, p in zip(pieces, params)])
+        if fill:
+            pieces = [torch.full_like(p, fill) if piece is None else piece for piece, p in zip(pieces, params)]
+        return flat_or_concatenated(pieces, params)
 
     @staticmethod
     def new_state(state: dict, params: list[Tensor], **flat_entries: Tensor) -> dict:

@@ -106,7 +106,7 @@ class SimGD(TwoPlayerOptimizer):
         communicator = self._communicator()
         both = _unscaled(average_tensors(grad_x + grad_y, communicator), scale)  # one collective for both players
         grad_x, grad_y = both[: len(grad_x)], both[len(grad_x) :]
-        if not self._finite(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator, scale=scale):
+        if not self._finite_unless_scaled(f_min.detach(), f_max.detach(), *grad_x, *grad_y, group=communicator):
             return None
         self._decay_weights()
         self._move("min", grad_x, -1.0)
@@ -118,7 +118,7 @@ class SimGD(TwoPlayerOptimizer):
         or None for a skipped step (the max player back where it was)."""
         communicator = self._communicator()
         grad_y = self._player_gradient(f_max, ys, "max", "f_max", scale)
-        if not self._finite(f_max.detach(), *grad_y, group=communicator, scale=scale):
+        if not self._finite_unless_scaled(f_max.detach(), *grad_y, group=communicator):
             return None
         saved_y = [y.clone() for y in ys]  # only the max player moves before the second evaluation
         self._decay_weights("max")
@@ -126,7 +126,7 @@ class SimGD(TwoPlayerOptimizer):
         try:
             _, f_min_after, _, _ = self._evaluate(closure)
             grad_x = self._player_gradient(f_min_after, xs, "min", "f_min", scale)
-            finite = self._finite(f_min_after.detach(), *grad_x, group=communicator, scale=scale)
+            finite = self._finite_unless_scaled(f_min_after.detach(), *grad_x, group=communicator)
         except BaseException:
             torch._foreach_copy_(ys, saved_y)  # a failed step leaves the max player where it was
             raise
@@ -146,13 +146,6 @@ class SimGD(TwoPlayerOptimizer):
             )
             _require_influence(raw, player, name)
             return _unscaled(average_tensors(zeros_for_none(raw, params), self._communicator()), scale)
-
-    def _finite(self, *tensors: Tensor, group, scale) -> bool:
-        """Whether everything is finite on every rank; without loss scaling, FloatingPointError if not."""
-        if scale is None:
-            self._check_finite(*tensors, group=group)
-            return True
-        return self._all_finite(*tensors, group=group)
 
     def _move(self, player: str, grads: list[Tensor], sign: float) -> None:
         """Each of the player's groups by sign * its lr * its gradients."""
