@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from ..icr.quadratic import scalar_trajectory
 from ..plots import saved_figure
 from .methods import LABELS, make_method
 from .verdict import classify
@@ -53,21 +54,10 @@ PAPER = {
 
 
 def trajectory(method: str, value, start, lr: float, gamma: float, iterations: int) -> torch.Tensor:
-    """(iterations + 1, 2) float64 iterates; once a step fails or leaves float64's range the rest is inf."""
-    x = torch.tensor([start[0]], dtype=torch.float64, requires_grad=True)
-    y = torch.tensor([start[1]], dtype=torch.float64, requires_grad=True)
-    optimizer = make_method(method, [x], [y], lr, gamma=gamma, tol=1e-6)
-    path = torch.full((iterations + 1, 2), float("inf"), dtype=torch.float64)
-    path[0] = torch.tensor(start, dtype=torch.float64)
-    for k in range(iterations):
-        try:
-            optimizer.step(lambda: value(x, y).sum())
-        except FloatingPointError:
-            break
-        path[k + 1] = torch.cat([x.detach(), y.detach()])
-        if not torch.isfinite(path[k + 1]).all() or path[k + 1].abs().max() > 1e100:
-            break
-    return path
+    """(iterations + 1, 2) float64 iterates of ``method``; once a step fails or an iterate passes
+    1e100 the rest is inf (:func:`gan_experiments.icr.quadratic.scalar_trajectory`)."""
+    make = lambda xs, ys: make_method(method, xs, ys, lr, gamma=gamma, tol=1e-6)  # noqa: E731
+    return scalar_trajectory(make, lambda x, y: value(x, y).sum(), start, iterations, limit=1e100)
 
 
 def agreement(runs: list[dict]) -> dict:

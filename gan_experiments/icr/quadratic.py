@@ -30,22 +30,32 @@ def simgd_spectral_radius(lr_min: float, lr_max: float) -> float:
     return spectral_radius(simgd_jacobian(GAME, lr_min, lr_max))
 
 
-def quadratic_trajectory(
-    optimizer: str, lr_min: float, lr_max: float, start: tuple[float, float], iterations: int, **options
+def scalar_trajectory(
+    make_optimizer, value, start: tuple[float, float], iterations: int, *, limit: float = 1e150
 ) -> Tensor:
-    """(iterations + 1, 2) float64 iterates (x_k, y_k) of ``optimizer`` (simgd, cgd, acgd) from
-    ``start``; stops early, padding with inf, once an iterate leaves float64's range."""
+    """(iterations + 1, 2) float64 iterates (x_k, y_k) of ``make_optimizer([x], [y])`` on the scalar
+    game ``value(x, y)`` from ``start``; stops early, padding with inf, once a step fails or an
+    iterate is non-finite or beyond ``limit`` in size."""
     x = torch.tensor([start[0]], dtype=torch.float64, requires_grad=True)
     y = torch.tensor([start[1]], dtype=torch.float64, requires_grad=True)
-    opt = OPTIMIZERS[optimizer]([x], [y], lr_min=lr_min, lr_max=lr_max, **options)
+    opt = make_optimizer([x], [y])
     path = torch.full((iterations + 1, 2), float("inf"), dtype=torch.float64)
     path[0] = torch.tensor(start, dtype=torch.float64)
     for k in range(iterations):
         try:
-            opt.step(lambda: quadratic_game(x, y))
+            opt.step(lambda: value(x, y))
         except FloatingPointError:
             break
         path[k + 1] = torch.cat([x.detach(), y.detach()])
-        if not torch.isfinite(path[k + 1]).all() or path[k + 1].abs().max() > 1e150:
+        if not torch.isfinite(path[k + 1]).all() or path[k + 1].abs().max() > limit:
             break
     return path
+
+
+def quadratic_trajectory(
+    optimizer: str, lr_min: float, lr_max: float, start: tuple[float, float], iterations: int, **options
+) -> Tensor:
+    """(iterations + 1, 2) float64 iterates (x_k, y_k) of ``optimizer`` (simgd, cgd, acgd) on eq. (3)
+    from ``start`` (:func:`scalar_trajectory`)."""
+    make = lambda xs, ys: OPTIMIZERS[optimizer](xs, ys, lr_min=lr_min, lr_max=lr_max, **options)  # noqa: E731
+    return scalar_trajectory(make, quadratic_game, start, iterations)
