@@ -10,7 +10,7 @@
 - ``icr_dcgan``: Table 4's DCGAN generator and Table 5's discriminator at ``width``, C x 32 x 32
   (Schäfer, Zheng & Anandkumar 2020, "Implicit competitive regularization in GANs" App. B);
 - ``icr_mnist_conv``: the same paper's MNIST networks of App. A.3 Tables 1-2, 1 x 28 x 28 (what the
-  authors' MNIST script trains).
+  authors' MNIST script trains), every channel and hidden unit count scaled by ``width`` / 64.
 
 The two ICR networks also take ``slope`` (the discriminator's LeakyReLU; the papers give none, 0.2
 by default, the authors' code 0.01) and ``conv_init_std`` (every convolution weight from
@@ -95,7 +95,7 @@ def image_generator(
             mlp([latent_dim, hidden, hidden, hidden, math.prod(shape)], 0.01, nn.Tanh()), Reshape(*shape)
         )
     if name == "icr_mnist_conv":
-        return normal_convolution_weights_(ICRMNISTGenerator(latent_dim), conv_init_std)
+        return normal_convolution_weights_(ICRMNISTGenerator(latent_dim, width), conv_init_std)
     return normal_convolution_weights_(DCGANGenerator(width, latent_dim, channels=shape[0]), conv_init_std)
 
 
@@ -118,7 +118,7 @@ def image_discriminator(
     if name == "sgan_mlp":
         return nn.Sequential(nn.Flatten(), mlp([math.prod(shape), hidden, hidden, hidden, 1], 0.01), Reshape())
     if name == "icr_mnist_conv":
-        return normal_convolution_weights_(ICRMNISTDiscriminator(slope), conv_init_std)
+        return normal_convolution_weights_(ICRMNISTDiscriminator(slope, width), conv_init_std)
     return normal_convolution_weights_(DCGANDiscriminator(width, channels=shape[0], slope=slope), conv_init_std)
 
 
