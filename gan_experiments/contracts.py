@@ -134,6 +134,7 @@ class RunEntry(Protocol):
     check and build one kind of run."""
 
     trains_on_images: ClassVar[bool]  # may train on image data (with model.network's networks)
+    records_critic: ClassVar[bool]  # run.critic_diagnostics: its players have critic_diagnostics
 
     @classmethod
     def validate(cls, config: Config) -> None:

@@ -60,6 +60,16 @@ def check_trains_on_images(config: Config) -> None:
         raise ConfigError(f"run.framework = {framework!r} on image data ({data}): one of {allowed} trains on images")
 
 
+def check_critic_diagnostics(config: Config) -> None:
+    """run.critic_diagnostics needs players with one critic (the standard family's)."""
+    framework = config.run.framework
+    if config.run.critic_diagnostics and not FRAMEWORKS[framework].records_critic:
+        allowed = ", ".join(name for name, entry in FRAMEWORKS.items() if entry.records_critic)
+        raise ConfigError(
+            f"run.critic_diagnostics = true in a {framework!r} run: only {allowed} record the critic's outputs"
+        )
+
+
 def check(config: Config) -> Config:
     """``config`` with its sections' rules, its names, the image rule and its framework's rules
     checked; ConfigError names the first key that fails."""
@@ -67,5 +77,6 @@ def check(config: Config) -> Config:
     check_names(config)
     check_zero_sum_optimizer(config)
     check_trains_on_images(config)
+    check_critic_diagnostics(config)
     FRAMEWORKS[config.run.framework].validate(config)
     return config

@@ -60,6 +60,7 @@ class GANRun(abc.ABC):
 
     trains_on_images = True  # with model.network's image networks
     critic_steps_allowed = False  # optimizer.critic_steps > 1 with the Adam pair
+    records_critic = False  # run.critic_diagnostics: the players have critic_diagnostics(real, z, generator)
 
     def __init__(self, config, data, players, session) -> None:
         self.config, self.data, self.players, self.session = config, data, players, session
@@ -163,8 +164,24 @@ class GANRun(abc.ABC):
         fit(self.session, self.evaluate)
 
     def evaluate(self, step: int) -> dict:
-        """The data source's metrics of the players' samples (``contracts.DataSource.evaluate``)."""
-        return self.data.evaluate(self.players, step)
+        """The data source's metrics of the players' samples (``contracts.DataSource.evaluate``),
+        with the critic's outputs and the generator's gradient norm on one fixed batch when
+        ``run.critic_diagnostics``."""
+        row = self.data.evaluate(self.players, step)
+        if self.config.run.critic_diagnostics:
+            real, z, noise = self.diagnostic_batch()
+            row.update(self.players.critic_diagnostics(real, z, noise))
+        return row
+
+    def diagnostic_batch(self) -> tuple:
+        """(real batch, noise, generator of the loss's own draws), the same at every evaluation of
+        the run (seeded by ``run.seed + 8``, apart from the training batches' generators), so the
+        curves show the players changing, not the batch."""
+        run, device = self.config.run, self.config.run.device
+        draws = torch.Generator().manual_seed(run.seed + 8)
+        real = self.data.sample(run.batch_size, draws).to(device)
+        z = torch.randn(run.batch_size, self.players.latent_dim, generator=draws).to(device)
+        return real, z, draws
 
     def extra_final_metrics(self, rows: list[dict]) -> dict:
         """Final metrics computed from the logged rows (none here)."""

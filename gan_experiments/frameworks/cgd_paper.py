@@ -48,6 +48,7 @@ class CGDPaperRun:
     :meth:`train` do nothing: :meth:`finish` runs (or, resumed, completes) the grid."""
 
     trains_on_images = False
+    records_critic = False
 
     def __init__(self, config) -> None:
         self.config = config

@@ -18,6 +18,7 @@ class QuadraticRun:
     every trajectory)."""
 
     trains_on_images = False
+    records_critic = False
 
     def __init__(self, config) -> None:
         self.config = config

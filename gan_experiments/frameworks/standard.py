@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..losses import game_objective
+from ..losses import as_min_max, game_objective
+from ..models import buffers_kept
 from .base import GANRun
 
 
@@ -91,6 +92,26 @@ class StandardGAN(TwoPlayerGame):
             shard=self.shard,
         )
 
+    def critic_diagnostics(self, real: Tensor, z: Tensor, generator: torch.Generator | None = None) -> dict:
+        r"""Whether the critic runs away: its mean output on ``real`` and on the generated batch of
+        ``z`` (``critic_real``, ``critic_fake``; averaged over the generators), and
+        :math:`\lVert \nabla_\theta f_{min} \rVert_2` over the generator side's parameters at that
+        batch (``generator_gradient_norm``), computed as a training step sees them (training mode)
+        with every buffer put back afterwards, so the run continues as if nothing had been computed."""
+        with buffers_kept(self), torch.no_grad():
+            critic_real, fakes = self.discriminator(real).mean(), self.fakes(z)
+            critic_fake = sum(self.discriminator(fake).mean() for fake in fakes) / len(fakes)
+        with buffers_kept(self):  # from the same buffers: the outputs and the gradient of one state
+            f_min = as_min_max(self.objective(real, z, generator))[0]
+            parameters = [p for p in self.min_parameters() if p.requires_grad]
+            gradients = torch.autograd.grad(f_min, parameters, allow_unused=True)
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gradients if g is not None]))
+        return {
+            "critic_real": float(critic_real),
+            "critic_fake": float(critic_fake),
+            "generator_gradient_norm": float(norm),
+        }
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         z = torch.randn(n, self.latent_dim, generator=generator)
@@ -123,6 +144,7 @@ class StandardRun(GANRun):
     """``standard``: one generator and one discriminator of ``model``'s networks."""
 
     critic_steps_allowed = True
+    records_critic = True  # run.critic_diagnostics (StandardGAN.critic_diagnostics)
 
     @classmethod
     def build_players(cls, config, data) -> StandardGAN:

@@ -9,7 +9,11 @@ docs/experiments.md write them), each holding ``default/seed<N>/metrics.csv``.
 The readout of a run is the mean of its last :data:`READOUT_EVALUATIONS` evaluations; an arm's
 spread is max - min of its readouts over the seeds; comparing two arms, the margin to beat is the
 larger of their spreads. :func:`verdict` applies the rule docs/experiments.md states, on the
-seeds every compared arm has (at least :data:`MIN_SEEDS`).
+seeds every compared arm has (at least :data:`MIN_SEEDS`). The long-horizon grid
+(``icr_fig9<arm>_mnistlong``) adds the game-aware rivals ExtraAdam and OptimisticAdam as arms
+(compared with ACGD beside the verdict, whose rule they do not change), the plateau rule its
+horizon was chosen by (:func:`flat_horizon`), the divergence rule (:func:`divergence`) and the
+critic's curves (:func:`draw_critic`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ ARMS = {  # the part of the config name after "icr_fig9": (label, model, optimiz
     "sn": ("WGAN-SN+Adam", "WGAN-SN", "Adam"),
     "ogan": ("OGAN-NOREG+ACGD (authors' eps)", "OGAN-NOREG", "ACGD"),
     "oganadam": ("OGAN-NOREG+Adam (log trick)", "OGAN-NOREG", "Adam"),
+    "extraadam": ("WGAN-NOREG+ExtraAdam", "WGAN-NOREG", "ExtraAdam"),
+    "optimisticadam": ("WGAN-NOREG+OptimisticAdam", "WGAN-NOREG", "OptimisticAdam"),
 }
+RIVALS = ("extraadam", "optimisticadam")  # the game-aware first-order arms on ACGD's unregularised loss
+PLATEAU_TOLERANCE = 0.03  # a curve has flattened when it changes by less than this over the last quarter
+CRITIC = ("critic_real", "critic_fake", "generator_gradient_norm")  # run.critic_diagnostics' columns
 PLACEMENTS = {"wganoutside": "the authors' eps placement", "wgan": "Algorithm 1's eps placement"}
 DIFFERENCES = (("wganoutside", "wganadam"), ("wgan", "wganadam"), ("ogan", "oganadam"))  # ACGD - Adam per model
 
@@ -72,6 +81,47 @@ def readout(rows: list[dict], key: str) -> float:
 def readouts(runs: dict[int, list[dict]]) -> dict[int, dict[str, float]]:
     """seed -> the readout of the inception score and of the Frechet distance."""
     return {seed: {SCORE: readout(rows, SCORE), DISTANCE: readout(rows, DISTANCE)} for seed, rows in runs.items()}
+
+
+def smoothed_score(rows: list[dict], end: int) -> float:
+    """The inception score averaged over the :data:`READOUT_EVALUATIONS` evaluations ending at
+    row ``end`` (fewer at the start of a run)."""
+    return statistics.fmean(row[SCORE] for row in rows[max(0, end - READOUT_EVALUATIONS + 1) : end + 1])
+
+
+def last_quarter_change(rows: list[dict], horizon: float | None = None) -> float:
+    r"""How much a run's smoothed inception score changed over the last quarter of its first
+    ``horizon`` iterations (all of them by default):
+    :math:`|S(H) - S(\tfrac34 H)| / S(\tfrac34 H)`, with S the mean of the
+    :data:`READOUT_EVALUATIONS` evaluations ending at that step (the last evaluation at or before it)."""
+    horizon = rows[-1]["step"] if horizon is None else horizon
+    end = max(i for i, row in enumerate(rows) if row["step"] <= horizon)
+    quarter = max(i for i, row in enumerate(rows) if row["step"] <= 0.75 * horizon)
+    then = smoothed_score(rows, quarter)
+    return abs(smoothed_score(rows, end) - then) / then
+
+
+def flat_horizon(runs: list[list[dict]], minimum: int, tolerance: float = PLATEAU_TOLERANCE) -> int | None:
+    """The first evaluated step H of at least ``minimum`` at which every run's smoothed inception
+    score changed by less than ``tolerance`` (relative) over [3H/4, H]; None where none did."""
+    common = sorted(set.intersection(*({int(row["step"]) for row in rows} for rows in runs)))
+    for horizon in (h for h in common if h >= minimum):
+        if all(last_quarter_change(rows, horizon) < tolerance for rows in runs):
+            return horizon
+    return None
+
+
+def divergence(rows: list[dict]) -> int | None:
+    """The first evaluated step at which a run has diverged (None: it has not): its inception score
+    below half the highest it reached up to then, or any logged number non-finite."""
+    peak = -math.inf
+    for row in rows:
+        if any(isinstance(v, float) and not math.isfinite(v) for v in row.values()):
+            return int(row["step"])
+        peak = max(peak, row[SCORE])
+        if row[SCORE] < peak / 2:
+            return int(row["step"])
+    return None
 
 
 def spread(values: dict[int, dict[str, float]], key: str) -> float:
@@ -120,7 +170,26 @@ def summary(grid: dict[str, dict[int, list[dict]]]) -> dict:
     """Per arm its readouts, spreads, peaks, iterations and cost; the verdict per eps placement."""
     values = {arm: readouts(runs) for arm, runs in grid.items()}
     arms = {arm: _arm_summary(arm, grid[arm], values[arm]) for arm in ARMS if arm in grid}
-    return {"arms": arms, "verdicts": {placement: _placement_verdict(placement, values) for placement in PLACEMENTS}}
+    return {
+        "arms": arms,
+        "verdicts": {placement: _placement_verdict(placement, values) for placement in PLACEMENTS},
+        "rivals": {
+            rival: _rival_comparison(values["wganoutside"], values[rival])
+            for rival in RIVALS
+            if rival in values and "wganoutside" in values
+        },
+    }
+
+
+def _rival_comparison(acgd: dict, rival: dict) -> dict:
+    """In how many of the shared seeds ACGD (the authors' eps) scores above a game-aware rival by more
+    than the spread, and the rival above ACGD (beside the verdict, which its rule does not change)."""
+    seeds = sorted(set(acgd) & set(rival))
+    return {
+        "seeds": len(seeds),
+        "acgd_ahead": sum(_ahead(acgd, rival, SCORE, seeds)),
+        "rival_ahead": sum(_ahead(rival, acgd, SCORE, seeds)),
+    }
 
 
 def _placement_verdict(placement: str, values: dict) -> dict:
@@ -146,6 +215,9 @@ def _arm_summary(arm: str, runs: dict[int, list[dict]], values: dict[int, dict])
         "mean": {key: statistics.fmean(v[key] for v in values.values()) for key in (SCORE, DISTANCE)},
         "spread": {key: spread(values, key) for key in (SCORE, DISTANCE)},
         "peak_inception_score": statistics.fmean(max(r[SCORE] for r in rows) for rows in runs.values()),
+        "peaks": {str(seed): max(r[SCORE] for r in rows) for seed, rows in runs.items()},
+        "last_quarter_change": {str(seed): last_quarter_change(rows) for seed, rows in runs.items()},
+        "diverged_at": {str(seed): divergence(rows) for seed, rows in runs.items()},
         "lowest_frechet_distance": statistics.fmean(min(r[DISTANCE] for r in rows) for rows in runs.values()),
         "iterations": statistics.fmean(r["step"] for r in last),
         "seconds": statistics.fmean(r.get("seconds", math.nan) for r in last),
@@ -156,26 +228,33 @@ def _arm_summary(arm: str, runs: dict[int, list[dict]], values: dict[int, dict])
 def table(result: dict) -> str:
     """The summary as a Markdown table, then one line per verdict."""
     lines = [
-        "| arm | IS readout per seed | IS mean (spread) | peak IS | FD readout per seed | FD mean (spread) "
-        "| lowest FD | iterations | training s | gradient evaluations |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| arm | IS readout per seed | IS mean (spread) | peak IS per seed | FD readout per seed | FD mean (spread) "
+        "| lowest FD | change over the last quarter | diverged at | iterations | training s | gradient evaluations |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for arm in result["arms"].values():
         per_seed = {
             key: " / ".join(f"{v[key]:.{digits}f}" for v in arm["readout"].values())
             for key, digits in ((SCORE, 2), (DISTANCE, 1))
         }
+        peaks = " / ".join(f"{v:.2f}" for v in arm["peaks"].values())
+        changes = " / ".join(f"{100 * v:.1f} %" for v in arm["last_quarter_change"].values())
+        diverged = " / ".join("-" if v is None else str(v) for v in arm["diverged_at"].values())
         mean, spread_ = arm["mean"], arm["spread"]
         lines.append(
             f"| {arm['label']} | {per_seed[SCORE]} | {mean[SCORE]:.2f} ({spread_[SCORE]:.2f}) "
-            f"| {arm['peak_inception_score']:.2f} | {per_seed[DISTANCE]} "
-            f"| {mean[DISTANCE]:.1f} ({spread_[DISTANCE]:.1f}) "
-            f"| {arm['lowest_frechet_distance']:.1f} | {arm['iterations']:.0f} | {arm['seconds']:.0f} "
-            f"| {arm['gradient_evaluations']:.0f} |"
+            f"| {peaks} | {per_seed[DISTANCE]} | {mean[DISTANCE]:.1f} ({spread_[DISTANCE]:.1f}) "
+            f"| {arm['lowest_frechet_distance']:.1f} | {changes} | {diverged} | {arm['iterations']:.0f} "
+            f"| {arm['seconds']:.0f} | {arm['gradient_evaluations']:.0f} |"
         )
     lines.append("")
     for entry in result["verdicts"].values():
         lines.append(f"{entry['placement']}: {entry['verdict'] or 'no verdict'} ({entry['why']})")
+    for rival, entry in result.get("rivals", {}).items():
+        lines.append(
+            f"{ARMS['wganoutside'][0]} against {ARMS[rival][0]}: ahead by more than the spread in "
+            f"{entry['acgd_ahead']} of {entry['seeds']} seeds, behind in {entry['rival_ahead']}"
+        )
     return "\n".join(lines)
 
 
@@ -235,6 +314,47 @@ def _draw_samples(ax, samples: Path | None) -> None:
         ax.set_title(f"samples: {samples.parent.parent.parent.name}, {samples.parent.name}")
 
 
+def draw_critic(grid: dict[str, dict[int, list[dict]]], path: Path) -> bool:
+    """The runaway panels of the arms that logged ``run.critic_diagnostics``: the critic's mean
+    output on a fixed real (solid) and generated (dashed) batch, their gap (the WGAN critic's
+    estimate of the distance) and the generator's gradient norm, against iterations (mean over
+    seeds, min-max band). False, and nothing drawn, where no arm logged them."""
+    from ..plots import group_colours, saved_figure
+
+    arms = [a for a in ARMS if a in grid and all(CRITIC[0] in rows[0] for rows in grid[a].values())]
+    if not arms:
+        return False
+    colours = dict(zip(ARMS, group_colours(len(ARMS))))
+    grid = {
+        arm: {
+            seed: [{**row, "critic_gap": row["critic_real"] - row["critic_fake"]} for row in rows]
+            for seed, rows in grid[arm].items()
+        }
+        for arm in arms
+    }
+    panels = (
+        (("critic_real", "-"), ("critic_fake", "--")),
+        (("critic_gap", "-"),),
+        (("generator_gradient_norm", "-"),),
+    )
+    titles = ("critic's mean output: real (solid), generated (dashed)", "real - generated", "generator's gradient norm")
+    with saved_figure(path, 1, 3, figsize=(19, 5), tight=True) as (_figure, axes):
+        for ax, lines, title in zip(axes, panels, titles):
+            for arm in arms:
+                for key, style in lines:
+                    xs, mean, low, high = mean_curve(grid[arm], "step", key)
+                    label = ARMS[arm][0] if style == "-" else None
+                    ax.plot(xs, mean, style, color=colours[arm], label=label)
+                    ax.fill_between(xs, low, high, color=colours[arm], alpha=0.12)
+            ax.set(xlabel="iterations", title=title)
+            ax.grid(alpha=0.3)
+        axes[0].set_yscale("symlog")
+        axes[1].set_yscale("symlog")
+        axes[2].set_yscale("log")
+        axes[0].legend(fontsize=8)
+    return True
+
+
 def draw_samples(folder: Path, grid: dict, path: Path, seed: int = 0) -> None:
     """One panel per arm: the ``samples.png`` its run of ``seed`` wrote."""
     from ..plots import pyplot, saved_figure
@@ -251,7 +371,8 @@ def draw_samples(folder: Path, grid: dict, path: Path, seed: int = 0) -> None:
 
 def summarise(folder: Path, figure: Path | None = None, samples_figure: Path | None = None) -> tuple[dict, str]:
     """(the summary, its table) of the grid in ``folder``; writes ``fig9.json``, the panels
-    (``figure``, default ``folder/fig9.png``) and the arms' samples (default ``folder/fig9_samples.png``)."""
+    (``figure``, default ``folder/fig9.png``), the arms' samples (default ``folder/fig9_samples.png``)
+    and, where runs logged them, the critic's panels (``folder/fig9_critic.png``)."""
     folder = Path(folder)
     grid = load_grid(folder)
     if not grid:
@@ -261,4 +382,5 @@ def summarise(folder: Path, figure: Path | None = None, samples_figure: Path | N
     headline = next(folder.glob("icr_fig9wganoutside_*/default/seed0/samples.png"), None)
     draw(grid, Path(figure or folder / "fig9.png"), headline)
     draw_samples(folder, grid, Path(samples_figure or folder / "fig9_samples.png"))
+    draw_critic(grid, folder / "fig9_critic.png")
     return result, table(result)

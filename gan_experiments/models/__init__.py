@@ -1,6 +1,6 @@
 """The networks of the papers' tables."""
 
-from .evaluation import evaluation_mode
+from .evaluation import buffers_kept, evaluation_mode
 from .icr_dcgan import DCGANDiscriminator, DCGANGenerator
 from .image_networks import player_networks
 from .mlp2d import (
@@ -18,6 +18,7 @@ __all__ = [
     "DCGANGenerator",
     "GeneratorMixture",
     "MultiBranchGenerator",
+    "buffers_kept",
     "evaluation_mode",
     "player_networks",
     "sgan_discriminator",

@@ -1,0 +1,194 @@
+"""ICR Fig. 9 at a long horizon: the width of the MNIST networks, the critic's diagnostics, the
+pilot's plateau rule, the divergence rule and the arms of the long grid."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from gan_experiments.cli import main
+from gan_experiments.config import ConfigError, bundled_configs, resolve_config
+from gan_experiments.experiment import build
+from gan_experiments.icr import fig9
+from gan_experiments.losses import as_min_max
+from gan_experiments.models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
+from gan_experiments.records import write_rows
+from gan_experiments.registry import check
+
+LONG_ARMS = sorted(name for name in bundled_configs() if name.endswith("_mnistlong"))
+
+
+def table_parameter_counts(d: int, latent: int = 96) -> tuple[int, int]:
+    """Tables 1-2 of App. A.3 with every channel and hidden unit count scaled by d / 64."""
+    hidden, grid = 16 * d, 2 * d * 7 * 7
+    generator = (
+        (latent + 1) * hidden
+        + 2 * hidden  # Linear, BN
+        + (hidden + 1) * grid
+        + 2 * grid  # Linear, BN
+        + 2 * d * d * 16
+        + d
+        + 2 * d  # ConvT 4x4, BN
+        + d * 16
+        + 1  # ConvT 4x4 to one channel
+    )
+    discriminator = (
+        (25 + 1) * (d // 2)  # Conv 5x5 from one channel
+        + (d // 2 * 25 + 1) * d  # Conv 5x5
+        + (d * 16 + 1) * hidden  # Linear from d x 4 x 4
+        + hidden
+        + 1
+    )
+    return generator, discriminator
+
+
+@pytest.mark.parametrize("width", [64, 8])
+def test_the_width_scales_every_layer_of_tables_1_and_2(width):
+    generator, discriminator = ICRMNISTGenerator(width=width), ICRMNISTDiscriminator(width=width)
+    counts = tuple(sum(p.numel() for p in m.parameters()) for m in (generator, discriminator))
+    assert counts == table_parameter_counts(width)
+    if width == 64:  # the tables themselves: 1024 hidden units, 128 x 7 x 7, 32 and 64 channels
+        # by hand from the tables: 97*1024 + 2048 + 1025*6272 + 12544 + (131072 + 64) + 128 + 1025, and
+        # (25 + 1)*32 + (800 + 1)*64 + 1025*1024 + 1025
+        assert counts == (6_675_009, 1_102_721)
+        assert discriminator.features[0].out_channels == 32 and discriminator.head[0].out_features == 1024
+        assert generator.dense[3].out_features == 128 * 49
+    images = generator(torch.randn(3, 96))
+    assert images.shape == (3, 1, 28, 28) and discriminator(images).shape == (3,)
+    with pytest.raises(ValueError, match="even width of at least 2, got 7"):
+        ICRMNISTGenerator(width=7)
+
+
+def test_the_default_width_draws_the_same_weights_as_before_the_key():
+    torch.manual_seed(3)
+    default = ICRMNISTGenerator().state_dict()
+    torch.manual_seed(3)
+    tables = ICRMNISTGenerator(width=64).state_dict()
+    assert all(torch.equal(default[k], tables[k]) for k in default)
+
+
+def diagnosed_run(overrides=()):
+    config, _ = resolve_config("standard_ring8", ["run.critic_diagnostics=true", 'run.loss="wgan"', *overrides])
+    return build(config)
+
+
+def test_the_critic_diagnostics_are_the_games_value_and_touch_nothing():
+    run = diagnosed_run()  # spectral normalisation: a forward pass in training mode moves its vectors
+    run.session.train_step()
+    before = {k: v.clone() for k, v in run.players.state_dict().items()}
+    real, z, draws = run.diagnostic_batch()
+    values = run.players.critic_diagnostics(real, z, draws)
+    assert all(torch.equal(before[k], v) for k, v in run.players.state_dict().items())
+    # the WGAN value at the batch is the gap of the critic's means, and its gradient the generator's
+    with torch.no_grad():
+        real_again, z_again, _ = run.diagnostic_batch()
+    assert torch.equal(real, real_again) and torch.equal(z, z_again)  # a fixed batch
+    from gan_experiments.models import buffers_kept
+
+    with buffers_kept(run.players):
+        f = as_min_max(run.players.objective(real, z))[0]
+        gradients = torch.autograd.grad(f, run.players.min_parameters())
+    assert values["critic_real"] - values["critic_fake"] == pytest.approx(f.item(), rel=1e-6, abs=1e-7)
+    norm = math.sqrt(sum(float(g.square().sum()) for g in gradients))
+    assert values["generator_gradient_norm"] == pytest.approx(norm, rel=1e-6)
+
+
+def test_a_run_with_the_diagnostics_trains_exactly_as_one_without():
+    runs = {key: diagnosed_run([f"run.critic_diagnostics={key}"]) for key in ("true", "false")}
+    for _ in range(3):
+        for key, run in runs.items():
+            run.session.train_step()
+            row = run.evaluate(run.session.step_count)
+            assert set(fig9.CRITIC) <= set(row) if key == "true" else not set(fig9.CRITIC) & set(row)
+    states = {key: run.players.state_dict() for key, run in runs.items()}
+    assert all(torch.equal(states["true"][k], states["false"][k]) for k in states["false"])
+
+
+def test_the_diagnostics_are_refused_where_the_players_have_no_single_critic():
+    with pytest.raises(ConfigError, match=r"run\.critic_diagnostics = true in a .sgan. run: only standard"):
+        check(resolve_config("sgan_fig3_ring8", ["run.critic_diagnostics=true"])[0])
+
+
+def rows_of(scores, start=100, every=100, **extra):
+    return [{"step": start + every * k, fig9.SCORE: s, **extra} for k, s in enumerate(scores)]
+
+
+def test_the_plateau_rule_finds_where_a_ramp_has_flattened():
+    # IS = min(step / 1000, 8): the mean of five evaluations reaches 7.8 at step 8,000 and 8 at 8,400;
+    # a change below 3 % over [3H/4, H] needs S(3H/4) > 8 / 1.03 = 7.77, i.e. 3H/4 >= 8,000: H = 10,700
+    ramp = rows_of([min((100 + 100 * k) / 1000, 8.0) for k in range(200)])
+    assert fig9.flat_horizon([ramp], minimum=10_000) == 10_700
+    assert fig9.flat_horizon([ramp], minimum=12_000) == 12_000
+    assert fig9.last_quarter_change(ramp, 10_600) == pytest.approx((8 - 7.7) / 7.7)
+    rising = rows_of([1 + k / 20 for k in range(200)])  # never flat: +25 % over each last quarter
+    assert fig9.flat_horizon([ramp, rising], minimum=10_000) is None
+
+
+def test_the_divergence_rule():
+    assert fig9.divergence(rows_of([1.0, 2.0, 4.0, 3.0, 2.1])) is None
+    assert fig9.divergence(rows_of([1.0, 2.0, 4.0, 3.0, 1.9, 4.0])) == 500  # below half the peak so far
+    nan_row = rows_of([1.0, 2.0, 2.5], f_min=1.0)
+    nan_row[1]["f_min"] = math.nan
+    assert fig9.divergence(nan_row) == 200
+
+
+def test_the_long_arms_share_everything_but_loss_optimizer_and_regulariser():
+    configs = {
+        name.removeprefix("icr_fig9").removesuffix("_mnistlong"): resolve_config(name, [])[0] for name in LONG_ARMS
+    }
+    assert set(configs) == {"wganoutside", "wganadam", "baseline", "sn", "extraadam", "optimisticadam"}
+    assert all(arm in fig9.ARMS for arm in configs)
+    shared = {(str(c.model), c.run.steps, c.run.batch_size, c.run.eval_every, c.run.samples) for c in configs.values()}
+    assert len(shared) == 1 and all(c.run.critic_diagnostics for c in configs.values())
+    assert {c.model.width for c in configs.values()} == {8} and {c.optimizer.lr for c in configs.values()} == {1e-4}
+    for rival, optimizer in (("extraadam", "extra_adam"), ("optimisticadam", "optimistic_adam")):
+        c = configs[rival]
+        assert (c.run.optimizer, c.run.loss, tuple(c.optimizer.betas), c.optimizer.eps) == (
+            optimizer,
+            "wgan",
+            (0.5, 0.9),
+            1e-8,
+        )
+    acgd = configs["wganoutside"].optimizer
+    assert (acgd.eps_placement, acgd.eps, acgd.tol, acgd.atol, acgd.tol_convention) == (
+        "outside",
+        1e-5,
+        1e-10,
+        1e-16,
+        "squared",
+    )
+    assert configs["baseline"].optimizer.critic_steps == 5 and configs["sn"].loss.spectral_norm
+
+
+def test_the_long_grids_table_counts_divergence_and_the_rivals(tmp_path, capsys):
+    levels = {"wganoutside": 6.0, "wganadam": 3.0, "baseline": 4.0, "sn": 4.5, "extraadam": 5.0, "optimisticadam": 7.0}
+    for arm, level in levels.items():
+        for seed in range(3):
+            scores = [min(level, level * k / 10) + 0.01 * seed for k in range(1, 41)]
+            if arm == "wganadam" and seed == 1:
+                scores[-3:] = [1.0, 1.0, 1.0]  # collapses: below half its peak at the 38th evaluation
+            rows = [
+                {
+                    **row,
+                    fig9.DISTANCE: 100 / row[fig9.SCORE],
+                    "critic_real": 1.0 + k,
+                    "critic_fake": -1.0 - k,
+                    "generator_gradient_norm": 0.5 + k,
+                    "seconds": k,
+                    "gradient_evaluations": 2 * k,
+                }
+                for k, row in enumerate(rows_of(scores))
+            ]
+            run = tmp_path / f"icr_fig9{arm}_mnistlong" / "default" / f"seed{seed}"
+            run.mkdir(parents=True)
+            write_rows(rows, run / "metrics.csv")
+    assert main(["fig9", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((tmp_path / "fig9.json").read_text())
+    assert summary["arms"]["wganadam"]["diverged_at"] == {"0": None, "1": 3800, "2": None}
+    assert summary["arms"]["sn"]["last_quarter_change"]["0"] == 0.0
+    assert summary["rivals"]["extraadam"] == {"seeds": 3, "acgd_ahead": 3, "rival_ahead": 0}
+    assert summary["rivals"]["optimisticadam"] == {"seeds": 3, "acgd_ahead": 0, "rival_ahead": 3}
+    assert "against WGAN-NOREG+OptimisticAdam: ahead by more than the spread in 0 of 3 seeds, behind in 3" in printed
+    assert (tmp_path / "fig9_critic.png").stat().st_size > 0
