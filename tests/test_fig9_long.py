@@ -1,19 +1,16 @@
 """ICR Fig. 9 at a long horizon: the width of the MNIST networks, the critic's diagnostics, the
 pilot's plateau rule, the divergence rule and the arms of the long grid."""
 
-import json
 import math
 
 import pytest
 import torch
 
-from gan_experiments.cli import main
 from gan_experiments.config import ConfigError, bundled_configs, resolve_config
 from gan_experiments.experiment import build
 from gan_experiments.icr import fig9
 from gan_experiments.losses import as_min_max
 from gan_experiments.models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
-from gan_experiments.records import write_rows
 from gan_experiments.registry import check
 
 LONG_ARMS = sorted(name for name in bundled_configs() if name.endswith("_mnistlong"))
@@ -161,14 +158,15 @@ def test_the_long_arms_share_everything_but_loss_optimizer_and_regulariser():
     assert configs["baseline"].optimizer.critic_steps == 5 and configs["sn"].loss.spectral_norm
 
 
-def test_the_long_grids_table_counts_divergence_and_the_rivals(tmp_path, capsys):
+def test_the_long_grids_table_counts_divergence_and_the_rivals(tmp_path):
     levels = {"wganoutside": 6.0, "wganadam": 3.0, "baseline": 4.0, "sn": 4.5, "extraadam": 5.0, "optimisticadam": 7.0}
+    grid = {}
     for arm, level in levels.items():
         for seed in range(3):
             scores = [min(level, level * k / 10) + 0.01 * seed for k in range(1, 41)]
             if arm == "wganadam" and seed == 1:
                 scores[-3:] = [1.0, 1.0, 1.0]  # collapses: below half its peak at the 38th evaluation
-            rows = [
+            grid.setdefault(arm, {})[seed] = [
                 {
                     **row,
                     fig9.DISTANCE: 100 / row[fig9.SCORE],
@@ -180,15 +178,15 @@ def test_the_long_grids_table_counts_divergence_and_the_rivals(tmp_path, capsys)
                 }
                 for k, row in enumerate(rows_of(scores))
             ]
-            run = tmp_path / f"icr_fig9{arm}_mnistlong" / "default" / f"seed{seed}"
-            run.mkdir(parents=True)
-            write_rows(rows, run / "metrics.csv")
-    assert main(["fig9", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out
-    summary = json.loads((tmp_path / "fig9.json").read_text())
+    summary = fig9.summary(grid)  # the fig9 command's summary (its drawing is tested with the 400-iteration grid)
     assert summary["arms"]["wganadam"]["diverged_at"] == {"0": None, "1": 3800, "2": None}
     assert summary["arms"]["sn"]["last_quarter_change"]["0"] == 0.0
+    assert summary["arms"]["optimisticadam"]["peaks"] == pytest.approx({"0": 7.0, "1": 7.01, "2": 7.02})
     assert summary["rivals"]["extraadam"] == {"seeds": 3, "acgd_ahead": 3, "rival_ahead": 0}
     assert summary["rivals"]["optimisticadam"] == {"seeds": 3, "acgd_ahead": 0, "rival_ahead": 3}
+    assert summary["verdicts"]["wganoutside"]["verdict"] == "reproduced"
+    printed = fig9.table(summary)
     assert "against WGAN-NOREG+OptimisticAdam: ahead by more than the spread in 0 of 3 seeds, behind in 3" in printed
-    assert (tmp_path / "fig9_critic.png").stat().st_size > 0
+    assert "| - / 3800 / - |" in printed
+    assert fig9.draw_critic(grid, tmp_path / "critic.png") and (tmp_path / "critic.png").stat().st_size > 0
+    assert not fig9.draw_critic({"sn": {0: rows_of([1.0, 2.0])}}, tmp_path / "none.png")

@@ -215,7 +215,9 @@ def members(protocol) -> set[str]:
 
 def test_the_contracts_name_what_the_code_relies_on():
     assert {"restore", "train", "finish", "config"} <= members(contracts.Run)
-    assert {"validate", "dry_run_overrides", "build", "trains_on_images"} == members(contracts.RunEntry)
+    assert {"validate", "dry_run_overrides", "build", "trains_on_images", "records_critic"} == members(
+        contracts.RunEntry
+    )
     assert {"sample", "evaluate", "image_shape", "from_config"} <= members(contracts.DataSource)
 
 
