@@ -25,6 +25,7 @@ callables, so they are tested alone on dense matrices.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -106,9 +107,9 @@ class _Corrected(GradientPlay):
 
     uses_hessian_products = True
 
+    @abc.abstractmethod
     def directions(self, start: Field, xs, ys, eta_x: Tensor, eta_y: Tensor) -> tuple[Tensor, Tensor, dict, int]:
         """``(d_x, d_y, extra statistics, double-backward passes made)``."""
-        raise NotImplementedError
 
     def product(self, graph: Tensor, wrt: list[Tensor]) -> HVP:
         """:math:`v \\mapsto \\nabla_{wrt}(graph^\\top v)` of f (unscaled), averaged over the ranks."""

@@ -17,6 +17,7 @@ descent direction :math:`(\nabla_x f, -\nabla_y f)`) and :math:`z = (x, y)`:
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -142,10 +143,10 @@ class Extragradient(GradientPlay):
 
     evaluations = 2
 
+    @abc.abstractmethod
     def half_step(self, point: Field, xs, ys, carried: Any, half: int) -> tuple[Tensor, Tensor, Any]:
         """``(u_x, u_y, carried)``: the base update at ``point``, half 1 or 2 of the step, and what
         the next half (or, after half 2, the commit as per-parameter state) takes from it."""
-        raise NotImplementedError
 
     def play(self, closure, start: Field, xs, ys) -> Move | None:
         u_x, u_y, carried = self.half_step(start, xs, ys, None, 1)

@@ -20,6 +20,7 @@ points: :math:`\Delta x = -\eta_x \odot d_x`, :math:`\Delta y = +\eta_y \odot d_
 
 from __future__ import annotations
 
+import abc
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -94,7 +95,7 @@ def rmsprop_average(previous: Tensor | None, gradient: Tensor, rho: float) -> Te
     return (previous * rho).addcmul_(gradient, gradient, value=1.0 - rho)
 
 
-class GradientPlay(TwoPlayerOptimizer):
+class GradientPlay(TwoPlayerOptimizer, abc.ABC):
     """Base of the game-aware first-order optimizers (module docstring): a subclass says how a
     step plays in :meth:`play`; the step's transaction, statistics and state layout are here.
 
@@ -106,11 +107,11 @@ class GradientPlay(TwoPlayerOptimizer):
     zero_sum_only: ClassVar[bool] = False
     uses_hessian_products: ClassVar[bool] = False
 
+    @abc.abstractmethod
     def play(self, closure, start: Field, xs: list[Tensor], ys: list[Tensor]) -> Move | None:
         """This step's :class:`Move` from the closure's first evaluation ``start``; None when loss
         scaling met a non-finite value (the step is then skipped). Must leave the parameters as it
         found them and must not write ``self.state``."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def step(self, closure):

@@ -301,3 +301,18 @@ def test_gan_experiments_builds_each_method_from_its_config_keys_and_counts_its_
     else:
         evaluations = 2 if name.startswith("extra") else 1
         assert counted == {"min_gradient": evaluations, "max_gradient": evaluations}
+
+
+def test_a_subclass_that_does_not_say_how_it_plays_cannot_be_built():
+    """The hooks of the shared step (``play``, ``half_step``, ``directions``) are abstract: a
+    subclass missing one is a TypeError naming it at construction, not a failure at its first
+    step."""
+    from cgd_optim.corrections import _Corrected
+    from cgd_optim.extrapolation import Extragradient
+    from cgd_optim.gradient_play import GradientPlay
+
+    x, y = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+    for base, hook in ((GradientPlay, "play"), (Extragradient, "half_step"), (_Corrected, "directions")):
+        incomplete = type(f"Incomplete{base.__name__}", (base,), {})
+        with pytest.raises(TypeError, match=rf"abstract method.*{hook}"):
+            incomplete([x], [y], lr_min=0.1, lr_max=0.1)
