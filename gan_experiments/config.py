@@ -121,9 +121,8 @@ class ModelConfig(Section):
     output_scale: float = 1.0  # Tanh output times this (4.0 reaches the 25-mode grid); sgan: linear output
     discriminator_hidden: int = 512  # sgan's 4-layer MLPs (the Stackelberg discriminator is 2-512-256-1)
     network: str = ""  # image data: one of models.image_networks.IMAGE_NETWORKS ("" = the 2D networks)
-    width: int = (
-        64  # "icr_dcgan": channels d -> 2d -> 4d; "icr_mnist_conv": units scaled by d / 64 (the ICR paper's 64)
-    )
+    # "icr_dcgan": channels d -> 2d -> 4d; "icr_mnist_conv": units scaled by d / 64 (the ICR paper's 64)
+    width: int = 64
     leaky_relu_slope: float = 0.2  # networks "icr_dcgan", "icr_mnist_conv": the discriminator's (authors' code: 0.01)
     conv_init_std: float = 0.0  # the same: convolution weights from N(0, std^2) (authors' code: 0.01); 0: PyTorch's
 
