@@ -38,7 +38,7 @@ from torch import Tensor
 
 from cgd_optim import ACGD
 from cgd_optim.autodiff import flatten, gradients, mixed_hvp_operator
-from cgd_optim.linalg import conjugate_gradient, quasi_newton_preconditioner
+from cgd_optim.linalg import conjugate_gradient, lanczos, quasi_newton_preconditioner
 from gan_experiments.plots import saved_figure
 
 from . import problems
@@ -72,41 +72,6 @@ def local_system(optimizer: ACGD, instance, batch):
         return torch.addcmul(v, root, hvp_xy(eta_y * hvp_yx(root * v)))
 
     return matvec, coupling, root * (flat_gx.detach() + hvp_xy(eta_y * flat_gy.detach()))
-
-
-def lanczos(matvec, start: Tensor, steps: int, top: int) -> tuple[Tensor, Tensor]:
-    r"""``(values, top_vectors)``: Ritz values of ``steps`` Lanczos steps (descending) and the ``top``
-    leading Ritz vectors as rows, for a positive semidefinite ``matvec``.
-
-    Run on :math:`KK^\top`, not on :math:`M = I + KK^\top`: most of M's eigenvalues lie within
-    1e-3 of 1, and in float32 the offset would drown them (and stall the recurrence). Full reorthogonalisation (twice,
-    against every earlier Lanczos vector) keeps the basis
-    orthonormal in floating point, so no spurious copies of converged eigenvalues appear
-    (Paige 1971; Parlett 1998, "The symmetric eigenvalue problem", Sec. 13.1).
-    """
-    basis = torch.empty(steps, start.numel(), dtype=start.dtype)
-    q = start / start.norm()
-    diagonal, off_diagonal = [], []
-    for k in range(steps):
-        basis[k] = q
-        w = matvec(q)
-        diagonal.append(torch.dot(q, w))
-        for _ in range(2):  # removes alpha_k q_k and beta_(k-1) q_(k-1) too, and the rounding
-            w -= basis[: k + 1].T @ (basis[: k + 1] @ w)
-        beta = w.norm()
-        if k == steps - 1 or beta <= 1e-6 * max(abs(float(a)) for a in diagonal):  # rounding level: stop
-            basis = basis[: k + 1]
-            break
-        off_diagonal.append(beta)
-        q = w / beta
-    tridiagonal = torch.diag(torch.stack(diagonal).double())
-    if off_diagonal:
-        betas = torch.stack(off_diagonal).double()
-        tridiagonal += torch.diag(betas, 1) + torch.diag(betas, -1)
-    values, vectors = torch.linalg.eigh(tridiagonal)
-    order = values.argsort(descending=True)
-    values, vectors = values[order], vectors[:, order]
-    return values, vectors[:, :top].T.to(basis.dtype) @ basis
 
 
 def ritz_pairs_from_cg(directions: list[Tensor], products: list[Tensor], top: int) -> tuple[Tensor, Tensor]:

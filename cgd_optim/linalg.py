@@ -366,6 +366,56 @@ def quasi_newton_preconditioner(directions: Tensor, products: Tensor) -> MatVec:
     return apply
 
 
+def lanczos(matvec: MatVec, start: Tensor, steps: int, top: int) -> tuple[Tensor, Tensor]:
+    r"""``(values, top_vectors)``: the Ritz values of ``steps`` Lanczos steps on a symmetric positive
+    semidefinite operator, descending, and the ``top`` leading Ritz vectors as rows.
+
+    The Lanczos recurrence builds an orthonormal basis :math:`Q_k` of the Krylov space
+    :math:`\mathrm{span}\{q, Aq, \dots, A^{k-1}q\}` from ``start`` and the tridiagonal
+    :math:`T_k = Q_k^\top A Q_k`; its eigenvalues (the Ritz values) approach :math:`A`'s extreme
+    eigenvalues, the largest first, and are never above :math:`\lambda_{max}(A)`. Full
+    reorthogonalisation (twice, against every earlier vector) keeps the basis orthonormal in
+    floating point, so no spurious copies of converged eigenvalues appear (Paige 1971; Parlett
+    1998, "The symmetric eigenvalue problem", Sec. 13.1). The recurrence stops early when the new
+    direction falls to the rounding level: the space is invariant, and the Ritz values are
+    eigenvalues.
+
+    Run it on :math:`KK^\top` rather than on :math:`I + KK^\top`: where most eigenvalues lie
+    near 1, the offset drowns them in float32 and stalls the recurrence. Memory: ``steps`` vectors.
+
+    Args:
+        matvec: :math:`v \mapsto A v` on flat tensors of ``start``'s size and dtype.
+        start: the first direction (normalised here), nonzero.
+        steps: at most this many products with :math:`A`.
+        top: how many leading Ritz vectors to return.
+    """
+    if steps < 1 or top < 0:
+        raise ValueError(f"Invalid steps or top: {steps}, {top}; need steps >= 1 and top >= 0")
+    basis = torch.empty(steps, start.numel(), dtype=start.dtype, device=start.device)
+    q = start / start.norm()
+    diagonal, off_diagonal = [], []
+    for k in range(steps):
+        basis[k] = q
+        w = matvec(q)
+        diagonal.append(torch.dot(q, w))
+        for _ in range(2):  # removes alpha_k q_k and beta_(k-1) q_(k-1) too, and the rounding
+            w -= basis[: k + 1].T @ (basis[: k + 1] @ w)
+        beta = w.norm()
+        if k == steps - 1 or beta <= 1e-6 * max(abs(float(a)) for a in diagonal):  # rounding level: stop
+            basis = basis[: k + 1]
+            break
+        off_diagonal.append(beta)
+        q = w / beta
+    tridiagonal = torch.diag(torch.stack(diagonal).double())
+    if off_diagonal:
+        betas = torch.stack(off_diagonal).double()
+        tridiagonal += torch.diag(betas, 1) + torch.diag(betas, -1)
+    values, vectors = torch.linalg.eigh(tridiagonal.cpu())
+    order = values.argsort(descending=True)
+    values, vectors = values[order], vectors[:, order]
+    return values, vectors[:, :top].T.to(basis) @ basis
+
+
 def _unit_threshold(tol: float, atol: float, scale: Tensor) -> Tensor:
     """max(tol |b|, atol) in the units of the normalised system, where |b| is 1 (for b = 0 the
     residuals are exactly 0 and any threshold holds)."""

@@ -1,6 +1,7 @@
 """ICR Fig. 9 at a long horizon: the width of the MNIST networks, the critic's diagnostics, the
 pilot's plateau rule, the divergence rule and the arms of the long grid."""
 
+import json
 import math
 
 import pytest
@@ -11,6 +12,7 @@ from gan_experiments.experiment import build
 from gan_experiments.icr import fig9
 from gan_experiments.losses import as_min_max
 from gan_experiments.models.icr_mnist import ICRMNISTDiscriminator, ICRMNISTGenerator
+from gan_experiments.records import RunFolder
 from gan_experiments.registry import check
 
 LONG_ARMS = sorted(name for name in bundled_configs() if name.endswith("_mnistlong"))
@@ -190,3 +192,79 @@ def test_the_long_grids_table_counts_divergence_and_the_rivals(tmp_path):
     assert "| - / 3800 / - |" in printed
     assert fig9.draw_critic(grid, tmp_path / "critic.png") and (tmp_path / "critic.png").stat().st_size > 0
     assert not fig9.draw_critic({"sn": {0: rows_of([1.0, 2.0])}}, tmp_path / "none.png")
+
+
+class BilinearPlayers(torch.nn.Module):
+    """f(x, y) = xᵀB y + aᵀx + bᵀy as a framework's players (zero-sum, no data)."""
+
+    def __init__(self, seed: int, n: int = 5, m: int = 4):
+        super().__init__()
+        draws = torch.Generator().manual_seed(seed)
+        self.x = torch.nn.Parameter(torch.randn(n, generator=draws, dtype=torch.float64))
+        self.y = torch.nn.Parameter(torch.randn(m, generator=draws, dtype=torch.float64))
+        self.register_buffer("B", torch.randn(n, m, generator=draws, dtype=torch.float64))
+        self.register_buffer("a", torch.randn(n, generator=draws, dtype=torch.float64))
+        self.register_buffer("b", torch.randn(m, generator=draws, dtype=torch.float64))
+
+    def min_parameters(self):
+        return [self.x]
+
+    def max_parameters(self):
+        return [self.y]
+
+    def objective(self, real, z, noise=None):
+        return self.x @ self.B @ self.y + self.a @ self.x + self.b @ self.y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("method", ["CGD", "ACGD"])
+def test_the_coupling_is_the_closed_form_of_a_bilinear_game(seed, method):
+    """On f = xᵀBy + aᵀx + bᵀy, D_xy f = B: the coupling is λ_max(A_x^½ B A_y Bᵀ A_x^½) and the
+    competitive step is the closed form of ACGD's Algorithm 1 with diagonal step sizes A."""
+    import cgd_optim
+    from gan_experiments.icr.coupling import coupling
+
+    players = BilinearPlayers(seed)
+    optimizer = getattr(cgd_optim, method)([players.x], [players.y], lr_min=0.3, lr_max=0.2)
+    result = coupling(players, optimizer, None, None, lanczos_steps=5)
+    grad_x, grad_y = players.B @ players.y.detach() + players.a, players.B.T @ players.x.detach() + players.b
+    if method == "CGD":
+        eta_x, eta_y = torch.full_like(grad_x, 0.3), torch.full_like(grad_y, 0.2)
+    else:  # the first step: v̂ = g², eta = lr / (|g| + eps)
+        eps = optimizer.defaults["eps"]
+        eta_x, eta_y = 0.3 / (grad_x.abs() + eps), 0.2 / (grad_y.abs() + eps)
+    root, coupled = eta_x.sqrt(), eta_x.sqrt()[:, None] * players.B * eta_y.sqrt()
+    assert result["coupling"] == pytest.approx(float(torch.linalg.matrix_norm(coupled, 2)) ** 2, rel=1e-9)
+    system = torch.eye(5, dtype=torch.float64) + coupled @ coupled.T
+    dx = -root * torch.linalg.solve(system, root * (grad_x + players.B @ (eta_y * grad_y)))
+    dy = eta_y * (grad_y + players.B.T @ dx)
+    plain_x, plain_y = -eta_x * grad_x, eta_y * grad_y
+    assert result["min_step_change"] == pytest.approx(float((dx - plain_x).norm() / plain_x.norm()), rel=1e-6)
+    assert result["max_step_change"] == pytest.approx(float((dy - plain_y).norm() / plain_y.norm()), rel=1e-6)
+    assert optimizer.state_dict()["state"] == {}  # measured, not stepped
+
+
+def test_the_coupling_of_a_run_folder_reads_its_checkpoint_and_changes_nothing(tmp_path, capsys):
+    from gan_experiments.config import dumps
+    from gan_experiments.icr import coupling
+
+    small = ["run.batch_size=16", "model.generator_hidden=16", "loss.spectral_norm=false", 'run.loss="wgan"']
+    config = resolve_config("standard_ring8", ['run.optimizer="acgd"', *small])[0]
+    trained = build(config)
+    for _ in range(2):
+        trained.session.train_step()
+    folder = RunFolder(tmp_path / "acgd")
+    folder.create()
+    (folder.path / "config.toml").write_text(dumps(config))
+    folder.save_checkpoint(trained.session.state_dict())
+    saved = folder.checkpoint.read_bytes()
+    assert coupling.main([str(folder.path), "--lanczos", "8", "--json", str(tmp_path / "c.json")]) == 0
+    assert "acgd: step 2, coupling |K|^2" in capsys.readouterr().out
+    measured = json.loads((tmp_path / "c.json").read_text())[str(folder.path)]
+    assert folder.checkpoint.read_bytes() == saved
+    # the restored run measures what the run that wrote the checkpoint measures
+    direct = coupling.coupling(trained.players, trained.session.optimizer, *trained.diagnostic_batch(), lanczos_steps=8)
+    assert measured == {"step": 2, **direct} and measured["coupling"] > 0
+    adam = build(resolve_config("standard_ring8", small)[0])
+    with pytest.raises(TypeError, match=r"competitive optimizer \(CGD, ACGD\), got AdamPair"):
+        coupling.coupling(adam.players, adam.session.optimizer, *adam.diagnostic_batch())

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.device_reads import DeviceReads
-from cgd_optim.linalg import conjugate_gradient, gmres, quasi_newton_preconditioner
+from cgd_optim.linalg import conjugate_gradient, gmres, lanczos, quasi_newton_preconditioner
 
 
 def spd_matrix(seed: int, n: int, spread: float) -> torch.Tensor:
@@ -281,3 +281,23 @@ def test_quasi_newton_preconditioner_is_spd_and_meets_the_newest_secant_equation
         quasi_newton_preconditioner(S, S[:4])
     with pytest.raises(ValueError, match="keep_directions"):
         conjugate_gradient(lambda v: v, torch.ones(3), keep_directions=-1)
+
+
+@given(seed=st.integers(0, 2**16), steps=st.integers(2, 12))
+def test_lanczos_ritz_values_interlace_below_the_top_eigenvalue_and_reach_it_on_the_whole_space(seed, steps):
+    """Ritz values of a PSD matrix lie in [λ_min, λ_max] and the largest rises towards λ_max
+    (Cauchy interlacing); with as many steps as the dimension they are the eigenvalues."""
+    generator = torch.Generator().manual_seed(seed)
+    n = 12
+    factor = torch.randn(n, n, generator=generator, dtype=torch.float64)
+    matrix = factor @ factor.T
+    start = torch.randn(n, generator=generator, dtype=torch.float64)
+    exact = torch.linalg.eigvalsh(matrix).flip(0)
+    values, vectors = lanczos(lambda v: matrix @ v, start, steps, 1)
+    assert values.numel() <= steps and vectors.shape == (1, n)
+    assert float(values[0]) <= float(exact[0]) * (1 + 1e-10) and float(values[-1]) >= float(exact[-1]) - 1e-8
+    fewer = lanczos(lambda v: matrix @ v, start, steps - 1, 0)[0]
+    assert float(fewer[0]) <= float(values[0]) * (1 + 1e-12)
+    full, top = lanczos(lambda v: matrix @ v, start, n, 2)
+    assert torch.allclose(full, exact, rtol=1e-8, atol=1e-8)
+    assert torch.allclose(matrix @ top[0], exact[0] * top[0], rtol=1e-6, atol=1e-6 * float(exact[0]))
