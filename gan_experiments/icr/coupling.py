@@ -42,7 +42,6 @@ from pathlib import Path
 
 import torch
 
-from cgd_optim import ACGD, CGD
 from cgd_optim.autodiff import flatten, gradients, mixed_hvp_operator, zeros_for_none
 from cgd_optim.competitive import competitive_update
 from cgd_optim.linalg import conjugate_gradient, lanczos
@@ -58,7 +57,7 @@ SOLVE = dict(tol=1e-8, atol=0.0, max_iter=500, check_every=1, first_check=0)  # 
 def coupling(players, optimizer, real, z, noise=None, *, lanczos_steps: int = 30, seed: int = 0) -> dict:
     """``{"coupling", "min_step_change", "max_step_change", "lanczos_steps"}`` (module docstring) of
     ``optimizer`` (CGD or ACGD) on the zero-sum ``players.objective(real, z, noise)``."""
-    if not isinstance(optimizer, (CGD, ACGD)):
+    if not hasattr(optimizer, "local_game_step"):  # the optimizers that solve CGD's local game
         raise TypeError(f"coupling needs a competitive optimizer (CGD, ACGD), got {type(optimizer).__name__}")
     xs = [p for p in players.min_parameters() if p.requires_grad]
     ys = [p for p in players.max_parameters() if p.requires_grad]
