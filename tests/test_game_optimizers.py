@@ -116,7 +116,7 @@ def test_on_the_bilinear_game_extragradient_and_lcgd_contract_at_the_closed_form
 def test_ogda_starts_with_twice_the_gradient_step():
     x, y = leaves([1.0], [2.0])
     OGDA([x], [y], lr=0.1).step(lambda: (x * y).sum())  # grad_x f = y = 2, grad_y f = x = 1
-    assert math.isclose(float(x), 1.0 - 2 * 0.1 * 2.0) and math.isclose(float(y), 2.0 + 2 * 0.1 * 1.0)
+    assert math.isclose(x.item(), 1.0 - 2 * 0.1 * 2.0) and math.isclose(y.item(), 2.0 + 2 * 0.1 * 1.0)
 
 
 def test_extragradient_evaluates_the_closure_at_the_extrapolated_point_and_returns_the_first_value():
