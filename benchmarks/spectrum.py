@@ -36,8 +36,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from cgd_optim import ACGD
-from cgd_optim.autodiff import flatten, gradients, mixed_hvp_operator
+from cgd_optim import ACGD, coupling_operator
 from cgd_optim.linalg import conjugate_gradient, lanczos, quasi_newton_preconditioner
 from gan_experiments.plots import saved_figure
 
@@ -52,26 +51,18 @@ SOLVE = dict(tol=1e-6, atol=1e-10, max_iter=200, check_every=1, first_check=0)
 def local_system(optimizer: ACGD, instance, batch):
     """``(matvec, coupling, b)`` of the system ``optimizer`` would solve on ``batch`` next; nothing is changed.
 
-    matvec(v) = v + coupling(v), coupling(v) = K K^T v = A D_xy f eta_y D_yx f A v, and b = A (grad_x f + D_xy f eta_y
-    grad_y f): the
-    zero-sum system of :func:`cgd_optim.competitive.competitive_update`, with the step sizes of
-    :meth:`ACGD.step_sizes` (which returns the next state instead of storing it).
+    matvec(v) = v + coupling(v), coupling(v) = K K^T v = A D_xy f eta_y D_yx f A v
+    (:func:`cgd_optim.coupling_operator`), and b = A (grad_x f + D_xy f eta_y grad_y f): the
+    zero-sum system of :func:`cgd_optim.competitive.competitive_update` on the
+    :class:`~cgd_optim.LocalGame` of :meth:`ACGD.local_game`.
     """
-    xs, ys = instance.min_params, instance.max_params
-    with torch.enable_grad():
-        grads = gradients(instance.value(batch), xs + ys, create_graph=True)
-        flat_gx, flat_gy = flatten(grads[: len(xs)]), flatten(grads[len(xs) :])
-    eta_x, eta_y, _ = optimizer.step_sizes(flat_gx.detach(), flat_gy.detach(), xs, ys)
-    hvp_xy, hvp_yx = mixed_hvp_operator(flat_gy, xs), mixed_hvp_operator(flat_gx, ys)
-    root = eta_x.sqrt()
-
-    def coupling(v: Tensor) -> Tensor:
-        return root * hvp_xy(eta_y * hvp_yx(root * v))
+    game = optimizer.local_game(lambda: instance.value(batch))
+    coupling = coupling_operator(game)
 
     def matvec(v: Tensor) -> Tensor:
-        return torch.addcmul(v, root, hvp_xy(eta_y * hvp_yx(root * v)))
+        return v + coupling(v)
 
-    return matvec, coupling, root * (flat_gx.detach() + hvp_xy(eta_y * flat_gy.detach()))
+    return matvec, coupling, game.eta_x.sqrt() * (game.grad_x + game.hvp_xy(game.eta_y * game.grad_y))
 
 
 def ritz_pairs_from_cg(directions: list[Tensor], products: list[Tensor], top: int) -> tuple[Tensor, Tensor]:

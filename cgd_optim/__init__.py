@@ -15,7 +15,7 @@ with ``loss_scaling=True`` (:mod:`cgd_optim.scaling`).
 """
 
 from ._base import TwoPlayerOptimizer
-from .competitive import ACGD, CGD, LocalGame, LocalGameStep, SolverOptions, competitive_update
+from .competitive import ACGD, CGD, LocalGame, LocalGameStep, SolverOptions, competitive_update, coupling_operator
 from .corrections import LCGD, SGA, ConOpt
 from .extrapolation import OGDA, ExtraAdam, ExtraSGD, OptimisticAdam
 from .linalg import KrylovSolve, conjugate_gradient, gmres
@@ -43,6 +43,7 @@ __all__ = [
     "TwoPlayerOptimizer",
     "competitive_update",
     "conjugate_gradient",
+    "coupling_operator",
     "gmres",
 ]
 __version__ = "0.1.0"

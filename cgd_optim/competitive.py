@@ -260,6 +260,20 @@ class LocalGameStep(NamedTuple):
     stats: Mapping[str, Tensor] = MappingProxyType({})
 
 
+def coupling_operator(game: LocalGame) -> HVP:
+    r"""The coupling term of the min player's system :math:`(I + A C A) s = b` (module docstring):
+    :math:`v \mapsto A\, D_{xy} f_{min}\, \eta_y D_{yx} f_{max}\, A v`, :math:`A = \eta_x^{1/2}`.
+
+    In a zero-sum game it is :math:`K K^\top` with :math:`K = \eta_x^{1/2} D_{xy} f\, \eta_y^{1/2}`,
+    symmetric positive semidefinite: its largest eigenvalue :math:`\lVert K \rVert_2^2` says how far
+    the step is from simultaneous gradient descent-ascent of the same step sizes (the system is the
+    identity where it is small; Schäfer & Anandkumar 2019, "Competitive gradient descent", Sec. 3).
+    ``game`` is what :meth:`CGD.local_game` returns; call the map under ``torch.enable_grad()``
+    only where the products need it (they differentiate the game's gradient graphs)."""
+    root = game.eta_x.sqrt()
+    return lambda v: root * game.hvp_xy(game.eta_y * game.hvp_yx(root * v))
+
+
 class _CompetitiveOptimizer(TwoPlayerOptimizer):
     """Shared step of CGD and ACGD; subclasses say their step sizes in :meth:`step_sizes`, and a
     variant may solve the local game its own way in :meth:`local_game_step`."""
@@ -518,6 +532,17 @@ class _CompetitiveOptimizer(TwoPlayerOptimizer):
         # D_xy f_min v: differentiate grad_y f_min by x; D_yx f_max u: grad_x f_max by y (averaged over ranks)
         game = LocalGame(hvp_xy, hvp_yx, flat_gx, flat_gy, eta_x, eta_y, zero_sum, xs, ys)
         return game, step_state
+
+    def local_game(self, closure) -> LocalGame:
+        """The :class:`LocalGame` that :meth:`step` would solve next for ``closure`` (as ``step``
+        takes it: a callable returning the objective, or the objective itself), at the current
+        parameters and with the step sizes the next step would use; nothing is changed (the step
+        sizes' state is computed, not written). To inspect a step: its coupling
+        (:func:`coupling_operator`), its spectrum, how far it is from descent-ascent."""
+        _, f_min, f_max, zero_sum = self._evaluate(closure)
+        xs, ys = self._players()
+        game, _ = self._local_game(f_min, f_max, xs, ys, zero_sum, self._communicator())
+        return game
 
     def _commit(self, game: LocalGame, step_state: dict, result: LocalGameStep, iterations: int) -> None:
         """Move the players (after decoupled weight decay, where a group has it) and write the

@@ -1,6 +1,7 @@
 """CGD, ACGD and GMRES steps on random quadratic games against the dense references of
 cgd_optim.games (float64), through the helpers of cgd_optim.testing."""
 
+import copy
 import functools
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cgd_optim import ACGD, CGD, SimGD
-from cgd_optim.competitive import _symmetric_warm_start, competitive_update
+from cgd_optim.competitive import _symmetric_warm_start, competitive_update, coupling_operator
 from cgd_optim.games import ACGDReference, CGDReference, SimGDReference, cgd_step
 from cgd_optim.linalg import conjugate_gradient
 from cgd_optim.testing import (
@@ -18,6 +19,7 @@ from cgd_optim.testing import (
     leaves,
     points,
     quadratic_games,
+    state_differences,
     step_sizes,
 )
 
@@ -195,3 +197,30 @@ def test_acgd_with_eps_outside_and_squared_tolerances_equals_the_authors_formula
     assert_matches_reference(
         make, game, 4, reference=ACGDReference(lr, beta, 1e-3, eps_placement="outside"), start=start
     )
+
+
+@pytest.mark.parametrize("games", [zero_sum_games, general_sum_games], ids=["zero-sum", "general-sum"])
+@pytest.mark.parametrize("method", [CGD, ACGD], ids=["CGD", "ACGD"])
+@given(data=st.data(), lr=step_sizes())
+def test_local_game_is_the_game_the_next_step_solves_and_changes_nothing(games, method, data, lr):
+    """local_game's coupling operator is the dense A D_xy f_min eta_y D_yx f_max A (A = eta_x^½), and
+    the next step moves x by the dense solution of (I + that) s = A (grad_x + D_xy f_min eta_y grad_y)."""
+    (game, (x0, y0)), (lr_min, lr_max) = data.draw(games), lr
+    x, y = leaves(x0, y0)
+    optimizer = method([x], [y], lr_min=lr_min, lr_max=lr_max, **TIGHT)
+    optimizer.step(game.closure(x, y))  # a state to keep: ACGD's running averages
+    saved, at = copy.deepcopy(optimizer.state_dict()), (x.detach().clone(), y.detach().clone())
+    local = optimizer.local_game(game.closure(x, y))
+    assert state_differences(saved, optimizer.state_dict()) == []
+    assert torch.equal(x, at[0]) and torch.equal(y, at[1])
+    d_xy, d_yx = (game.B, game.B.T) if local.zero_sum else (game.f_min.B, game.f_max.B.T)
+    root, eta_y = local.eta_x.expand(game.n).sqrt(), local.eta_y.expand(game.m)
+    coupled = root[:, None] * d_xy @ (eta_y[:, None] * d_yx) * root
+    columns = torch.stack([coupling_operator(local)(e) for e in torch.eye(game.n, dtype=torch.float64)], dim=1)
+    torch.testing.assert_close(columns, coupled, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(local.grad_x, game.grad_x(*at), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(local.grad_y, game.grad_y(*at), rtol=1e-12, atol=1e-12)
+    rhs = root * (local.grad_x + d_xy @ (eta_y * local.grad_y))
+    dx = -root * torch.linalg.solve(torch.eye(game.n, dtype=torch.float64) + coupled, rhs)
+    optimizer.step(game.closure(x, y))
+    torch.testing.assert_close(x.detach() - at[0], dx, rtol=1e-7, atol=1e-9)

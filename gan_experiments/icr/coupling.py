@@ -42,8 +42,7 @@ from pathlib import Path
 
 import torch
 
-from cgd_optim.autodiff import flatten, gradients, mixed_hvp_operator, zeros_for_none
-from cgd_optim.competitive import competitive_update
+from cgd_optim.competitive import competitive_update, coupling_operator
 from cgd_optim.linalg import conjugate_gradient, lanczos
 
 from ..config import ConfigError, load
@@ -57,26 +56,17 @@ SOLVE = dict(tol=1e-8, atol=0.0, max_iter=500, check_every=1, first_check=0)  # 
 def coupling(players, optimizer, real, z, noise=None, *, lanczos_steps: int = 30, seed: int = 0) -> dict:
     """``{"coupling", "min_step_change", "max_step_change", "lanczos_steps"}`` (module docstring) of
     ``optimizer`` (CGD or ACGD) on the zero-sum ``players.objective(real, z, noise)``."""
-    if not hasattr(optimizer, "local_game_step"):  # the optimizers that solve CGD's local game
+    if not hasattr(optimizer, "local_game"):  # the optimizers that solve CGD's local game
         raise TypeError(f"coupling needs a competitive optimizer (CGD, ACGD), got {type(optimizer).__name__}")
-    xs = [p for p in players.min_parameters() if p.requires_grad]
-    ys = [p for p in players.max_parameters() if p.requires_grad]
     with buffers_kept(players), torch.enable_grad():
-        value = players.objective(real, z, noise)
-        if not isinstance(value, torch.Tensor):
+        game = optimizer.local_game(lambda: players.objective(real, z, noise))
+        if not game.zero_sum:
             raise ValueError("coupling measures zero-sum games: the objective returned (f_min, f_max)")
-        grads = zeros_for_none(gradients(value, xs + ys, create_graph=True), xs + ys)
-        grad_x, grad_y = flatten(grads[: len(xs)]), flatten(grads[len(xs) :])
-        eta_x, eta_y, _ = optimizer.step_sizes(grad_x.detach(), grad_y.detach(), xs, ys)
-        hvp_xy, hvp_yx = mixed_hvp_operator(grad_y, xs), mixed_hvp_operator(grad_x, ys)
-        root = eta_x.sqrt()
-        start = torch.randn(grad_x.numel(), generator=torch.Generator().manual_seed(seed), dtype=grad_x.dtype)
-        values, _ = lanczos(
-            lambda v: root * hvp_xy(eta_y * hvp_yx(root * v)), start.to(grad_x.device), lanczos_steps, 0
-        )
+        start = torch.randn(game.grad_x.numel(), generator=torch.Generator().manual_seed(seed), dtype=game.grad_x.dtype)
+        values, _ = lanczos(coupling_operator(game), start.to(game.grad_x.device), lanczos_steps, 0)
         solve = functools.partial(conjugate_gradient, **SOLVE)
-        dx, dy, _, _ = competitive_update(hvp_xy, hvp_yx, grad_x.detach(), grad_y.detach(), eta_x, eta_y, solve)
-    plain_x, plain_y = -eta_x * grad_x.detach(), eta_y * grad_y.detach()
+        dx, dy, _, _ = competitive_update(*game[:6], solve)  # LocalGame begins with its arguments, in order
+    plain_x, plain_y = -game.eta_x * game.grad_x, game.eta_y * game.grad_y
     return {
         "coupling": float(values[0]),
         "min_step_change": float((dx - plain_x).norm() / plain_x.norm()),
@@ -92,9 +82,9 @@ def measure(folder: str | Path, *, lanczos_steps: int = 30) -> dict:
     if not run_folder.checkpoint.exists():
         raise ConfigError(f"{folder}: no checkpoint.pt to measure")
     run = build(load(run_folder.path / "config.toml"))
-    step = run.restore(run_folder)
-    if not hasattr(run, "diagnostic_batch"):
+    if not hasattr(run, "diagnostic_batch"):  # before restoring: nothing read for a run it cannot measure
         raise ConfigError(f"{folder}: framework {run.config.run.framework!r} has no diagnostic batch")
+    step = run.restore(run_folder)
     real, z, noise = run.diagnostic_batch()
     return {"step": step, **coupling(run.players, run.session.optimizer, real, z, noise, lanczos_steps=lanczos_steps)}
 
