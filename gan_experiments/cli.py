@@ -69,7 +69,10 @@ def _add_sweep(commands) -> None:
     sweep.add_argument(
         "--resume",
         action="store_true",
-        help="continue the sweep in --out: finished runs are kept, an interrupted one continues from its checkpoint",
+        help=(
+            "continue the sweep in --out: finished runs are kept, an interrupted one continues from its "
+            "checkpoint (one stopped before its first checkpoint starts again)"
+        ),
     )
     sweep.add_argument("--device", choices=["cpu", "cuda"], help="overrides run.device")
     _add_data_options(sweep)

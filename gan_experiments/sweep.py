@@ -64,15 +64,18 @@ def _recorded_config(folder: Path) -> str:
 
 
 def _state(folder: Path, config, dry_run: bool) -> str:
-    """ "finished", "started" or "new": what a resumed sweep finds in a run's folder; a run of
-    another config there is an error."""
+    """ "finished", "started", "unsaved" (stopped before its first checkpoint: nothing to continue,
+    it starts again) or "new": what a resumed sweep finds in a run's folder; a run of another
+    config there is an error."""
     if not RunFolder(folder).holds_run():
         return "new"
     if _recorded_config(folder) != dumps(as_run(config, dry_run=dry_run)[0]):
         raise RunFolderError(
             f"--resume: {folder} holds a run of another config than this sweep's; remove it, or sweep with --overwrite"
         )
-    return "finished" if (folder / "metrics.json").is_file() else "started"
+    if (folder / "metrics.json").is_file():
+        return "finished"
+    return "started" if RunFolder(folder).checkpoint.exists() else "unsaved"
 
 
 def sweep(
@@ -81,7 +84,8 @@ def sweep(
     """Train every planned run into its :func:`run_folder`, write the summary; return its table.
 
     Runs already in ``out`` are refused, before any run starts, unless ``overwrite`` (replaced) or
-    ``resume`` (finished runs are read back, a started one continues from its checkpoint). Ctrl-C
+    ``resume`` (finished runs are read back, a started one continues from its checkpoint, one
+    stopped before its first checkpoint starts again in its folder). Ctrl-C
     writes the summary of the runs finished so far; the interrupted one keeps its checkpoint."""
     folders = [run_folder(out, point, seed) for point, seed, _ in plans]
     if resume:
@@ -101,7 +105,7 @@ def sweep(
                     config,
                     folder,
                     dry_run=dry_run,
-                    overwrite=overwrite,
+                    overwrite=overwrite or state == "unsaved",
                     resume=state == "started",
                     name=name,
                     label=label,
