@@ -62,7 +62,9 @@ class Section:
 class RunConfig(Section):
     section: typing.ClassVar[str] = "run"
     rules: typing.ClassVar[dict] = {
-        **dict.fromkeys(("steps", "batch_size", "eval_every", "checkpoint_every", "samples"), "at least 1"),
+        **dict.fromkeys(
+            ("steps", "batch_size", "eval_every", "checkpoint_every", "samples", "cost_repeats"), "at least 1"
+        ),
         "timeout_s": "positive",
     }
     description: str = ""
@@ -78,6 +80,8 @@ class RunConfig(Section):
     samples: int = 2500
     timeout_s: float = 300.0  # under torchrun: the process group's timeout for training collectives
     critic_diagnostics: bool = False  # metrics.csv: critic_real, critic_fake, generator_gradient_norm per evaluation
+    # gradient_evaluations: each operation's cost is the median of this many timings (a dry run: 1)
+    cost_repeats: int = 5
 
 
 @dataclass

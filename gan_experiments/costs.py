@@ -46,16 +46,17 @@ def median_seconds(work: Callable[[], object], repeats: int = REPEATS) -> float:
     return statistics.median(samples)
 
 
-def operation_costs(players, real, z, operations) -> dict[str, float]:
+def operation_costs(players, real, z, operations, *, repeats: int = REPEATS) -> dict[str, float]:
     """The measured cost of each of ``operations`` relative to the unit (module docstring), on a
-    copy of ``players`` at the batch (``real``, ``z``); ``"gradient_seconds"``: the unit itself."""
+    copy of ``players`` at the batch (``real``, ``z``), each the median of ``repeats`` timings
+    (:func:`median_seconds`); ``"gradient_seconds"``: the unit itself."""
     players = copy.deepcopy(players)
     xs, ys = players.min_parameters(), players.max_parameters()
 
     def objective():
         return as_min_max(players.objective(real, z, generator=torch.Generator().manual_seed(0)))
 
-    unit = median_seconds(lambda: torch.autograd.grad(objective()[0], xs + ys, allow_unused=True))
+    unit = median_seconds(lambda: torch.autograd.grad(objective()[0], xs + ys, allow_unused=True), repeats)
     timed = {
         "max_gradient": lambda: torch.autograd.grad(objective()[1], ys, allow_unused=True),
         "min_gradient": lambda: torch.autograd.grad(objective()[0], xs, allow_unused=True),
@@ -64,9 +65,9 @@ def operation_costs(players, real, z, operations) -> dict[str, float]:
     costs = {"gradient_seconds": unit}
     for name in operations:
         if name == "mixed_product":
-            costs[name] = _mixed_product_seconds(objective, xs, ys) / unit
+            costs[name] = _mixed_product_seconds(objective, xs, ys, repeats) / unit
         else:
-            costs[name] = median_seconds(timed[name]) / unit
+            costs[name] = median_seconds(timed[name], repeats) / unit
     return costs
 
 
@@ -79,12 +80,12 @@ def _gradients_with_graph(objective, xs, ys):
     return gradients(f_min, xs, create_graph=True), gradients(f_max, ys, create_graph=True)
 
 
-def _mixed_product_seconds(objective, xs, ys) -> float:
+def _mixed_product_seconds(objective, xs, ys, repeats: int) -> float:
     grad_x, grad_y = _gradients_with_graph(objective, xs, ys)
     hvp_xy, hvp_yx = mixed_hvp_operator(grad_y, xs), mixed_hvp_operator(grad_x, ys)
     u = torch.randn(sum(p.numel() for p in xs), dtype=xs[0].dtype, device=xs[0].device)
     v = torch.randn(sum(p.numel() for p in ys), dtype=ys[0].dtype, device=ys[0].device)
-    return median_seconds(lambda: (hvp_xy(v), hvp_yx(u))) / 2
+    return median_seconds(lambda: (hvp_xy(v), hvp_yx(u)), repeats) / 2
 
 
 class WorkCounter:

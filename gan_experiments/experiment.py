@@ -31,13 +31,15 @@ def build(config: Config):
 
 
 def as_run(config: Config, *, dry_run: bool = False) -> tuple[Config, int]:
-    """(the config that runs, its steps): a dry run's is shrunk by its framework (at most 3 steps)."""
+    """(the config that runs, its steps): a dry run's is shrunk by its framework (at most 3 steps, each
+    operation's cost timed once)."""
     check(config)
     if not dry_run:
         return config, config.run.steps
     steps = min(config.run.steps, 3)
     return with_overrides(
-        config, [f"run.steps={steps}", *FRAMEWORKS[config.run.framework].dry_run_overrides(config)]
+        config,
+        [f"run.steps={steps}", "run.cost_repeats=1", *FRAMEWORKS[config.run.framework].dry_run_overrides(config)],
     ), steps
 
 

@@ -18,7 +18,7 @@ import torch
 
 from cgd_optim.distributed import average_, resolve_process_group
 
-from .costs import WorkCounter, operation_costs
+from .costs import REPEATS, WorkCounter, operation_costs
 from .losses import as_min_max
 from .streams import BatchStream
 
@@ -37,10 +37,19 @@ class GameSession:
     et al. 2017, "Improved training of Wasserstein GANs", Algorithm 1)."""
 
     def __init__(
-        self, players, optimizer, stream: BatchStream, *, critic_steps: int = 1, operations: Callable | None = None
+        self,
+        players,
+        optimizer,
+        stream: BatchStream,
+        *,
+        critic_steps: int = 1,
+        operations: Callable | None = None,
+        cost_repeats: int = REPEATS,
     ) -> None:
         if critic_steps < 1:
             raise ValueError(f"Invalid critic_steps: {critic_steps}")
+        if cost_repeats < 1:
+            raise ValueError(f"Invalid cost_repeats: {cost_repeats}")
         if critic_steps > 1 and not hasattr(optimizer, "max_step"):
             raise ValueError(
                 f"critic_steps = {critic_steps} needs an optimizer with a discriminator-only max_step "
@@ -48,6 +57,7 @@ class GameSession:
             )
         self.players, self.optimizer, self.stream, self.critic_steps = players, optimizer, stream, critic_steps
         self.operations = operations  # () -> the last step's operations (optimizers.step_operations); None: not counted
+        self.cost_repeats = cost_repeats  # timings per operation cost (costs.operation_costs)
         self.step_count = 0
         self.hvp_count = 0  # mixed Hessian-vector products so far (CGD / ACGD)
         self.work = WorkCounter()  # training seconds and gradient evaluations (ICR Fig. 9's x axes)
@@ -69,7 +79,11 @@ class GameSession:
         f_min, f_max = average_(pair, resolve_process_group("auto")).tolist()
         seconds = time.perf_counter() - start
         operations = self.operations() if self.operations is not None else None
-        self.work.add(seconds, operations, lambda names: operation_costs(self.players, real, z, names))
+        self.work.add(
+            seconds,
+            operations,
+            lambda names: operation_costs(self.players, real, z, names, repeats=self.cost_repeats),
+        )
         return {
             "step": self.step_count,
             "f_min": f_min,

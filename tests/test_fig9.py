@@ -11,9 +11,9 @@ import torch
 from image_files import mnist_like
 
 from gan_experiments.cli import main
-from gan_experiments.config import resolve_config
-from gan_experiments.costs import operation_costs
-from gan_experiments.experiment import build
+from gan_experiments.config import ConfigError, resolve_config
+from gan_experiments.costs import median_seconds, operation_costs
+from gan_experiments.experiment import as_run, build
 from gan_experiments.icr import fig9
 from gan_experiments.models.image_networks import image_discriminator, image_generator
 from gan_experiments.optimizers import step_operations
@@ -91,6 +91,17 @@ def test_measuring_the_costs_leaves_the_run_untouched():
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert costs["gradient_seconds"] > 0
     assert all(costs[k] > 0 for k in ("max_gradient", "min_gradient", "mixed_product"))
+
+
+def test_each_cost_is_the_median_of_run_cost_repeats_timings_and_a_dry_run_times_once():
+    calls = []
+    assert median_seconds(lambda: calls.append(1), 3) >= 0 and len(calls) == 4  # one untimed call, three timed
+    config = resolve_config("standard_ring8", [])[0]
+    assert config.run.cost_repeats == 5 and build(config).session.cost_repeats == 5
+    dry, steps = as_run(config, dry_run=True)
+    assert (steps, dry.run.cost_repeats, build(dry).session.cost_repeats) == (3, 1, 1)
+    with pytest.raises(ConfigError, match=r"run\.cost_repeats must be at least 1"):
+        resolve_config("standard_ring8", ["run.cost_repeats=0"])
 
 
 def test_metrics_csv_counts_seconds_and_gradient_evaluations_across_a_resume(tmp_path):

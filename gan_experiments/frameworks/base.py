@@ -109,7 +109,12 @@ class GANRun(abc.ABC):
         )
         optimizer, critic_steps = cls.build_optimizer(config, players), config.optimizer.critic_steps
         return GameSession(
-            players, optimizer, stream, critic_steps=critic_steps, operations=cls.operation_counter(config, optimizer)
+            players,
+            optimizer,
+            stream,
+            critic_steps=critic_steps,
+            operations=cls.operation_counter(config, optimizer),
+            cost_repeats=config.run.cost_repeats,
         )
 
     @classmethod
