@@ -163,9 +163,9 @@ def test_ctrl_c_in_a_sweep_keeps_the_summary_and_sweep_resume_finishes_it(tmp_pa
 def test_sweep_resume_starts_again_a_run_stopped_before_its_first_checkpoint(tmp_path, monkeypatch):
     """Before: --resume refused the whole sweep ("no checkpoint ... stopped before its first"), so one
     run killed at its start (a SIGTERM, the machine going down: no Ctrl-C handler saves a checkpoint)
-    kept every later run of the sweep from running."""
+    kept it and every later run of the sweep from running."""
     out = tmp_path / "sweep"
-    sweep = ["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "1", "--dry-run", *SMALL, "--out", str(out)]
+    sweep = ["sweep", "stackelberg_fig1_ring8", "--seeds", "0", "--dry-run", *SMALL, "--out", str(out)]
     original, calls = GameSession.train_step, []
 
     class Killed(BaseException):
@@ -173,19 +173,19 @@ def test_sweep_resume_starts_again_a_run_stopped_before_its_first_checkpoint(tmp
 
     def killed(self):
         calls.append(1)
-        if len(calls) == 4:  # the second run's first step: its folder holds no checkpoint yet
+        if len(calls) == 1:  # the run's first step: its folder holds no checkpoint yet
             raise Killed
         return original(self)
 
     monkeypatch.setattr(GameSession, "train_step", killed)
     with pytest.raises(Killed):
         main(sweep)
-    assert (out / "default" / "seed1" / "config.toml").is_file()
-    assert not (out / "default" / "seed1" / "checkpoint.pt").exists()
+    assert (out / "default" / "seed0" / "config.toml").is_file()
+    assert not (out / "default" / "seed0" / "checkpoint.pt").exists()
     monkeypatch.undo()
     assert main([*sweep, "--resume"]) == 0
-    assert json.loads((out / "summary.json").read_text())["default"]["runs"] == 2
-    assert steps_logged(out / "default" / "seed1") == [1, 2, 3]
+    assert json.loads((out / "summary.json").read_text())["default"]["runs"] == 1
+    assert steps_logged(out / "default" / "seed0") == [1, 2, 3]
 
 
 def test_pictures_keep_groups_off_the_real_datas_grey_and_curves_say_what_they_show():
