@@ -86,7 +86,7 @@ def run(
     config, steps = as_run(join_group(config), dry_run=dry_run)
     folder, here = RunFolder(out), parallel.place()
     if parallel.restarted():  # torchrun --max-restarts: continue from the last checkpoint, or start again
-        resume, overwrite = folder.checkpoint.exists(), not folder.checkpoint.exists()
+        resume, overwrite = folder.continuation()
     folder.check(resume=resume, overwrite=overwrite)
     built = build(config)
     resumed_at = built.restore(folder) if resume else None

@@ -123,6 +123,12 @@ class RunFolder:
                 "--overwrite (its checkpoint, metrics and pictures are deleted), or choose another --out"
             )
 
+    def continuation(self) -> tuple[bool, bool]:
+        """``(resume, overwrite)`` for a stopped run to go on in this folder: from its checkpoint, or,
+        stopped before its first (killed at its start), from the beginning, the folder replaced."""
+        saved = self.checkpoint.exists()
+        return saved, not saved
+
     def create(self, *, overwrite: bool = False) -> None:
         """Make the folder; ``overwrite``: an earlier run in it is deleted first."""
         if overwrite and self.holds_run():

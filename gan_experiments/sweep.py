@@ -64,18 +64,15 @@ def _recorded_config(folder: Path) -> str:
 
 
 def _state(folder: Path, config, dry_run: bool) -> str:
-    """ "finished", "started", "unsaved" (stopped before its first checkpoint: nothing to continue,
-    it starts again) or "new": what a resumed sweep finds in a run's folder; a run of another
-    config there is an error."""
+    """ "finished", "started" or "new": what a resumed sweep finds in a run's folder; a run of
+    another config there is an error."""
     if not RunFolder(folder).holds_run():
         return "new"
     if _recorded_config(folder) != dumps(as_run(config, dry_run=dry_run)[0]):
         raise RunFolderError(
             f"--resume: {folder} holds a run of another config than this sweep's; remove it, or sweep with --overwrite"
         )
-    if (folder / "metrics.json").is_file():
-        return "finished"
-    return "started" if RunFolder(folder).checkpoint.exists() else "unsaved"
+    return "finished" if (folder / "metrics.json").is_file() else "started"
 
 
 def sweep(
@@ -98,6 +95,7 @@ def sweep(
     try:
         for k, ((point, seed, (config, name)), folder, state) in enumerate(zip(plans, folders, states)):
             label = f"{point_label(point)}, seed {seed} (run {k + 1} of {len(plans)})"
+            continues, replace = RunFolder(folder).continuation() if state == "started" else (False, overwrite)
             final = (
                 json.loads((folder / "metrics.json").read_text())
                 if state == "finished"
@@ -105,8 +103,8 @@ def sweep(
                     config,
                     folder,
                     dry_run=dry_run,
-                    overwrite=overwrite or state == "unsaved",
-                    resume=state == "started",
+                    overwrite=replace,
+                    resume=continues,
                     name=name,
                     label=label,
                 )
